@@ -1,0 +1,167 @@
+"""A training scenario: teacher, student, loss and protocol, defined once.
+
+The same Scenario feeds the symbolic ODE system (derive) and both simulators of the real
+network (numerics), so the analytic object and its microscopic twin cannot drift apart.
+
+Conventions (THEORY.md sections 1 and 3), with the update written out:
+
+    x ~ N(0, I_d),  lambda_j = w_j . x / sqrt(d),  nu_r = w*_r . x / sqrt(d)
+    y = f(nu) + sqrt(noise) * xi,  yhat = sum_j a_j sigma(lambda_j)
+    Delta_e = y - yhat (square loss) or y (correlation loss)
+    w_j <- w_j + (lr / n_b) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d)
+    a_j <- a_j + (lr_a / (n_b d)) sum_mu Delta_e^mu sigma(lambda_j^mu)     (train_second_layer)
+    spherical (p = 1): w <- sqrt(d) w / ||w|| after each step
+    time t = steps / d
+
+This is plain SGD with learning rate `lr` on the per-sample loss as a function of w_j
+(whose gradient carries the 1/sqrt(d) of lambda_j), which gives dM/dt = lr E[...] as in
+THEORY.md section 3. (THEORY.md's sentence "lr / sqrt(d) on the raw gradient" would give
+dM/dt = O(lr / sqrt(d)); the ODEs it states are the specification followed here.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ._functions import FUNCTIONS, hermite_he
+from ._target import Target
+
+__all__ = ["ACTIVATIONS", "Scenario", "activation"]
+
+_X = sp.Symbol("x", real=True)
+
+ACTIVATIONS: dict[str, sp.Expr] = {
+    "erf": sp.erf(_X / sp.sqrt(2)),  # Saad & Solla's g(x) = erf(x / sqrt 2)
+    "relu": sp.Max(_X, 0),
+    "tanh": sp.tanh(_X),
+    "sigmoid": 1 / (1 + sp.exp(-_X)),
+    "linear": _X,
+    "quadratic": _X**2,
+    "abs": sp.Abs(_X),
+    **{f"He{k}": hermite_he(k, _X) for k in range(1, 7)},
+}
+"""Named student activations, as expressions in the real symbol x."""
+
+
+def activation(spec: str | sp.Expr) -> sp.Lambda:
+    """A univariate activation as a SymPy Lambda in x.
+
+    Args:
+        spec: a name from ACTIVATIONS ("erf" is erf(x / sqrt 2)), or an expression in x
+            in the target language, e.g. "x**2 + tanh(x)".
+
+    Raises:
+        ValueError: unknown name or an expression that is not a function of x alone.
+    """
+    if isinstance(spec, sp.Lambda):
+        return spec
+    if isinstance(spec, sp.Expr):
+        expr = spec
+        extra = expr.free_symbols - {_X}
+        if extra:
+            raise ValueError(f"an activation is a function of x alone, got symbols {extra}")
+        return sp.Lambda(_X, expr)
+    if not isinstance(spec, str):
+        raise ValueError(f"an activation is a name or an expression in x, got {spec!r}")
+    if spec in ACTIVATIONS:
+        return sp.Lambda(_X, ACTIVATIONS[spec])
+    if not re.search(r"\bx\b", spec):
+        raise ValueError(
+            f"unknown activation {spec!r}; accepted: {sorted(ACTIVATIONS)} or an expression "
+            f"in x such as 'x**2 + tanh(x)' (functions: {sorted(FUNCTIONS)})"
+        )
+    if re.search(r"\bz[0-9]+\b", spec):
+        raise ValueError(f"an activation is a function of x alone, got {spec!r}")
+    target = Target.parse(re.sub(r"\bx\b", "z1", spec), k=1)
+    if target.parameters:
+        raise ValueError(f"an activation may not have free parameters, got {target.parameters}")
+    return sp.Lambda(_X, target.expr.xreplace({target.variables[0]: _X}))
+
+
+LOSSES = ("square", "correlation")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Teacher, student and protocol of online SGD on a two-layer network (see module doc).
+
+    Attributes:
+        target: the teacher f(z1..zk).
+        student: the student activation (name or expression in x).
+        p: number of student hidden units.
+        lr: first-layer learning rate eta.
+        loss: "square" or "correlation".
+        batch: mini-batch size n_b (samples averaged per step).
+        noise: label-noise variance Delta.
+        a: second-layer weights (fixed, or initial when trained); default all ones.
+        train_second_layer: whether a is trained (with learning rate lr_a, step lr_a / d).
+        lr_a: second-layer learning rate (default lr).
+        spherical: project w onto the sphere ||w||^2 = d after each step (p = 1 only).
+        P: teacher overlap matrix W* W*^T / d (default identity).
+        init_scale: student rows drawn w_j ~ N(0, init_scale^2 I_d).
+    """
+
+    target: Target
+    student: str = "erf"
+    p: int = 2
+    lr: float = 1.0
+    loss: str = "square"
+    batch: int = 1
+    noise: float = 0.0
+    a: tuple[float, ...] | None = None
+    train_second_layer: bool = False
+    lr_a: float | None = None
+    spherical: bool = False
+    P: tuple[tuple[float, ...], ...] | None = None
+    init_scale: float = 1.0
+    sigma: sp.Lambda = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        target = self.target
+        if isinstance(target, str):
+            target = Target.parse(target)
+            object.__setattr__(self, "target", target)
+        if not isinstance(target, Target):
+            raise ValueError(f"target must be a Target or a string, got {type(target).__name__}")
+        object.__setattr__(self, "sigma", activation(self.student))
+        if not (isinstance(self.p, int) and self.p >= 1):
+            raise ValueError(f"p (student hidden units) must be an integer >= 1, got {self.p!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; accepted: {LOSSES}")
+        if not (isinstance(self.batch, int) and self.batch >= 1):
+            raise ValueError(f"batch must be an integer >= 1, got {self.batch!r}")
+        if self.noise < 0:
+            raise ValueError(f"noise (label-noise variance) must be >= 0, got {self.noise}")
+        a = (1.0,) * self.p if self.a is None else tuple(float(v) for v in self.a)
+        if len(a) != self.p:
+            raise ValueError(f"a must have p = {self.p} entries, got {len(a)}")
+        object.__setattr__(self, "a", a)
+        if self.lr_a is None:
+            object.__setattr__(self, "lr_a", float(self.lr))
+        if self.spherical and self.p != 1:
+            raise ValueError(f"spherical training is for a single neuron (p = 1), got p = {self.p}")
+        k = target.k
+        if self.P is None:
+            P = tuple(tuple(1.0 if i == j else 0.0 for j in range(k)) for i in range(k))
+        else:
+            P = tuple(tuple(float(v) for v in row) for row in self.P)
+            if len(P) != k or any(len(row) != k for row in P):
+                raise ValueError(f"P must be {k} x {k} for a target of k = {k} coordinates")
+        object.__setattr__(self, "P", P)
+        if target.parameters:
+            raise ValueError(
+                f"the target has free parameters {[str(s) for s in target.parameters]}: "
+                f"substitute values first (Target.subs) to train on it"
+            )
+        if not self.init_scale > 0:
+            raise ValueError(f"init_scale must be > 0, got {self.init_scale}")
+
+    @property
+    def k(self) -> int:
+        """Number of teacher directions."""
+        return self.target.k

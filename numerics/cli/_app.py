@@ -1,0 +1,70 @@
+"""Entry point of the `escalier` command line.
+
+Each sub-command lives in its own module exposing ``NAME``, ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``; the modules are listed in ``COMMANDS`` and imported lazily, so that
+`escalier hermite` never pays for importing JAX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from escalier.derive import __version__
+
+# sub-command name -> module (relative to this package) and one-line help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "hermite": ("._hermite", "Hermite expansion of a target: coefficients and L2 mass per degree"),
+}
+
+DEFAULT_COMMAND = "hermite"
+DEFAULT_TARGET = "z1 + z1*z2 + z1*z2*z3"
+
+
+class CliError(Exception):
+    """An error the user can fix: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escalier",
+        description=(
+            "Exponents, staircases, overlap ODEs and their verification for two-layer "
+            f"networks learning a target f(z1..zk). With no arguments: the report of the "
+            f"built-in default target {DEFAULT_TARGET!r}."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"escalier {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        _module(name).add_arguments(p)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(COMMANDS[name][0], __package__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if not argv or all(a == "--debug" for a in argv):
+        argv = [DEFAULT_COMMAND, DEFAULT_TARGET, *argv]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(_module(args.command).run(args) or 0)
+    except (CliError, ValueError) as err:
+        if args.debug:
+            raise
+        print(f"escalier {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
