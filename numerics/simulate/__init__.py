@@ -1,0 +1,3 @@
+"""Simulations of the real two-layer network: full d-dimensional and exact Gram engines."""
+
+from ._result import SimulationResult as SimulationResult

@@ -1,0 +1,56 @@
+"""The result of a network simulation: the contract shared by every engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from escalier.derive import Scenario
+
+__all__ = ["SimulationResult"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Recorded overlaps of S independent runs (seeds) at T record times.
+
+    Attributes:
+        scenario: the Scenario simulated.
+        d: input dimension.
+        engine: "full" (d-dimensional weights) or "gram" (exact overlap-space chain).
+        times: (T,) record times in units t = steps / d.
+        Q: (S, T, p, p) student-student overlaps W W^T / d.
+        M: (S, T, p, k) student-teacher overlaps W W*^T / d.
+        a: (S, T, p) second-layer weights.
+        risk: (S, T) population risk computed from the overlaps, or None.
+        config: JSON-serialisable configuration that produced the run (seed included).
+    """
+
+    scenario: Scenario
+    d: int
+    engine: str
+    times: np.ndarray
+    Q: np.ndarray
+    M: np.ndarray
+    a: np.ndarray
+    risk: np.ndarray | None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> int:
+        return int(self.Q.shape[0])
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict with the configuration and every recorded array."""
+        return {
+            "config": self.config,
+            "d": self.d,
+            "engine": self.engine,
+            "times": self.times.tolist(),
+            "Q": self.Q.tolist(),
+            "M": self.M.tolist(),
+            "a": self.a.tolist(),
+            "risk": None if self.risk is None else self.risk.tolist(),
+        }
