@@ -47,8 +47,44 @@ class Expectation:
             raise ValueError(f"unknown backend {self.backend!r}; accepted: {BACKENDS}")
 
 
+def _k(i: int, j: int) -> sp.Symbol:
+    return sp.Symbol(f"k_{min(i, j)}_{max(i, j)}")
+
+
 def _generic(m: int) -> sp.Matrix:
-    return sp.Matrix(m, m, lambda i, j: sp.Symbol(f"k_{min(i, j)}{max(i, j)}", real=True))
+    return sp.Matrix(m, m, lambda i, j: _k(i, j))
+
+
+def _substitute(expr: sp.Expr, mapping: dict, memo: dict) -> sp.Expr:
+    """xreplace without SymPy's automatic evaluation, which runs assumption queries that
+    dominate the cost on large systems: numbers are combined, zeros dropped, heads with
+    numeric arguments evaluated; everything else is rebuilt unevaluated (same value)."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    if expr in memo:
+        return memo[expr]
+    args = [_substitute(a, mapping, memo) for a in expr.args]
+    if all(a.is_Number for a in args):
+        out = expr.func(*args)
+    elif expr.is_Add or expr.is_Mul:
+        nums = [a for a in args if a.is_Number]
+        rest = [a for a in args if not a.is_Number]
+        c = sp.Add(*nums) if expr.is_Add else sp.Mul(*nums)
+        if expr.is_Mul and c == 0:
+            out = sp.Integer(0)
+        else:
+            if expr.is_Add:
+                rest = [a for a in rest if a != 0]
+            keep = [c] if c != (0 if expr.is_Add else 1) else []
+            terms = keep + rest
+            out = (terms[0] if len(terms) == 1 else expr.func(*terms, evaluate=False)) \
+                if terms else c
+    else:
+        out = expr.func(*args, evaluate=False)
+    memo[expr] = out
+    return out
 
 
 def _linear(expr: sp.Expr, index: dict) -> tuple | None:
@@ -115,21 +151,33 @@ def _rewrite(expr: sp.Expr, variables) -> sp.Expr:
     )
 
 
-def _terms(expr: sp.Expr, variables):
-    """Additive terms of expr, expanded as a polynomial in variables and function factors."""
-    vs = set(variables)
-    heads = [a for a in expr.atoms(sp.Function) if a.free_symbols & vs]
-    dummies = {h: sp.Dummy(f"h{i}") for i, h in enumerate(heads)}
-    back = {d: h for h, d in dummies.items()}
-    poly = sp.expand(expr.xreplace(dummies))
-    return [t.xreplace(back) for t in sp.Add.make_args(poly)], set(dummies.values())
+def _products(expr: sp.Expr) -> list[list[sp.Expr]]:
+    """expr as a sum of products, each a list of factors (function heads kept whole).
+
+    Distributes Add over Mul and positive integer powers of sums without building the
+    expanded expression (sympy.expand is the bottleneck on large systems)."""
+    if expr.is_Add:
+        return [t for a in expr.args for t in _products(a)]
+    if expr.is_Mul:
+        out: list[list[sp.Expr]] = [[]]
+        for a in expr.args:
+            pa = _products(a)
+            out = [x + y for x in out for y in pa]
+        return out
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0 and expr.base.is_Add:
+        pb = _products(expr.base)
+        out = [[]]
+        for _ in range(int(expr.exp)):
+            out = [x + y for x in out for y in pb]
+        return out
+    return [[expr]]
 
 
-def _factorise(term: sp.Expr, index: dict):
+def _factorise(term: list[sp.Expr], index: dict):
     """term = coefficient * prod factors, factors (kind, atom, s); None if unsupported."""
     coef = sp.Integer(1)
     factors = []
-    for f in sp.Mul.make_args(term):
+    for f in term:
         if not f.free_symbols & index.keys():
             coef *= f
             continue
@@ -192,16 +240,17 @@ def expectation(integrand, variables, covariance, *, points: int | None = None) 
     if points is not None and not (isinstance(points, int) and points >= 1):
         raise ValueError(f"points must be an integer >= 1, got {points!r}")
     index = {v: i for i, v in enumerate(variables)}
-    expr = _rewrite(sp.sympify(integrand), variables)
-    terms, _ = _terms(expr, variables)
-    total = sp.Integer(0)
+    expr = sp.sympify(integrand)
+    if expr.has(sp.sign, sp.Abs):
+        expr = _rewrite(expr, variables)
+    total: list[sp.Expr] = []
     level = 0
-    numeric: dict[tuple, sp.Expr] = {}
-    for term in terms:
-        if not term.free_symbols & index.keys():
-            total += term
+    numeric: dict[tuple, list[sp.Expr]] = {}
+    for factors_list in _products(expr):
+        if not any(f.free_symbols & index.keys() for f in factors_list):
+            total.append(sp.Mul(*factors_list))
             continue
-        parsed = _factorise(term, index)
+        parsed = _factorise(factors_list, index)
         value = None
         if parsed is not None:
             coef, factors = parsed
@@ -212,22 +261,24 @@ def expectation(integrand, variables, covariance, *, points: int | None = None) 
                 for i, a in enumerate(atoms):
                     for j in range(i, len(atoms)):
                         b = atoms[j]
-                        cov[sp.Symbol(f"k_{i}{j}", real=True)] = sp.Add(
+                        cov[_k(i, j)] = sp.Add(
                             *[ca * cb * C[va, vb] for va, ca in a for vb, cb in b])
-                value = coef * generic.xreplace(cov)
+                value = coef * _substitute(generic, cov, {})
                 if any(f[0] != "lin" for f in factors):
                     level = max(level, 1)
         if value is None:
+            term = sp.Mul(*factors_list)
             involved = tuple(sorted(index[v] for v in term.free_symbols & index.keys()))
-            numeric[involved] = numeric.get(involved, 0) + term
+            numeric.setdefault(involved, []).append(term)
             level = 2
         else:
-            total += value
-    for involved, body in numeric.items():
+            total.append(value)
+    for involved, terms in numeric.items():
+        body = sp.Add(*terms)
         us = [sp.Dummy(f"u{i + 1}", real=True) for i in range(len(involved))]
         lam = sp.Lambda(tuple(us), body.xreplace({variables[i]: u for i, u in zip(involved, us,
                                                                                    strict=True)}))
         sub = sp.ImmutableMatrix(C.extract(list(involved), list(involved)))
         n = points or DEFAULT_POINTS.get(len(involved), 4)
-        total += GaussianExpectation(lam, sub, sp.Integer(n))
-    return Expectation(total, BACKENDS[level])
+        total.append(GaussianExpectation(lam, sub, sp.Integer(n)))
+    return Expectation(sp.Add(*total), BACKENDS[level])

@@ -62,7 +62,17 @@ def reduce_factors(factors, K: sp.Matrix) -> sp.Expr | None:
         factors: sequence of (kind, index into K, s) triples (module docstring).
         K: symmetric SymPy Matrix.
     """
-    factors = _merge(list(factors))
+    key = (tuple(sorted(factors, key=str)), sp.ImmutableMatrix(K))
+    if key not in _MEMO:
+        _MEMO[key] = _reduce(list(factors), K)
+    return _MEMO[key]
+
+
+_MEMO: dict = {}
+
+
+def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
+    factors = _merge(factors)
     if _is_odd(factors):
         return sp.Integer(0)
     if not factors:
@@ -71,7 +81,8 @@ def reduce_factors(factors, K: sp.Matrix) -> sp.Expr | None:
     row = CLOSED_FORMS.get(kinds)
     if row is not None:
         slots = [f[1] for f in sorted(factors, key=lambda f: f[0])]
-        return row.formula(K.extract(slots, slots))
+        with sp.evaluate(False):  # the substitution step evaluates lightly (speed)
+            return row.formula(K.extract(slots, slots))
     for i, (kind, v, s) in enumerate(factors):
         if kind == "relu":
             rest = factors[:i] + factors[i + 1:] + [("lin", v, None), ("step", v, None)]

@@ -1,0 +1,7 @@
+"""Overlap ODE systems of online SGD, derived symbolically (THEORY.md section 3)."""
+
+from ._derive import ode_system as ode_system
+from ._hermite_form import HermiteForm as HermiteForm
+from ._hermite_form import hermite_coefficients as hermite_coefficients
+from ._hermite_form import hermite_form as hermite_form
+from ._system import OdeSystem as OdeSystem

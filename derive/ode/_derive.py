@@ -1,0 +1,179 @@
+"""Derivation of the overlap ODEs of online SGD (THEORY.md section 3) from a Scenario.
+
+With Delta_e = y - yhat (square loss) or y (correlation loss), y = f(nu) (+ label noise of
+variance Delta), yhat = sum_j a_j sigma(lambda_j), and (lambda, nu) ~ N(0, [[Q, M], [M^T, P]]):
+
+    dM_jr/dt = eta a_j E[Delta_e sigma'(lambda_j) nu_r]
+    dQ_jl/dt = eta a_j E[Delta_e sigma'(lambda_j) lambda_l] + eta a_l E[Delta_e sigma'(lambda_l) lambda_j]
+               + (eta^2 / n_b) a_j a_l (E[Delta_e^2 sigma'(lambda_j) sigma'(lambda_l)]
+                                        + Delta E[sigma'(lambda_j) sigma'(lambda_l)])
+    da_j/dt  = eta_a E[Delta_e sigma(lambda_j)]                 (second layer trained)
+    R        = E[(f(nu) - yhat)^2] / 2                           (population risk, noiseless)
+
+This is the d -> infinity limit of the update fixed in escalier.derive.Scenario's docstring,
+with t = steps / d. Spherical (p = 1, ||w||^2 = d): Q_11 = 1 and
+dm_r/dt = dM_r/dt - m_r (dQ_11/dt) / 2 at Q_11 = 1 (THEORY.md section 3, spherical SGD).
+Every expectation comes from escalier.derive.gaussian.expectation.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .._scenario import Scenario
+from .._target import Target
+from ..gaussian import BACKENDS, expectation
+from ._system import OdeSystem
+
+__all__ = ["ode_system"]
+
+_X = sp.Symbol("x", real=True)
+
+
+def _exact(v: float) -> sp.Expr:
+    """A float as an exact rational (its decimal representation)."""
+    return sp.Rational(repr(float(v))) if float(v) != int(v) else sp.Integer(int(v))
+
+
+def _name(base: str, *idx: int, wide: bool) -> str:
+    return base + ("_".join(map(str, idx)) if wide else "".join(map(str, idx)))
+
+
+_OPTIONS = dict(student="erf", p=2, loss="square", batch=1, noise=0.0,
+                train_second_layer=False, spherical=False, lr=1.0, lr_a=None, a=None, P=None,
+                init_scale=1.0)
+
+
+def ode_system(target, student="erf", p=2, loss="square", batch=1, noise=0.0,
+               train_second_layer=False, spherical=False, *, lr=1.0, lr_a=None, a=None,
+               P=None, init_scale=1.0, symbolic_P=False, points=None) -> OdeSystem:
+    """The overlap ODE system of online SGD for a teacher, student and protocol.
+
+    Formulas: module docstring (THEORY.md section 3; Saad & Solla, PRE 52, 4225, 1995;
+    Goldt et al., NeurIPS 2019, arXiv 1906.08632).
+
+    Args:
+        target: a Target, its text (e.g. "z1 + z1*z2", committee "erf(z1/sqrt(2)) + ..."),
+            or a Scenario (then the other Scenario options must be left at their defaults).
+        student: activation name or expression in x ("erf" is erf(x / sqrt 2)).
+        p: student hidden units.
+        loss: "square" or "correlation".
+        batch: mini-batch size n_b (default value of the parameter n_b).
+        noise: label-noise variance Delta; the noise term is present when noise != 0.
+        train_second_layer: whether a is part of the state (learning rate eta_a).
+        spherical: single student neuron on the sphere ||w||^2 = d (p = 1).
+        lr, lr_a, a, P, init_scale: as in Scenario (default values of the parameters
+            eta, eta_a, a_j; P is substituted exactly unless symbolic_P).
+        symbolic_P: keep the teacher overlaps P_rs as parameters.
+        points: Gauss-Hermite nodes per dimension for expectations without closed form.
+
+    Returns:
+        OdeSystem (state, parameters, rhs, risk, backend; latex(), to_source("jax"),
+        initial_state(d, seed)).
+
+    Raises:
+        ValueError: invalid options (from Scenario), or a Scenario together with options.
+    """
+    given = dict(student=student, p=p, loss=loss, batch=batch, noise=noise,
+                 train_second_layer=train_second_layer, spherical=spherical, lr=lr, lr_a=lr_a,
+                 a=a, P=P, init_scale=init_scale)
+    if isinstance(target, Scenario):
+        changed = [k for k, v in given.items() if v != _OPTIONS[k]]
+        if changed:
+            raise ValueError(f"pass either a Scenario or options, not both (got {changed})")
+        scenario = target
+    elif isinstance(target, str | Target):
+        scenario = Scenario(target=target, **given)
+    else:
+        raise ValueError(f"target must be a Target, a string or a Scenario, got {target!r}")
+    return _derive(scenario, bool(symbolic_P), points)
+
+
+def _derive(sc: Scenario, symbolic_P: bool, points) -> OdeSystem:
+    p, k = sc.p, sc.k
+    wide = max(p, k) >= 10
+    lam = [sp.Symbol(f"lambda_{j}", real=True) for j in range(1, p + 1)]
+    nu = [sp.Symbol(f"nu_{r}", real=True) for r in range(1, k + 1)]
+    Qs = {}
+    for j in range(p):
+        for m in range(j, p):
+            Qs[j, m] = Qs[m, j] = sp.Symbol(_name("Q", j + 1, m + 1, wide=wide), real=True)
+    Ms = {(j, r): sp.Symbol(_name("M", j + 1, r + 1, wide=wide), real=True)
+          for j in range(p) for r in range(k)}
+    if symbolic_P:
+        Pm = sp.Matrix(k, k, lambda r, s: sp.Symbol(
+            _name("P", min(r, s) + 1, max(r, s) + 1, wide=wide), real=True))
+    else:
+        Pm = sp.Matrix(k, k, lambda r, s: _exact(sc.P[r][s]))
+    Omega = sp.Matrix(p + k, p + k, lambda i, j: (
+        Qs[i, j] if i < p and j < p else
+        Ms[i, j - p] if i < p else Ms[j, i - p] if j < p else Pm[i - p, j - p]))
+    variables = (*lam, *nu)
+
+    eta = sp.Symbol("eta", positive=True)
+    n_b = sp.Symbol("n_b", positive=True)
+    Delta = sp.Symbol("Delta", nonnegative=True)
+    eta_a = sp.Symbol("eta_a", positive=True)
+    a = [sp.Symbol(f"a{j}" if not wide else f"a_{j}", real=True) for j in range(1, p + 1)]
+
+    sigma = sc.sigma
+    dsigma = sp.Lambda(_X, sp.diff(sigma.expr, _X))
+    f = sc.target.expr.xreplace(dict(zip(sc.target.variables, nu, strict=True)))
+    yhat = sp.Add(*[a[j] * sigma(lam[j]) for j in range(p)])
+    err = f - yhat if sc.loss == "square" else f
+
+    level = 0
+
+    def E(F):
+        nonlocal level
+        e = expectation(F, variables, Omega, points=points)
+        level = max(level, BACKENDS.index(e.backend))
+        return e.value
+
+    ds = [dsigma(lam[j]) for j in range(p)]
+    dM = {(j, r): eta * a[j] * E(err * ds[j] * nu[r]) for j in range(p) for r in range(k)}
+    first = {(j, m): E(err * ds[j] * lam[m]) for j in range(p) for m in range(p)}
+    dQ = {}
+    for j in range(p):
+        for m in range(j, p):
+            second = E(err**2 * ds[j] * ds[m])
+            if sc.noise != 0:
+                second += Delta * E(ds[j] * ds[m])
+            dQ[j, m] = (eta * (a[j] * first[j, m] + a[m] * first[m, j])
+                        + eta**2 * a[j] * a[m] * second / n_b)
+    risk = E((f - yhat) ** 2) / 2
+
+    defaults = {eta: float(sc.lr), n_b: float(sc.batch)}
+    if sc.noise != 0:
+        defaults[Delta] = float(sc.noise)
+    if sc.train_second_layer:
+        defaults[eta_a] = float(sc.lr_a)
+    else:
+        defaults.update({a[j]: float(sc.a[j]) for j in range(p)})
+    if symbolic_P:
+        defaults.update({Pm[r, s]: float(sc.P[r][s]) for r in range(k) for s in range(r, k)})
+
+    if sc.spherical:
+        state = [Ms[0, r] for r in range(k)]
+        at_one = {Qs[0, 0]: sp.Integer(1)}
+        rhs = [(dM[0, r] - Ms[0, r] * dQ[0, 0] / 2).xreplace(at_one) for r in range(k)]
+        risk = risk.xreplace(at_one)
+    else:
+        state = [Qs[j, m] for j in range(p) for m in range(j, p)] + [
+            Ms[j, r] for j in range(p) for r in range(k)]
+        rhs = [dQ[j, m] for j in range(p) for m in range(j, p)] + [
+            dM[j, r] for j in range(p) for r in range(k)]
+    if sc.train_second_layer:
+        state += a
+        rhs += [eta_a * E(err * sigma(lam[j])) for j in range(p)]
+    params = tuple(defaults)
+    return OdeSystem(
+        scenario=sc,
+        state=tuple(state),
+        rhs=tuple(rhs),
+        risk=risk,
+        parameters=params,
+        defaults=tuple((s, defaults[s]) for s in params),
+        backend=BACKENDS[level],
+        symbolic_P=symbolic_P,
+    )
