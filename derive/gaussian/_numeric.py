@@ -90,5 +90,5 @@ class GaussianExpectation(sp.Function):
     def _latex(self, printer):
         lam = self.integrand
         us = ", ".join(printer._print(u) for u in lam.variables)
-        return (r"\mathbb{E}_{(%s) \sim \mathcal{N}(0, %s)}\left[%s\right]"
-                % (us, printer._print(self.covariance), printer._print(lam.expr)))
+        cov, body = printer._print(self.covariance), printer._print(lam.expr)
+        return rf"\mathbb{{E}}_{{({us}) \sim \mathcal{{N}}(0, {cov})}}\left[{body}\right]"

@@ -83,7 +83,7 @@ def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
         slots = [f[1] for f in sorted(factors, key=lambda f: f[0])]
         with sp.evaluate(False):  # the substitution step evaluates lightly (speed)
             return row.formula(K.extract(slots, slots))
-    for i, (kind, v, s) in enumerate(factors):
+    for i, (kind, v, _) in enumerate(factors):
         if kind == "relu":
             rest = factors[:i] + factors[i + 1:] + [("lin", v, None), ("step", v, None)]
             return reduce_factors(rest, K)
@@ -117,7 +117,7 @@ def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
     rest = factors[:]
     rest.remove(lins[0])
     total = sp.Integer(0)
-    for m, (kind, v, s) in enumerate(rest):
+    for m, (kind, v, _) in enumerate(rest):
         if K[i, v] == 0:
             continue
         d = _DERIVATIVE.get(kind, False)

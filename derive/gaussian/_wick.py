@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -32,7 +32,7 @@ def wick_moment(exponents, covariance) -> sp.Expr:
     if C.shape != (len(exps), len(exps)):
         raise ValueError(f"covariance must be {len(exps)} x {len(exps)}, got {C.shape}")
 
-    @lru_cache(maxsize=None)
+    @cache
     def moment(b: tuple[int, ...]) -> sp.Expr:
         if sum(b) % 2:
             return sp.Integer(0)

@@ -4,7 +4,8 @@ With Delta_e = y - yhat (square loss) or y (correlation loss), y = f(nu) (+ labe
 variance Delta), yhat = sum_j a_j sigma(lambda_j), and (lambda, nu) ~ N(0, [[Q, M], [M^T, P]]):
 
     dM_jr/dt = eta a_j E[Delta_e sigma'(lambda_j) nu_r]
-    dQ_jl/dt = eta a_j E[Delta_e sigma'(lambda_j) lambda_l] + eta a_l E[Delta_e sigma'(lambda_l) lambda_j]
+    dQ_jl/dt = eta a_j E[Delta_e sigma'(lambda_j) lambda_l]
+               + eta a_l E[Delta_e sigma'(lambda_l) lambda_j]
                + (eta^2 / n_b) a_j a_l (E[Delta_e^2 sigma'(lambda_j) sigma'(lambda_l)]
                                         + Delta E[sigma'(lambda_j) sigma'(lambda_l)])
     da_j/dt  = eta_a E[Delta_e sigma(lambda_j)]                 (second layer trained)

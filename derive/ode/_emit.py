@@ -4,7 +4,7 @@ The printer walks the SymPy tree: Add, Mul and Pow are structural; every element
 is looked up in escalier.derive._jax_table.JAX_FUNCTIONS (never sympy.lambdify, which
 prints erf as math.erf); a GaussianExpectation becomes a call of the tensor Gauss-Hermite
 helper written into the module (same rule as gaussian.quadrature). Common subexpressions
-are shared with sympy.cse.
+are shared by hash-consing.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def _gauss_expect(f, cov, n):
     x, w = (jnp.asarray(v) for v in _GH[n])
     m = cov.shape[0]
     nodes = jnp.stack([g.ravel() for g in jnp.meshgrid(*([x] * m), indexing="ij")], -1)
-    weights = jnp.prod(jnp.stack([g.ravel() for g in jnp.meshgrid(*([w] * m), indexing="ij")], -1), -1)
+    wgrid = jnp.meshgrid(*([w] * m), indexing="ij")
+    weights = jnp.prod(jnp.stack([g.ravel() for g in wgrid], -1), -1)
     evals, evecs = jnp.linalg.eigh((cov + cov.T) / 2)
     u = nodes @ (evecs * jnp.sqrt(jnp.clip(evals, 0.0))).T
     return jnp.sum(weights * f(*u.T))
@@ -95,21 +96,54 @@ def _gauss_expect(f, cov, n):
 
 
 def _body(exprs, names, indent="    ") -> tuple[list[str], list[str]]:
-    """Lines computing exprs (numeric heads first, then cse), and the final expressions."""
+    """Lines computing exprs (numeric heads first, then shared subtrees), final expressions."""
     lines = []
     ges = sorted(set().union(*(e.atoms(GaussianExpectation) for e in exprs)), key=str)
     reps = {}
+    names = dict(names)
     for i, ge in enumerate(ges):
         sym = sp.Symbol(f"_ge{i}")
         lines.append(f"{indent}_ge{i} = {jax_code(ge, names)}")
         reps[ge] = sym
-        names = {**names, sym: f"_ge{i}"}
+        names[sym] = f"_ge{i}"
     exprs = [e.xreplace(reps) for e in exprs]
-    subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), order="none")
-    for sym, sub in subs:
-        lines.append(f"{indent}{sym} = {jax_code(sub, names)}")
-        names = {**names, sym: str(sym)}
-    return lines, [jax_code(e, names) for e in reduced]
+    for i, sub in enumerate(_shared(exprs)):
+        lines.append(f"{indent}_x{i} = {jax_code(sub, names)}")
+        names[sub] = f"_x{i}"
+    return lines, [jax_code(e, names) for e in exprs]
+
+
+def _shared(exprs) -> list[sp.Expr]:
+    """Non-atomic subtrees met more than once, children before parents.
+
+    (Plain hash-consing: sympy.cse rewrites unevaluated products incorrectly, and the
+    expressions here are deliberately left unevaluated for speed.)"""
+    counts: dict[sp.Expr, int] = {}
+
+    def count(e):
+        if not e.args:
+            return
+        counts[e] = counts.get(e, 0) + 1
+        if counts[e] == 1:
+            for a in e.args:
+                count(a)
+
+    for e in exprs:
+        count(e)
+    order, seen = [], set()
+
+    def post(e):
+        if not e.args or e in seen:
+            return
+        seen.add(e)
+        for a in e.args:
+            post(a)
+        if counts[e] > 1:
+            order.append(e)
+
+    for e in exprs:
+        post(e)
+    return order
 
 
 def jax_module(system) -> str:

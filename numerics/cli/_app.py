@@ -16,6 +16,7 @@ from escalier.derive import __version__
 # sub-command name -> module (relative to this package) and one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
     "hermite": ("._hermite", "Hermite expansion of a target: coefficients and L2 mass per degree"),
+    "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
 }
 
 DEFAULT_COMMAND = "hermite"
