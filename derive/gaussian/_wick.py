@@ -32,6 +32,17 @@ def wick_moment(exponents, covariance) -> sp.Expr:
     if C.shape != (len(exps), len(exps)):
         raise ValueError(f"covariance must be {len(exps)} x {len(exps)}, got {C.shape}")
 
+    # work with one placeholder per distinct entry: expanding products of large entries
+    # (covariances updated by the reduction rules) is what would cost
+    entries = {}
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            e = C[i, j]
+            if not (e.is_Symbol or e.is_Number):
+                entries.setdefault(e, sp.Dummy(f"c{i}{j}"))
+    back = {d: e for e, d in entries.items()}
+    C = C.xreplace(entries)
+
     @cache
     def moment(b: tuple[int, ...]) -> sp.Expr:
         if sum(b) % 2:
@@ -49,4 +60,4 @@ def wick_moment(exponents, covariance) -> sp.Expr:
                 total += n * C[i, j] * moment(tuple(lower))
         return sp.expand(total)
 
-    return moment(exps)
+    return moment(exps).xreplace(back)

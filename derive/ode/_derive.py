@@ -117,8 +117,16 @@ def _derive(sc: Scenario, symbolic_P: bool, points) -> OdeSystem:
     eta_a = sp.Symbol("eta_a", positive=True)
     a = [sp.Symbol(f"a{j}" if not wide else f"a_{j}", real=True) for j in range(1, p + 1)]
 
-    sigma = sc.sigma
-    dsigma = sp.Lambda(_X, sp.diff(sigma.expr, _X))
+    # plain expressions in _X: a Lambda may rename its variable to a Dummy (x -> x does)
+    sigma_x = sc.sigma(_X)
+    dsigma_x = sp.diff(sigma_x, _X)
+
+    def sigma(v):
+        return sigma_x.xreplace({_X: v})
+
+    def dsigma(v):
+        return dsigma_x.xreplace({_X: v})
+
     f = sc.target.expr.xreplace(dict(zip(sc.target.variables, nu, strict=True)))
     yhat = sp.Add(*[a[j] * sigma(lam[j]) for j in range(p)])
     err = f - yhat if sc.loss == "square" else f
@@ -166,7 +174,8 @@ def _derive(sc: Scenario, symbolic_P: bool, points) -> OdeSystem:
             dM[j, r] for j in range(p) for r in range(k)]
     if sc.train_second_layer:
         state += a
-        rhs += [eta_a * E(err * sigma(lam[j])) for j in range(p)]
+        da = [eta_a * E(err * sigma(lam[j])) for j in range(p)]
+        rhs += [e.xreplace(at_one) for e in da] if sc.spherical else da
     params = tuple(defaults)
     return OdeSystem(
         scenario=sc,

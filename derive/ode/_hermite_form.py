@@ -48,7 +48,9 @@ def hermite_coefficients(expr: sp.Expr, x: sp.Symbol, max_degree: int) -> tuple[
     out = []
     for k in range(max_degree + 1):
         e = expectation(expr * hermite_he(k, x), (x,), sp.Matrix([[1]]))
-        value = e.value if e.backend != "numeric" else sp.Float(e.value.evalf(17), 17)
+        # exact values are constants here; expand collapses the nested radicals of the
+        # reduction rules to a short canonical form (and makes evalf cheap)
+        value = sp.expand(e.value) if e.backend != "numeric" else sp.Float(e.value.evalf(17), 17)
         out.append(value / math.factorial(k))
     return tuple(out)
 
@@ -110,7 +112,7 @@ def hermite_form(system, max_degree: int = 12) -> HermiteForm:
     eta, n_b, a = by_name["eta"], by_name["n_b"], by_name["a1"]
     Delta = by_name.get("Delta", sp.Integer(0))
     f = sc.target.expr.xreplace({sc.target.variables[0]: _X})
-    sigma = sc.sigma.expr
+    sigma = sc.sigma(_X)
     dsigma = sp.diff(sigma, _X)
     K = max_degree
     c = hermite_coefficients(f, _X, K)
