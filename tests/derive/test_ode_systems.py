@@ -7,15 +7,12 @@ Monte Carlo references: the d -> infinity per-sample drift of Scenario's update
 quadrature error (checked below 1e-4 here) to the tolerance.
 """
 
-import math
-
 import numpy as np
 import pytest
 import sympy as sp
-from scipy.special import erf
-
 from escalier.derive import Scenario, hermite_expansion, targets
 from escalier.derive.ode import OdeSystem, hermite_coefficients, ode_system
+from scipy.special import erf
 
 
 def _syms(system):
@@ -77,7 +74,8 @@ def _mc_drift(system, y, teacher, student, dstudent, n=400_000, seed=0):
     c = a * err[:, None] * dstudent(lam)
     eta = sc.lr
     first = np.einsum("bj,bl->bjl", c, lam)
-    dQ = eta * (first + np.swapaxes(first, 1, 2)) + eta**2 * np.einsum("bj,bl->bjl", c, c) / sc.batch
+    second = np.einsum("bj,bl->bjl", c, c) / sc.batch
+    dQ = eta * (first + np.swapaxes(first, 1, 2)) + eta**2 * second
     dM = eta * np.einsum("bj,br->bjr", c, nu)
     samples = np.concatenate([dQ[:, iu[0], iu[1]], dM.reshape(n, -1)], axis=1)
     return samples.mean(0), samples.std(0) / np.sqrt(n)
@@ -192,12 +190,15 @@ def test_univariate_coefficients_agree_with_hermite_expansion():
 
 
 def test_hermite_coefficients_of_erf_are_exact_and_known():
-    # erf(x/sqrt 2) = sqrt(2/pi) (1/sqrt 2) He_1 + ...: c_1 = E[g'] = sqrt(2/pi)/sqrt(2)
+    """By hand, with E[g He_k] = E[g^(k)] and g' = sqrt(2/pi) exp(-x^2/2):
+    c_1 = E[g'] = sqrt(2/pi) / sqrt 2 = 1/sqrt(pi);
+    c_3 = E[g^(3)] / 3! = sqrt(2/pi) E[(x^2 - 1) exp(-x^2/2)] / 6
+        = sqrt(2/pi) (1/(2 sqrt 2) - 1/sqrt 2) / 6 = -1 / (12 sqrt(pi)); even ones vanish."""
     x = sp.Symbol("x", real=True)
-    c = hermite_coefficients(sp.erf(x / sp.sqrt(2)), x, 3)
+    c = hermite_coefficients(sp.erf(x / sp.sqrt(2)), x, 4)
     assert sp.simplify(c[1] - 1 / sp.sqrt(sp.pi)) == 0
-    assert c[0] == 0 and c[2] == 0
-    assert math.isclose(float(c[3]), -1 / (6 * math.sqrt(math.pi)) / 2 * 1, rel_tol=0) or True
+    assert sp.simplify(c[3] + 1 / (12 * sp.sqrt(sp.pi))) == 0
+    assert c[0] == 0 and c[2] == 0 and c[4] == 0
 
 
 def test_hermite_form_rejects_other_systems():
