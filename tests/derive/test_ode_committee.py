@@ -147,7 +147,11 @@ def _one_step_drift(Om, a, eta, eta_a, noise, n_b, d, n, rng):
     return np.concatenate([dQ[:, iu[0], iu[1]], dM.reshape(n, -1), da], axis=1)
 
 
-@pytest.mark.parametrize("train_a,noise,n_b", [(False, 0.1, 1), (True, 0.0, 1), (False, 0.2, 4)])
+@pytest.mark.parametrize("train_a,noise,n_b", [
+    (False, 0.1, 1),
+    pytest.param(True, 0.0, 1, marks=pytest.mark.slow),
+    pytest.param(False, 0.2, 4, marks=pytest.mark.slow),
+])
 def test_committee_rhs_equals_monte_carlo_one_step_drift(train_a, noise, n_b):
     rng = np.random.default_rng(99 + n_b)
     Q, R = _random_overlaps(rng, 2, 2)

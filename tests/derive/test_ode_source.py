@@ -42,7 +42,8 @@ print(json.dumps({"rhs": [float(v) for v in rhs], "risk": float(mod.risk(y, case
 """
 
 
-@pytest.mark.parametrize("name", sorted(SYSTEMS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "numeric"
+                                  else n for n in sorted(SYSTEMS)])
 def test_generated_module_in_fresh_process_matches_sympy(tmp_path, name):
     system = SYSTEMS[name]()
     source = system.to_source("jax")
