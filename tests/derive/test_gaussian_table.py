@@ -162,12 +162,10 @@ def _kinked_quadrature(row, C):
     return float(wz @ (inner * _pdf(z)))
 
 
-@pytest.mark.parametrize("kinds", sorted(CLOSED_FORMS))
+@pytest.mark.parametrize("kinds", sorted(k for k in CLOSED_FORMS if len(k) > 1))
 def test_row_with_coinciding_variables_is_continuous(kinds):
     """Slots that coincide (u_1 = u_2, a singular C) are the limit of nearby covariances."""
     m = len(kinds)
-    if m < 2:
-        pytest.skip("one slot")
     rng = np.random.default_rng(7)
     A = rng.standard_normal((m, m + 1))
     A[1] = A[0]  # slots 0 and 1 identical
