@@ -18,7 +18,7 @@ from functools import reduce
 import numpy as np
 import sympy as sp
 
-from ._registry import implementation, supported_heads
+from ._registry import implementation, structural_builder, structural_heads, supported_heads
 
 __all__ = ["Lowered", "lower"]
 
@@ -161,14 +161,34 @@ def lower(exprs, symbols: Sequence[sp.Symbol], params: Sequence[sp.Symbol] = ())
             f"free symbols {sorted(map(str, free))} are neither symbols "
             f"{[str(s) for s in symbols]} nor params {[str(s) for s in params]}"
         )
-    replacements, reduced = sp.cse(flat, symbols=sp.numbered_symbols("_cse", cls=sp.Dummy))
     slots = {s: i for i, s in enumerate((*symbols, *params))}
     shared = []
+    flat_cse = _hide_structural(flat, slots, shared)
+    replacements, reduced = sp.cse(flat_cse, symbols=sp.numbered_symbols("_cse", cls=sp.Dummy))
     for sym, expr in replacements:
         shared.append(_compile(expr, slots))
         slots[sym] = len(slots)
     outputs = tuple(_compile(e, slots) for e in reduced)
     return Lowered(symbols, params, shape, tuple(flat), len(shared), tuple(shared), outputs)
+
+
+def _hide_structural(flat, slots, shared):
+    """Replace every structurally registered node by a placeholder computed first."""
+    heads = structural_heads()
+    if not heads:
+        return flat
+    nodes = set()
+    for e in flat:
+        nodes |= {a for a in sp.preorder_traversal(e) if isinstance(a, heads)}
+    reps = {}
+    for orig in sorted(nodes, key=lambda a: sum(1 for _ in sp.preorder_traversal(a))):
+        node = orig.xreplace(reps)  # inner nodes first, already replaced
+        builder = structural_builder(type(node))
+        shared.append(builder(node, lambda sub: _compile(sub, slots)))
+        placeholder = sp.Dummy(f"_{type(node).__name__}")
+        slots[placeholder] = len(slots)
+        reps[orig] = placeholder
+    return [e.xreplace(reps) for e in flat]
 
 
 def _constant(c) -> _Fn:

@@ -7,24 +7,34 @@ from collections.abc import Callable
 
 from escalier.derive._jax_table import JAX_FUNCTIONS, VARIADIC
 
-__all__ = ["implementation", "register", "supported_heads"]
+__all__ = ["implementation", "register", "structural_builder", "structural_heads",
+           "supported_heads"]
 
 _MODULES = {"jnp": "jax.numpy", "jsp": "jax.scipy.special"}
 
 _REGISTERED: dict[type, Callable] = {}
+_STRUCTURAL: dict[type, Callable] = {}
 
 
-def register(head: type, fn: Callable) -> None:
+def register(head: type, fn: Callable, *, structural: bool = False) -> None:
     """Register a JAX implementation for a SymPy head (a Function class) not in the table.
 
-    `fn` receives the lowered arguments of an application head(arg1, ..., argn) as JAX
-    arrays (broadcastable to each other) and returns a JAX array of their broadcast shape.
-    It must be traceable (jit, vmap, grad). A registered head overrides the table.
+    Elementwise (default): `fn` receives the lowered arguments of head(arg1, ..., argn) as
+    JAX arrays (broadcastable to each other) and returns an array of their broadcast shape.
+
+    Structural: for heads whose arguments are not all arrays (a Lambda integrand, a
+    covariance Matrix, a node count). `fn(expr, compile)` is called once, when lowering,
+    with the SymPy node and `compile(subexpr) -> (env -> array)`, which lowers any
+    sub-expression in the enclosing scope; it returns a function env -> array. Structural
+    nodes are kept out of common-subexpression elimination (their bound variables stay bound).
+
+    The JAX code must be traceable (jit, vmap, grad). A registered head overrides the table.
 
     Args:
         head: a SymPy class, e.g. a `sympy.Function` subclass such as a numeric quadrature
             head, or a table head to override.
-        fn: the JAX callable.
+        fn: the implementation.
+        structural: see above.
 
     Raises:
         ValueError: head is not a class or fn is not callable.
@@ -33,7 +43,19 @@ def register(head: type, fn: Callable) -> None:
         raise ValueError(f"head must be a SymPy class (e.g. a sympy.Function), got {head!r}")
     if not callable(fn):
         raise ValueError(f"the implementation of {head.__name__} must be callable, got {fn!r}")
-    _REGISTERED[head] = fn
+    _REGISTERED.pop(head, None)
+    _STRUCTURAL.pop(head, None)
+    (_STRUCTURAL if structural else _REGISTERED)[head] = fn
+
+
+def structural_builder(head: type) -> Callable | None:
+    """The builder of a structurally registered head, or None."""
+    return _STRUCTURAL.get(head)
+
+
+def structural_heads() -> tuple[type, ...]:
+    """Heads registered as structural."""
+    return tuple(_STRUCTURAL)
 
 
 def _resolve(dotted: str) -> Callable:
@@ -69,5 +91,6 @@ STRUCTURAL = ("Add", "Mul", "Pow", "Integer", "Rational", "Float", "pi", "E", "P
 
 def supported_heads() -> list[str]:
     """Names of every head the lowering accepts: structural, table and registered."""
-    names = {*STRUCTURAL, *(h.__name__ for h in JAX_FUNCTIONS), *(h.__name__ for h in _REGISTERED)}
+    names = {*STRUCTURAL, *(h.__name__ for h in JAX_FUNCTIONS), *(h.__name__ for h in _REGISTERED),
+             *(h.__name__ for h in _STRUCTURAL)}
     return sorted(names)

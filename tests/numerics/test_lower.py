@@ -143,3 +143,54 @@ def test_no_sympy_lambdify_math_module_under_jit():
     # The failure mode of sympy.lambdify(..., "jax"): erf printed as math.erf breaks jit.
     f = jax.jit(lower(sp.erf(x), [x]))
     np.testing.assert_allclose(f(jnp.array([0.5])), 0.5204998778130465, rtol=1e-15)
+
+
+class GaussHermite1(sp.Function):
+    """Test head: E[F(u)] for u ~ N(0, s), args (Lambda(u, F), s, n): structural."""
+
+
+def _build_gauss_hermite1(expr, compile_):
+    lam, s, n = expr.args
+    (u,) = lam.variables
+    outer = sorted(lam.expr.free_symbols - {u}, key=str)
+    inner = lower(lam.expr, [u], params=outer)
+    s_fn, outer_fns = compile_(s), [compile_(o) for o in outer]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(int(n))
+    weights = weights / weights.sum()
+
+    def fn(env):
+        std = jnp.sqrt(jnp.asarray(s_fn(env)))
+        theta = jnp.stack(jnp.broadcast_arrays(*[jnp.asarray(f(env)) for f in outer_fns]), -1)
+        return inner((std[..., None] * nodes)[..., None], theta[..., None, :]) @ weights
+
+    return fn
+
+
+def test_structural_head_keeps_its_bound_variable_out_of_cse():
+    u = sp.Symbol("u", real=True)
+    register(GaussHermite1, _build_gauss_hermite1, structural=True)
+    # E[u^2 x^3] with Var u = x^2 is x^5 (Gauss-Hermite with 10 nodes is exact on degree 2);
+    # u**2 * x**3 also appears outside, with u free there, so CSE would love to share it.
+    e = GaussHermite1(sp.Lambda(u, u**2 * x**3), x**2, 10) + u**2 * x**3
+    f = lower(e, [x, u])
+    pts = jnp.asarray(_points(5)[:, :2])
+    want = pts[:, 0] ** 5 + pts[:, 1] ** 2 * pts[:, 0] ** 3
+    np.testing.assert_allclose(jax.jit(f)(pts), want, rtol=1e-13)
+    np.testing.assert_allclose(jax.vmap(f)(pts), want, rtol=1e-13)
+
+
+def test_gaussian_expectation_head_of_derive():
+    gaussian = pytest.importorskip("escalier.derive.gaussian")  # lands with the ODE branch
+    u1, u2 = sp.symbols("u1 u2", real=True)
+    q, c = sp.symbols("q c", real=True)
+    cov = sp.ImmutableMatrix([[1 + q, c], [c, 1]])
+    # Isserlis: E[u1^2 u2^2] = C11 C22 + 2 C12^2, exact for a 3-node rule and up.
+    poly = gaussian.GaussianExpectation(sp.Lambda((u1, u2), u1**2 * u2**2), cov, 4)
+    smooth = gaussian.GaussianExpectation(sp.Lambda((u1, u2), sp.tanh(u1) * sp.tanh(u2)), cov, 30)
+    f = jax.jit(lower([poly, smooth], [q, c]))
+    for qv, cv in [(0.3, 0.5), (0.0, 0.999), (1.2, -0.2)]:
+        got = np.asarray(f(jnp.array([qv, cv])))
+        np.testing.assert_allclose(got[0], (1 + qv) + 2 * cv**2, rtol=1e-12)
+        C = np.array([[1 + qv, cv], [cv, 1.0]])
+        want = gaussian.quadrature(lambda a, b: np.tanh(a) * np.tanh(b), C, 30)  # numpy twin
+        np.testing.assert_allclose(got[1], want, rtol=1e-12)
