@@ -16,6 +16,8 @@ from escalier.derive import __version__
 # sub-command name -> module (relative to this package) and one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
     "hermite": ("._hermite", "Hermite expansion of a target: coefficients and L2 mass per degree"),
+    "verify": ("._verify", "simulate the network at several d and compare it with its derived ODE"),
+    "scaling": ("._scaling", "steps to escape against d for a single-index target, vs the theory"),
 }
 
 DEFAULT_COMMAND = "hermite"

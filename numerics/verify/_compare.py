@@ -176,7 +176,7 @@ def verify(scenario, ds, time: float, *, seeds: int = 8, seed: int = 0, n_record
         n_records: records after t = 0.
         engine: simulation engine ("full" or "gram").
         rtol, atol: ODE tolerances.
-        progress: progress bars of the simulations.
+        progress: progress bars (over d, and the simulations').
 
     Returns:
         Verification.
@@ -193,8 +193,10 @@ def verify(scenario, ds, time: float, *, seeds: int = 8, seed: int = 0, n_record
         raise ValueError("give at least one dimension d")
     fns = ode_functions(scenario)
     risk_fn = fns.risk_of_overlaps(scenario)
+    from tqdm.auto import tqdm
+
     runs, sims, odes = [], [], []
-    for d in ds:
+    for d in tqdm(ds, desc="verify (d)", disable=not progress, leave=False):
         res = simulate(scenario, d, time, seeds=seeds, seed=seed, n_records=n_records,
                        engine=engine, risk_fn=risk_fn, progress=progress)
         sim = np.asarray(overlap_state(scenario, res.Q, res.M, res.a))

@@ -1,0 +1,169 @@
+"""Measured sample complexity of a single-index target: steps until the overlap escapes,
+over d and seeds, with the learning rate the information exponent prescribes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ._fit import ExponentFit, fit_exponent
+from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
+
+__all__ = ["EscapeScaling", "escape_scaling"]
+
+
+@dataclass(frozen=True)
+class EscapeScaling:
+    """Steps to escape (|m| >= threshold) per d and seed, against the predicted law.
+
+    Attributes:
+        law: the ScalingLaw of the student-compatible information exponent.
+        ds: dimensions.
+        lrs: learning rate used at each d (law.lr(lr0, d)).
+        ode_times: (n_d,) ODE escape time from m = d^{-1/2} (t units), the time scale used to
+            size each simulation.
+        horizons: (n_d,) simulated durations (t units).
+        steps: (n_d, S) steps to escape, nan where the run did not escape within the horizon.
+        typical: (n_d,) typical steps: geometric mean when every seed escaped, else the
+            median (nan when fewer than half escaped).
+        fit: fitted exponent of `typical` against d (None if fewer than two finite values).
+        predicted: the law's log-log slope over ds.
+        config: JSON-ready configuration.
+    """
+
+    law: ScalingLaw
+    ds: tuple[int, ...]
+    lrs: tuple[float, ...]
+    ode_times: np.ndarray
+    horizons: np.ndarray
+    steps: np.ndarray
+    typical: np.ndarray
+    fit: ExponentFit | None
+    predicted: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        lines = [f"{'d':>6} {'lr':>10} {'t_ODE':>10} {'horizon':>10} {'escaped':>8} "
+                 f"{'typical steps':>14} {'steps / law':>12}"]
+        for i, d in enumerate(self.ds):
+            s = self.steps[i]
+            ok = int(np.isfinite(s).sum())
+            ratio = self.typical[i] / float(self.law.steps(d))
+            lines.append(f"{d:>6} {self.lrs[i]:>10.4g} {self.ode_times[i]:>10.4g} "
+                         f"{self.horizons[i]:>10.4g} {ok:>4}/{s.size:<3} "
+                         f"{self.typical[i]:>14.4g} {ratio:>12.4g}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config, "l": self.law.l, "law": self.law.law,
+            "lr_rule": self.law.lr_rule, "d": list(self.ds), "lr": list(self.lrs),
+            "ode_times": self.ode_times.tolist(), "horizons": self.horizons.tolist(),
+            "steps": [[None if math.isnan(v) else v for v in row] for row in self.steps.tolist()],
+            "typical": [None if math.isnan(v) else v for v in self.typical.tolist()],
+            "fit": None if self.fit is None else self.fit.to_json(),
+            "predicted_exponent": self.predicted,
+        }
+
+
+def _typical(steps: np.ndarray) -> tuple[float, float | None]:
+    ok = np.isfinite(steps)
+    if ok.all():
+        logs = np.log(steps)
+        se = logs.std(ddof=1) / math.sqrt(logs.size) if logs.size > 1 else None
+        gm = float(np.exp(logs.mean()))
+        return gm, (None if se is None or se == 0 else gm * se)
+    if ok.sum() * 2 > steps.size:
+        return float(np.median(np.where(ok, steps, np.inf))), None
+    return math.nan, None
+
+
+def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int = 8,
+                   seed: int = 0, lr0: float = 1.0, threshold: float = 0.5,
+                   budget: float = 4.0, n_records: int = 400, engine: str = "full",
+                   loss: str = "correlation", progress: bool = False) -> EscapeScaling:
+    """Steps until |m| >= threshold for spherical online SGD on a single-index target.
+
+    The student is one spherical neuron (p = 1, ||w||^2 = d) with activation `student`
+    (default: the target's own link), trained with the correlation loss (default) and the
+    learning rate lr = law.lr(lr0, d) of its information exponent l (see ScalingLaw). Each
+    simulation runs for `budget` times the ODE's escape time from m = d^{-1/2}.
+
+    Args:
+        target: single-index Target or text, e.g. "He3(z1)".
+        student: activation (default: the target's link f(x)).
+        ds: dimensions.
+        seeds, seed: runs per d and the PRNG seed.
+        lr0: learning-rate prefactor.
+        threshold: escape level of |m|.
+        budget: simulated time / ODE escape time.
+        n_records: records per run (the resolution of the escape time is horizon / n_records).
+        engine: "full" or "gram".
+        loss: "correlation" or "square".
+        progress: progress bars.
+
+    Returns:
+        EscapeScaling.
+
+    Raises:
+        ValueError: not single-index, an incompatible student, or an ODE that does not escape
+            from m = d^{-1/2} (lower lr0: the noise term lr^2 wins).
+    """
+    from escalier.derive import Scenario, Target
+    from escalier.numerics.integrate import Crossing, integrate
+    from escalier.numerics.simulate import simulate
+    from tqdm.auto import tqdm
+
+    from ._compare import ode_functions
+
+    t = Target.parse(target) if isinstance(target, str) else target
+    if t.k != 1:
+        raise ValueError(f"escalier scaling is for single-index targets (k = 1), got k = {t.k}")
+    if student is None:
+        student = t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
+    law = scaling_law(information_exponent(t, student))
+    if not (0 < threshold < 1):
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    if not budget > 1:
+        raise ValueError(f"budget must be > 1 (a multiple of the ODE escape time), got {budget}")
+    ds = tuple(sorted({int(d) for d in ds}))
+    lrs, ode_times, horizons, steps = [], [], [], []
+    for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
+        lr = law.lr(lr0, d)
+        sc = Scenario(t, student=student, p=1, lr=lr, loss=loss, spherical=True)
+        fns = ode_functions(sc)
+        t_max = 1e3 * float(law.steps(d)) / d + 1e3
+        sol = integrate(fns.rhs, [d**-0.5], [0.0, t_max], fns.args, names=fns.names,
+                        event=Crossing(0, threshold, "up", terminate=True))
+        t_ode = sol.event_time
+        if not math.isfinite(t_ode):
+            raise ValueError(
+                f"the ODE started at m = d^-1/2 (d = {d}) never reaches {threshold} with lr = "
+                f"{lr:.4g}: the noise term wins; lower lr0 (now {lr0})")
+        horizon = budget * t_ode
+        res = simulate(sc, d, horizon, seeds=seeds, seed=seed, n_records=n_records,
+                       engine=engine, progress=progress)
+        t_esc = escape_times(res.times, np.asarray(res.M)[:, :, 0, 0], threshold)
+        lrs.append(lr)
+        ode_times.append(t_ode)
+        horizons.append(float(res.times[-1]))
+        steps.append(t_esc * d)
+    steps = np.array(steps)
+    typ = [_typical(s) for s in steps]
+    typical = np.array([v for v, _ in typ])
+    ok = np.isfinite(typical)
+    fit = None
+    if ok.sum() >= 2:
+        errs = [e for (_, e), k in zip(typ, ok, strict=True) if k]
+        yerr = None if any(e is None for e in errs) else np.array(errs)
+        fit = fit_exponent(np.array(ds)[ok], typical[ok], yerr)
+    config = {"target": str(t.expr), "student": str(student), "d": list(ds), "seeds": seeds,
+              "seed": seed, "lr0": lr0, "threshold": threshold, "budget": budget,
+              "n_records": n_records, "engine": engine, "loss": loss, "p": 1,
+              "spherical": True}
+    return EscapeScaling(law, ds, tuple(lrs), np.array(ode_times), np.array(horizons), steps,
+                         typical, fit, law.exponent(ds), config)
