@@ -161,6 +161,8 @@ def lower(exprs, symbols: Sequence[sp.Symbol], params: Sequence[sp.Symbol] = ())
             f"free symbols {sorted(map(str, free))} are neither symbols "
             f"{[str(s) for s in symbols]} nor params {[str(s) for s in params]}"
         )
+    memo: dict = {}
+    flat = [_canonical(e, memo) for e in flat]
     slots = {s: i for i, s in enumerate((*symbols, *params))}
     shared = []
     flat_cse = _hide_structural(flat, slots, shared)
@@ -170,6 +172,25 @@ def lower(exprs, symbols: Sequence[sp.Symbol], params: Sequence[sp.Symbol] = ())
         slots[sym] = len(slots)
     outputs = tuple(_compile(e, slots) for e in reduced)
     return Lowered(symbols, params, shape, tuple(flat), len(shared), tuple(shared), outputs)
+
+
+def _canonical(expr: sp.Basic, memo: dict) -> sp.Basic:
+    """Rebuild an expression bottom-up with evaluation on.
+
+    Expressions assembled with evaluate=False (e.g. Mul(x, x) instead of x**2) are not in
+    SymPy's canonical form, and sympy.cse then returns wrong results: for
+    Mul(x, x, evaluate=False) + asin(((2x + 1)^-1)^(-1/2)) it replaces 2x + 1 by x**2 + 1
+    (SymPy 1.14). Canonical input avoids it.
+    """
+    if expr in memo:
+        return memo[expr]
+    if not expr.args or isinstance(expr, sp.Atom):
+        out = expr
+    else:
+        out = expr.func(*[_canonical(a, memo) if isinstance(a, sp.Basic) else a
+                          for a in expr.args])
+    memo[expr] = out
+    return out
 
 
 def _hide_structural(flat, slots, shared):

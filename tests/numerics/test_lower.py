@@ -139,6 +139,19 @@ def test_errors_name_the_problem():
         g(jnp.zeros(1))
 
 
+def test_unevaluated_input_is_canonicalised_before_cse():
+    # sympy.cse (1.14) on this unevaluated expression replaces 2x + 1 by x**2 + 1; found in
+    # an overlap ODE built with evaluate=False. asin(((2x+1)^-1)^(-1/2)) = asin(sqrt(2x+1))
+    # is real for x in [-1/2, 0].
+    e = sp.Add(sp.Mul(x, x, evaluate=False),
+               sp.asin(sp.Pow(sp.Pow(2 * x + 1, -1), sp.Rational(-1, 2), evaluate=False)),
+               evaluate=False)
+    f = lower([e, 2 * e], [x])
+    for v in (-0.45, -0.3, -0.1):
+        want = v * v + np.arcsin(np.sqrt(2 * v + 1))
+        np.testing.assert_allclose(f(jnp.array([v])), [want, 2 * want], rtol=1e-14)
+
+
 def test_no_sympy_lambdify_math_module_under_jit():
     # The failure mode of sympy.lambdify(..., "jax"): erf printed as math.erf breaks jit.
     f = jax.jit(lower(sp.erf(x), [x]))
