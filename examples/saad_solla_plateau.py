@@ -57,9 +57,10 @@ def main(argv=None) -> int:
     ode = integrate(fns.rhs, y0, sim.times, fns.args, risk=fns.risk, names=fns.names)
 
     # The plateau: the ODE's risk at the symmetric state, read where the ODE risk is
-    # flattest (smallest |dR/dt| after the initial descent).
+    # flattest on a log scale (smallest |d log R / dt| after the initial descent; the final
+    # approach to zero is exponential, with a steeper constant log-slope).
     r_ode = ode.risk.mean(0)
-    slope = np.abs(np.gradient(r_ode, sim.times))
+    slope = np.abs(np.gradient(np.log(r_ode), sim.times))
     start = int(np.argmax(r_ode < 0.5 * r_ode[0])) if (r_ode < 0.5 * r_ode[0]).any() else 0
     i_flat = start + int(np.argmin(slope[start:]))
     plateau = float(r_ode[i_flat])

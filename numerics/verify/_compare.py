@@ -3,6 +3,7 @@ seed's own initial overlaps, and tabulate the deviations (the product's promise,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +79,24 @@ class OdeFunctions:
 def ode_functions(scenario) -> OdeFunctions:
     """Derive the ODE system of a scenario and lower its rhs and risk to JAX.
 
+    Cached per scenario (the same functions, hence one compilation of the integrator, for
+    every call with an equal Scenario).
+
     Raises:
         ValueError: a parameter of the system without a default value.
     """
+    try:
+        return _ode_functions_cached(scenario)
+    except TypeError:  # unhashable scenario
+        return _ode_functions(scenario)
+
+
+@functools.lru_cache(maxsize=16)
+def _ode_functions_cached(scenario) -> OdeFunctions:
+    return _ode_functions(scenario)
+
+
+def _ode_functions(scenario) -> OdeFunctions:
     import jax.numpy as jnp
     from escalier.numerics.lower import lower
 
