@@ -22,9 +22,12 @@ def add_arguments(parser) -> None:
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
     parser.add_argument("--seeds", type=int, default=8, help="runs per d (default: 8)")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed (default: 0)")
-    parser.add_argument("--lr", type=float, default=1.0,
+    parser.add_argument("--lr", type=float, default=None,
                         help="learning-rate prefactor lr0: lr = lr0 (l <= 2) or "
-                             "lr0 d^(-(l-2)/2) (l >= 3) (default: 1)")
+                             "lr0 d^(-(l-2)/2) (l >= 3) (default: at each d half the rate that "
+                             "maximises the ODE's escape rate at m = d^-1/2, which follows "
+                             "the same scaling, halved while the ODE stalls below the "
+                             "threshold)")
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="escape when |m| reaches this overlap (default: 0.5)")
@@ -55,8 +58,11 @@ def run(args) -> int:
     except IntegrationError as err:
         raise CliError(str(err)) from None
     law = r.law
-    print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}, "
-          f"learning rate {law.lr_rule} with lr = {args.lr}")
+    rule = (f"{law.lr_rule} with lr = {args.lr}" if args.lr is not None else
+            f"half the one maximising the ODE escape rate at m = d^-1/2 (scales as "
+            f"{law.lr_rule})")
+    print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
+          f"learning rate {rule}")
     print(f"steps until |m| >= {args.threshold} (typical = geometric mean over seeds, or the "
           f"median when some did not escape):")
     print(r.to_text())

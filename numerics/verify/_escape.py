@@ -4,7 +4,7 @@ over d and seeds, with the learning rate the information exponent prescribes."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import sympy as sp
 from ._fit import ExponentFit, fit_exponent
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
 
-__all__ = ["EscapeScaling", "escape_scaling"]
+__all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,53 @@ def _typical(steps: np.ndarray) -> tuple[float, float | None]:
     return math.nan, None
 
 
+def _eta_index(fns) -> int:
+    names = [s.name for s in fns.system.parameters]
+    if "eta" not in names:
+        raise ValueError(f"the ODE system has no learning-rate parameter 'eta': {names}")
+    return names.index("eta")
+
+
+def _with_eta(fns, eta: float):
+    return fns.args.at[_eta_index(fns)].set(eta)
+
+
+def best_lr(fns, m0: float) -> float:
+    """The learning rate that maximises the ODE's escape rate (dm/dt) / m at m = m0.
+
+    For spherical online SGD, (dm/dt) / m = eta A(m) - eta^2 B(m) (drift, then the noise
+    term of order eta^2; THEORY.md section 3), so the best rate is A / (2 B); with
+    A ~ c m^{l-2} at m0 = d^{-1/2} it scales as d^{-(l-2)/2} for l >= 3, the rate the
+    information exponent prescribes (Ben Arous et al. 2021), with its constant fixed.
+    A and B are read off two evaluations of the lowered right-hand side.
+
+    Raises:
+        ValueError: no positive drift at m0 (the student cannot escape there).
+    """
+    import jax.numpy as jnp
+
+    y = jnp.asarray([m0])
+    g1 = float(fns.rhs(0.0, y, _with_eta(fns, 1.0))[0]) / m0
+    g2 = float(fns.rhs(0.0, y, _with_eta(fns, 2.0))[0]) / m0
+    B = (2 * g1 - g2) / 2
+    A = g1 + B
+    if not (A > 0 and B > 0):
+        raise ValueError(f"no positive escape drift at m = {m0:.3g} (A = {A:.3g}, B = {B:.3g})")
+    return A / (2 * B)
+
+
 def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int = 8,
-                   seed: int = 0, lr0: float = 1.0, threshold: float = 0.5,
+                   seed: int = 0, lr0: float | None = None, threshold: float = 0.5,
                    budget: float = 4.0, n_records: int = 400, engine: str = "full",
                    loss: str = "correlation", progress: bool = False) -> EscapeScaling:
     """Steps until |m| >= threshold for spherical online SGD on a single-index target.
 
     The student is one spherical neuron (p = 1, ||w||^2 = d) with activation `student`
     (default: the target's own link), trained with the correlation loss (default) and the
-    learning rate lr = law.lr(lr0, d) of its information exponent l (see ScalingLaw). Each
+    learning rate of its information exponent l: by default half the rate that maximises the
+    ODE's initial escape rate at m = d^{-1/2} (`best_lr`, which scales as d^{-(l-2)/2} for
+    l >= 3), halved again while the ODE's noise floor keeps m below the threshold; or
+    lr0 * d^{-(l-2)/2} (l >= 3) / lr0 (l <= 2) when lr0 is given. Each
     simulation runs for `budget` times the ODE's escape time from m = d^{-1/2}.
 
     Args:
@@ -98,7 +136,7 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         student: activation (default: the target's link f(x)).
         ds: dimensions.
         seeds, seed: runs per d and the PRNG seed.
-        lr0: learning-rate prefactor.
+        lr0: learning-rate prefactor (None: best_lr at each d).
         threshold: escape level of |m|.
         budget: simulated time / ODE escape time.
         n_records: records per run (the resolution of the escape time is horizon / n_records).
@@ -130,23 +168,29 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not budget > 1:
         raise ValueError(f"budget must be > 1 (a multiple of the ODE escape time), got {budget}")
+    if lr0 is not None and not lr0 > 0:
+        raise ValueError(f"lr0 must be > 0 (or None for the drift-maximising rate), got {lr0}")
     ds = tuple(sorted({int(d) for d in ds}))
+    base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
+    fns = ode_functions(base)  # one derivation; the learning rate enters through args
     lrs, ode_times, horizons, steps = [], [], [], []
     for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
-        lr = law.lr(lr0, d)
-        sc = Scenario(t, student=student, p=1, lr=lr, loss=loss, spherical=True)
-        fns = ode_functions(sc)
+        lr = best_lr(fns, d**-0.5) / 2 if lr0 is None else law.lr(lr0, d)
         t_max = 1e3 * float(law.steps(d)) / d + 1e3
-        sol = integrate(fns.rhs, [d**-0.5], [0.0, t_max], fns.args, names=fns.names,
-                        event=Crossing(0, threshold, "up", terminate=True))
-        t_ode = sol.event_time
+        for _ in range(8):
+            sol = integrate(fns.rhs, [d**-0.5], [0.0, t_max], _with_eta(fns, lr),
+                            names=fns.names, event=Crossing(0, threshold, "up", terminate=True))
+            t_ode = sol.event_time
+            if math.isfinite(t_ode) or lr0 is not None:
+                break
+            lr /= 2  # the noise floor of m sits below the threshold: a smaller rate
         if not math.isfinite(t_ode):
             raise ValueError(
                 f"the ODE started at m = d^-1/2 (d = {d}) never reaches {threshold} with lr = "
-                f"{lr:.4g}: the noise term wins; lower lr0 (now {lr0})")
+                f"{lr:.4g}: the noise term wins; lower the learning rate")
         horizon = budget * t_ode
-        res = simulate(sc, d, horizon, seeds=seeds, seed=seed, n_records=n_records,
-                       engine=engine, progress=progress)
+        res = simulate(replace(base, lr=lr), d, horizon, seeds=seeds, seed=seed,
+                       n_records=n_records, engine=engine, progress=progress)
         t_esc = escape_times(res.times, np.asarray(res.M)[:, :, 0, 0], threshold)
         lrs.append(lr)
         ode_times.append(t_ode)
