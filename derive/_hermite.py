@@ -445,14 +445,13 @@ def _add_term(term: sp.Expr, zs, acc: _Accumulator, max_degree: int, precision) 
         gv = tuple(z for z in zs if z in gvars)
         tables.append((gv, _group_moments(gexpr, gv, max_degree, precision)))
     index = {z: i for i, z in enumerate(zs)}
+    c = float(coeff) if not coeff.free_symbols else None
     for alpha in acc.exact:
         used = set()
-        ex_prod, num_prod, err_prod, exact = coeff, float("nan"), 0.0, True
         parts = []
         for gv, table in tables:
-            beta = tuple(alpha[index[z]] for z in gv)
+            parts.append(table[tuple(alpha[index[z]] for z in gv)])
             used.update(index[z] for z in gv)
-            parts.append(table[beta])
         if any(alpha[i] != 0 for i in range(len(zs)) if i not in used):
             continue  # E[He_n(z_i)] = 0 for a coordinate the term does not involve
         notes = [p[3] for p in parts if p[3]]
@@ -462,20 +461,19 @@ def _add_term(term: sp.Expr, zs, acc: _Accumulator, max_degree: int, precision) 
             if notes and contribution == 0:
                 acc.parity_note.setdefault(alpha, notes[0])
             continue
-        exact = False
-        # numeric product with first-order error propagation
+        if c is None:
+            raise ValueError("numerical coefficients need parameter values: substitute them first")
+        # numeric product, with first-order propagation of the quadrature errors
         vals = [float(p[0]) if p[0] is not None else p[1] for p in parts]
         errs = [0.0 if p[0] is not None else p[2] for p in parts]
-        c = float(coeff)
         num_prod = c * math.prod(vals)
         err_prod = abs(c) * sum(e * math.prod(abs(v) for j, v in enumerate(vals) if j != i)
                                 for i, e in enumerate(errs))
-        if not exact:
-            acc.numeric.add(alpha)
-            acc.num[alpha] += num_prod
-            acc.err[alpha] += err_prod
-            if notes and num_prod == 0.0:
-                acc.parity_note.setdefault(alpha, notes[0])
+        acc.numeric.add(alpha)
+        acc.num[alpha] += num_prod
+        acc.err[alpha] += err_prod
+        if notes and num_prod == 0.0:
+            acc.parity_note.setdefault(alpha, notes[0])
 
 
 def _group_moments(expr: sp.Expr, gv: tuple[sp.Symbol, ...], nmax: int, precision):
