@@ -161,3 +161,16 @@ def test_non_separable_term_uses_quadrature_with_error_bars():
         assert abs(c.value - ref) <= c.error + abserr + 1e-10, (alpha, c, ref)
     # oddness in z2 is proved by parity, not by a small number
     assert e[(0, 1)].status == "zero (parity in z2)"
+
+
+def test_joint_parity_and_antisymmetry_prove_zeros():
+    # tanh(z1 + z2 z3) is even under (z2, z3) -> (-z2, -z3): beta2 + beta3 odd vanishes.
+    e = hermite_expansion("tanh(z1 + z2*z3)", 3)
+    # (it is also odd under (z1, z3) -> (-z1, -z3); either flip is a valid certificate)
+    assert e[(0, 1, 0)].status.startswith("zero (parity in (z")
+    assert e[(0, 1, 1)].status == "numeric"
+    # even in each coordinate and antisymmetric under z1 <-> z2: only the swap proves (2, 2)
+    a = hermite_expansion("(tanh(z1)**2 - tanh(z2)**2) * exp(-z1**2 * z2**2)", 4)
+    assert a[(2, 2)].status == "zero (antisymmetry under z1 <-> z2)"
+    assert a[(1, 1)].status == "zero (parity in z1)"
+    assert a[(2, 0)].status == "numeric" and abs(a[(2, 0)].value + a[(0, 2)].value) <= 1e-12
