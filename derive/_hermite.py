@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import mpmath
 import numpy as np
+import scipy.special
 import sympy as sp
 
 from ._functions import hermite_he
@@ -131,7 +132,8 @@ class Expansion:
         return float(sum(_alpha_factorial(c.alpha) * c.value**2 for c in cs))
 
     def tensor_entry(self, indices: tuple[int, ...]) -> Coefficient:
-        """(C_n)_{i1..in} = E[f He_{alpha(i)}] with alpha(i) the counts of each index."""
+        """The coefficient c_alpha(i) behind the tensor entry (C_n)_{i1..in} = alpha! c_alpha,
+        with alpha(i) the counts of each index in (i1..in)."""
         alpha = [0] * self.k
         for i in indices:
             alpha[i] += 1
@@ -277,7 +279,7 @@ def _numeric_moments(expr: sp.Expr, vars_: tuple[sp.Symbol, ...], nmax: int):
             f"the term {expr} couples {m} coordinates non-separably; numerical quadrature "
             f"is supported for at most 4 coupled coordinates"
         )
-    func = sp.lambdify(vars_, expr, modules=["numpy", {"Heaviside": _np_heaviside}])
+    func = sp.lambdify(vars_, expr, modules=[_NUMPY_EXTRA, "numpy"])
     lo, hi = _NODES[m]
     coarse = _grid_moments(func, m, nmax, lo)
     fine = _grid_moments(func, m, nmax, hi)
@@ -287,6 +289,10 @@ def _numeric_moments(expr: sp.Expr, vars_: tuple[sp.Symbol, ...], nmax: int):
 
 def _np_heaviside(x, h0=0.5):
     return np.heaviside(x, h0)
+
+
+# lambdify's "numpy" printer maps erf to math.erf, which fails on arrays
+_NUMPY_EXTRA = {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "Heaviside": _np_heaviside}
 
 
 def _mp_moments(expr: sp.Expr, var: sp.Symbol, nmax: int, digits: int):

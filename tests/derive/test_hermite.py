@@ -174,3 +174,11 @@ def test_joint_parity_and_antisymmetry_prove_zeros():
     assert a[(2, 2)].status == "zero (antisymmetry under z1 <-> z2)"
     assert a[(1, 1)].status == "zero (parity in z1)"
     assert a[(2, 0)].status == "numeric" and abs(a[(2, 0)].value + a[(0, 2)].value) <= 1e-12
+
+
+def test_erf_inside_a_coupled_term_is_integrated():
+    # erf(z1)^2 has no exact route; E[erf(z1)^2] = (2/pi) arcsin(2/3) (Saad & Solla I2 form)
+    e = hermite_expansion("erf(z1)**2 * z2**2", 2)
+    ref = 2 / math.pi * math.asin(2 / 3)
+    c = e[(0, 2)]  # E[f He2(z2)] / 2 = E[erf^2] * E[z2^2 He2(z2)] / 2 = E[erf^2]
+    assert abs(c.value - ref) <= c.error + 1e-12
