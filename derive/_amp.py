@@ -1,0 +1,163 @@
+"""AMP weak learnability: trivial, easy and hard subspaces, and alpha_c (numerical).
+
+Troiani et al., AISTATS 2025 (arXiv 2405.15480), n = alpha d samples (THEORY.md section 2):
+the trivial subspace span_y E[z | y] is weakly learned for every alpha > 0; with
+G(y) = E[z z^T | y] - I = E[He_2(z) | y] and no trivial subspace,
+
+    alpha_c^{-1} = sup_{M PSD, ||M||_F = 1} || E_y[G(y) M G(y)] ||_F,
+
+and the easy subspace (the images of G(y)) is learned for alpha > alpha_c; hard directions are
+learned by neither. The map F(M) = E_y[G M G] is self-adjoint for the Frobenius product and
+maps the PSD cone into itself, so (Krein-Rutman) the supremum is its spectral radius,
+attained at a PSD eigenvector; we compute that radius on symmetric matrices.
+
+Numerics: E_y[G M G] needs the conditional law of z given y. G is projected on orthonormal
+polynomials p_j(y) of the label (Lanczos on a Gauss-Hermite tensor grid of the latent
+coordinates), G_M(y) = sum_{j <= M} E[He_2(z) p_j(y)] p_j(y); the radius of F_M increases with
+M to that of F (Bessel), and M is doubled until the relative change is below 1e-6. The value is
+labelled numeric; `error` is the last change. Check: y = z^2 gives alpha_c = 1/2 exactly
+(G(y) = y - 1 is linear in y).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ._target import Target
+
+__all__ = ["alpha_c"]
+
+_NODES = {1: 200, 2: 80, 3: 36, 4: 16}
+
+
+@dataclass(frozen=True)
+class AlphaC:
+    """alpha_c = 1 / lambda with lambda the spectral radius of F (numerical).
+
+    Attributes:
+        value: alpha_c (math.inf when F = 0 numerically).
+        radius: lambda.
+        error: estimated error on lambda (last change in the polynomial degree M).
+        degree: the final M.
+    """
+
+    value: float
+    radius: float
+    error: float
+    degree: int
+
+
+def _np_heaviside(x, h0=0.5):
+    return np.heaviside(x, h0)
+
+
+def _grid(target: Target):
+    k = target.k
+    if k not in _NODES:
+        raise ValueError(f"alpha_c is computed for targets of at most 4 latent coordinates, got k = {k}")
+    n = _NODES[k]
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / math.sqrt(2 * math.pi)
+    grids = np.meshgrid(*([x] * k), indexing="ij")
+    weights = np.ones_like(grids[0])
+    for i in range(k):
+        weights = weights * w.reshape([-1 if j == i else 1 for j in range(k)])
+    keep = weights.ravel() > 1e-300
+    z = np.stack([g.ravel()[keep] for g in grids], axis=1)
+    func = sp.lambdify(target.variables, target.expr,
+                       modules=["numpy", {"Heaviside": _np_heaviside}])
+    with np.errstate(all="ignore"):
+        y = np.broadcast_to(np.asarray(func(*z.T), dtype=float), (z.shape[0],)).copy()
+    if not np.all(np.isfinite(y)):
+        raise ValueError("the target is not finite on the quadrature grid")
+    return z, weights.ravel()[keep], y
+
+
+def _lanczos(y: np.ndarray, w: np.ndarray, m: int) -> np.ndarray:
+    """Orthonormal polynomials p_0..p_{m'} (m' <= m) of y in L^2(w), as columns (Stieltjes,
+    with full re-orthogonalisation)."""
+    scale = math.sqrt(float(np.sum(w * y * y))) or 1.0
+    t = y / scale
+    out = np.empty((y.shape[0], m + 1))
+    out[:, 0] = 1.0
+    size = 1
+    for j in range(m):
+        q = t * out[:, j]
+        for _ in range(2):
+            q = q - out[:, :size] @ np.einsum("nj,n->j", out[:, :size], w * q)
+        nq = math.sqrt(float(np.sum(w * q * q)))
+        if nq < 1e-10:
+            break
+        out[:, j + 1] = q / nq
+        size += 1
+    return out[:, :size]
+
+
+def _radius(he2: np.ndarray, w: np.ndarray, basis: np.ndarray, k: int) -> float:
+    """Spectral radius of F_M(M) = sum_n w_n G_M(y_n) M G_M(y_n) on symmetric matrices."""
+    n = he2.shape[0]
+    # einsum rather than a transposed matmul: the latter hits a slow BLAS path here
+    coef = np.einsum("nj,nm->jm", basis * w[:, None], he2.reshape(n, k * k))  # E[He_2 p_j]
+    g = basis @ coef  # G_M(y_n), flattened
+    # F(M)_{ad} = sum_{bc} K[(a,b),(c,d)] M_{bc}, K = sum_n w_n G_ab G_cd
+    kmat = np.einsum("na,nb->ab", g * w[:, None], g)
+    kt = kmat.reshape(k, k, k, k)
+    sym = []
+    for a in range(k):
+        for b in range(a, k):
+            e = np.zeros((k, k))
+            if a == b:
+                e[a, a] = 1.0
+            else:
+                e[a, b] = e[b, a] = 1 / math.sqrt(2)
+            sym.append(e)
+    images = [np.einsum("abcd,bc->ad", kt, e) for e in sym]
+    mat = np.array([[float(np.sum(ea * fb)) for fb in images] for ea in sym])
+    mat = (mat + mat.T) / 2
+    return float(np.max(np.abs(np.linalg.eigvalsh(mat))))
+
+
+def alpha_c(target: Target | str, max_degree: int = 32, rtol: float = 1e-6) -> AlphaC:
+    """The AMP weak-recovery threshold alpha_c of a target with E[z | y] = 0 (numerical).
+
+    alpha_c^{-1} = sup_{M PSD, ||M||_F = 1} ||E_y[G(y) M G(y)]||_F, G(y) = E[z z^T | y] - I.
+
+    Args:
+        target: the target (at most 4 latent coordinates, no free parameters).
+        max_degree: largest polynomial degree in y of the projection of G.
+        rtol: relative change at which the doubling of the degree stops.
+
+    Returns:
+        AlphaC (value math.inf when G vanishes numerically: no easy direction).
+
+    Raises:
+        ValueError: more than 4 coordinates, free parameters, or a non-finite target.
+
+    Reference: Troiani et al., arXiv 2405.15480 (check the theorem number before citing).
+    """
+    if isinstance(target, str):
+        target = Target.parse(target)
+    if target.parameters:
+        raise ValueError("alpha_c needs numerical parameter values: substitute them first")
+    z, w, y = _grid(target)
+    k = target.k
+    he2 = np.einsum("na,nb->nab", z, z) - np.eye(k)[None]
+    full = _lanczos(y, w, max_degree)
+    last = None
+    degree = 2
+    err = math.inf
+    while True:
+        basis = full[:, : degree + 1]
+        lam = _radius(he2, w, basis, k)
+        if last is not None:
+            err = abs(lam - last)
+            if err <= rtol * max(lam, 1e-300) or full.shape[1] <= degree or degree >= max_degree:
+                break
+        last = lam
+        degree *= 2
+    value = math.inf if lam < 1e-10 else 1.0 / lam
+    return AlphaC(value, lam, err, min(degree, basis.shape[1] - 1))
