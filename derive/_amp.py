@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from scipy import special
 
 from ._target import Target
 
@@ -69,7 +70,7 @@ def _grid(target: Target):
     keep = weights.ravel() > 1e-300
     z = np.stack([g.ravel()[keep] for g in grids], axis=1)
     func = sp.lambdify(target.variables, target.expr,
-                       modules=["numpy", {"Heaviside": _np_heaviside}])
+                       modules=[{"Heaviside": _np_heaviside, "erf": special.erf}, "numpy"])
     with np.errstate(all="ignore"):
         y = np.broadcast_to(np.asarray(func(*z.T), dtype=float), (z.shape[0],)).copy()
     if not np.all(np.isfinite(y)):

@@ -55,6 +55,7 @@ class Context:
     symmetries: tuple[SignedPermutation, ...]
     _poly: Poly | None = None
     _powers: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     @classmethod
     def build(cls, target: Target | str, max_degree: int | None = None,
@@ -140,6 +141,18 @@ class Context:
                              self.max_degree, sc, expansion)
         self._powers[m] = out
         return out
+
+    def settle_powers(self) -> None:
+        """Compute y~^m for m = 1..max_power; when an expansion fails (no exact or numerical
+        route for that power), lower max_power to the last one available and say so."""
+        for m in range(2, self.max_power + 1):
+            try:
+                self.power(m)
+            except (ValueError, TypeError) as err:
+                self.notes.append(f"label powers limited to m <= {m - 1}: the expansion of "
+                                  f"y~^{m} failed ({type(err).__name__}: {err})")
+                self.max_power = m - 1
+                return
 
     def power_raw(self, m: int) -> Poly:
         key = ("raw", m)

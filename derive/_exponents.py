@@ -246,7 +246,7 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         "alpha_c": amp.alpha_c is not None and (amp.alpha_c == 0 or (
             math.isinf(amp.alpha_c) and reuse_ok)),
     }
-    notes = []
+    notes = list(ctx.notes)
     if not ctx.polynomial:
         notes.append(f"non-polynomial target: Hermite expansion truncated at degree {ctx.max_degree}")
     if ctx.values is not None:

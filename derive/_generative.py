@@ -56,6 +56,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
         cache: shared image cache.
     """
     cache = cache or ImageCache(ctx)
+    ctx.settle_powers()
     scalars = ctx.power(1).scalars
     for m in range(2, ctx.max_power + 1):
         sc = ctx.power(m).scalars
@@ -77,7 +78,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
         order = None
         for k in range(1, top + 1):
             for m in range(1, ctx.max_power + 1):
-                imgs = cache.images(m, U, perp, top)[k]
+                imgs = cache.images(m, U, perp, k)[k]
                 if imgs:
                     new.extend(_convert(imgs, scalars))
                     if not witness:

@@ -33,7 +33,11 @@ class ImageCache:
         key = (m, U.basis, kmax)
         if key not in self._cache:
             lp = self.ctx.power(m)
-            self._cache[key] = conditional_images(lp.form, U, kmax, lp.scalars, perp)
+            # symbolic where an empty answer must be an exact zero (the online tensor, a finite
+            # family of label functions); witness points for the higher label powers
+            symbolic = m == 1 or (self.ctx.finite_family and lp.complete)
+            self._cache[key] = conditional_images(lp.form, U, kmax, lp.scalars, perp,
+                                                  mode="symbolic" if symbolic else "points")
         return self._cache[key]
 
 

@@ -131,3 +131,38 @@ def substitute(p: Poly, forms: Sequence[Poly], nvars: int, split: int, max_tail:
         for e, v in term.items():
             _add_to(out, e, v)
     return out
+
+
+def taylor_at(p: Poly, point: Sequence, order: int) -> Poly:
+    """The Taylor polynomial of p at `point` in the shift h, to total degree `order`:
+    p(point + h) = sum_{|j| <= order} d^j p(point) h^j / j! + O(|h|^{order + 1})."""
+    k = len(point)
+    out: Poly = {}
+    binoms: dict[tuple[int, int], list] = {}
+    for exps, c in p.items():
+        per_var = []
+        for l, a in enumerate(exps):
+            key = (l, a)
+            if key not in binoms:
+                x = point[l]
+                binoms[key] = [(j, _binom(a, j) * x ** (a - j)) for j in range(min(a, order) + 1)
+                               if x != 0 or j == a]
+            per_var.append(binoms[key])
+        partial: list[tuple[tuple, int, object]] = [((), 0, c)]
+        for l in range(k):
+            nxt = []
+            for e, deg, v in partial:
+                for j, b in per_var[l]:
+                    if deg + j <= order:
+                        nxt.append(((*e, j), deg + j, v * b))
+            partial = nxt
+        for e, _, v in partial:
+            _add_to(out, e, v)
+    return out
+
+
+def _binom(a: int, j: int) -> int:
+    out = 1
+    for t in range(j):
+        out = out * (a - t) // (t + 1)
+    return out

@@ -137,44 +137,66 @@ def symmetric_tensor_space_dim(symmetries, U: Subspace, perp: Subspace, order: i
 
     Computed on homogeneous polynomials h(w) = H[w, ..., w] in the coordinates w of an
     orthogonal basis c_i of U^perp: h(A w) = tau^parity h(w), A_ji = (S c_i . c_j) / |c_j|^2,
-    in the subspace's scalar kind (exact rank for exact kinds).
+    in the subspace's scalar kind (exact for exact kinds). The admissible space is cut down
+    one symmetry at a time and the search stops as soon as it is {0}.
     """
-    used = [S for S in symmetries if S.fixes(U)]
+    fixing = [S for S in symmetries if S.fixes(U)]
     s = perp.dim
+    if s == 0:
+        return 0, fixing
     monos = _monomials(s, order)
     index = {m: i for i, m in enumerate(monos)}
-    if not used or s == 0:
-        return (len(monos) if s else 0), used
+    nm = len(monos)
     scalars = perp.scalars
     cs = perp.basis
     norms = [sum(x * x for x in c) for c in cs]
-    rows: list[list] = []
-    for S in used:
+    zero = scalars.convert(0)
+    one = scalars.convert(1)
+    space = [[one if i == j else zero for i in range(nm)] for j in range(nm)]  # basis rows
+    used: list[SignedPermutation] = []
+    for S in fixing:
+        if not space:
+            break
         A = [[sum(a * b for a, b in zip(S.apply(cs[i]), cs[j], strict=True)) / norms[j]
               for i in range(s)] for j in range(s)]
         sign = S.tau**parity
         lin = [{tuple(1 if t == i else 0 for t in range(s)): A[j][i] for i in range(s)
                 if not scalars.is_zero(A[j][i])} for j in range(s)]
-        cols = []
+        acted = []
         for m in monos:
-            acted: Poly = {(0,) * s: 1}
+            poly: Poly = {(0,) * s: one}
             for j in range(s):
                 for _ in range(m[j]):
-                    acted = mul(acted, lin[j])
-            col = [0] * len(monos)
-            for mono, c in acted.items():
-                col[index[mono]] = col[index[mono]] + c
-            col[index[m]] = col[index[m]] - sign
-            cols.append(col)
-        for r in range(len(monos)):
-            rows.append([cols[n][r] for n in range(len(monos))])
-    return len(monos) - _rank(rows, scalars), used
+                    poly = mul(poly, lin[j])
+            vec = [zero] * nm
+            for mono, c in poly.items():
+                vec[index[mono]] = vec[index[mono]] + c
+            acted.append(vec)
+        # D_j = (action - sign) applied to the current basis vector v_j
+        cols = []
+        for v in space:
+            d = [zero] * nm
+            for n, vn in enumerate(v):
+                if scalars.is_zero(vn):
+                    continue
+                for r in range(nm):
+                    d[r] = d[r] + vn * acted[n][r]
+                d[n] = d[n] - sign * vn
+            cols.append(d)
+        null = _nullspace([[cols[j][r] for j in range(len(space))] for r in range(nm)],
+                          len(space), scalars)
+        if len(null) < len(space):
+            used.append(S)
+        space = [[sum((a * v[n] for a, v in zip(coef, space, strict=True)), zero)
+                  for n in range(nm)] for coef in null]
+    return len(space), (used or fixing)
 
 
-def _rank(rows: list[list], scalars) -> int:
+def _nullspace(rows: list[list], ncols: int, scalars) -> list[list]:
+    """A basis of {a : rows a = 0} by Gaussian elimination in the scalar kind."""
     rows = [list(r) for r in rows]
+    pivots: list[int] = []
     rank = 0
-    ncols = len(rows[0]) if rows else 0
     for col in range(ncols):
         pivot = None
         best = 0.0
@@ -189,11 +211,23 @@ def _rank(rows: list[list], scalars) -> int:
             continue
         rows[rank], rows[pivot] = rows[pivot], rows[rank]
         p = rows[rank][col]
+        rows[rank] = [x / p for x in rows[rank]]
         for i in range(len(rows)):
             if i != rank and not scalars.is_zero(rows[i][col]):
-                f = rows[i][col] / p
+                f = rows[i][col]
                 rows[i] = [a - f * b for a, b in zip(rows[i], rows[rank], strict=True)]
                 if scalars.kind == "exact":
                     rows[i] = [sp.expand(a) for a in rows[i]]
+        pivots.append(col)
         rank += 1
-    return rank
+    free = [c for c in range(ncols) if c not in pivots]
+    zero = scalars.convert(0)
+    one = scalars.convert(1)
+    out = []
+    for f in free:
+        a = [zero] * ncols
+        a[f] = one
+        for r, pc in enumerate(pivots):
+            a[pc] = -rows[r][f]
+        out.append(a)
+    return out

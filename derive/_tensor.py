@@ -22,11 +22,13 @@ recursion of THEORY.md section 2.
 
 from __future__ import annotations
 
+import math
+import random
 from fractions import Fraction
 
 from ._hermite import Expansion
 from ._linalg import Scalars, Subspace
-from ._poly import Poly, substitute
+from ._poly import Poly, substitute, taylor_at
 
 __all__ = ["conditional_images", "expansion_form", "hermite_image", "scalars_of"]
 
@@ -61,9 +63,23 @@ def _split_form(form: Poly, U: Subspace, perp: Subspace, kmax: int) -> tuple[Pol
     r = U.dim
     nv = r + perp.dim
     basis = list(U.basis) + list(perp.basis)
-    aligned = all(sum(1 for x in b if x != 0) == 1 for b in basis)
-    if aligned and r == 0 and all(basis[i][i] == 1 for i in range(k)):
-        return {e: c for e, c in form.items() if sum(e) <= kmax}, 0
+    if all(sum(1 for x in b if x != 0) == 1 for b in basis):
+        # coordinate-aligned bases: z_l = beta_l u_{pi(l)}, a monomial-wise rescaling
+        where = {}
+        for j, b in enumerate(basis):
+            l = next(i for i, x in enumerate(b) if x != 0)
+            where[l] = (j, b[l])
+        out: Poly = {}
+        for e, c in form.items():
+            new = [0] * nv
+            for l, a in enumerate(e):
+                if a:
+                    j, beta = where[l]
+                    new[j] = a
+                    c = c * beta**a
+            if sum(new[r:]) <= kmax:
+                out[tuple(new)] = c
+        return out, r
     forms: list[Poly] = []
     for l in range(k):
         lin: Poly = {}
@@ -76,8 +92,42 @@ def _split_form(form: Poly, U: Subspace, perp: Subspace, kmax: int) -> tuple[Pol
     return substitute(form, forms, nv, r, kmax), r
 
 
+def _point_forms(form: Poly, U: Subspace, perp: Subspace, kmax: int, npoints: int):
+    """G(p + sum_i w_i c_i) to w-degree kmax at points p = sum_j x_j b_j of U with
+    deterministic pseudo-random integer coordinates x (a witness search: exact values)."""
+    rng = random.Random(20240611 + 7 * U.dim)
+    s = perp.dim
+    ubasis = [_integer_vector(b) for b in U.basis]
+    form = _integer_form(form)
+    lin = [{tuple(1 if t == i else 0 for t in range(s)): perp.basis[i][l]
+            for i in range(s) if perp.basis[i][l] != 0} for l in range(U.k)]
+    for _ in range(npoints):
+        x = [rng.randint(-97, 97) for _ in range(U.dim)]
+        point = [sum(xj * b[l] for xj, b in zip(x, ubasis, strict=True)) for l in range(U.k)]
+        taylor = taylor_at(form, point, kmax)
+        yield substitute(taylor, lin, s, 0, kmax)
+
+
+def _integer_vector(v):
+    """A positive multiple of a rational vector with integer entries (other kinds unchanged)."""
+    if not all(isinstance(x, Fraction | int) for x in v):
+        return v
+    den = math.lcm(*[Fraction(x).denominator for x in v])
+    return [int(Fraction(x) * den) for x in v]
+
+
+def _integer_form(form: Poly) -> Poly:
+    """A positive multiple of a rational polynomial with integer coefficients (same zeros and
+    spans; Python ints are much faster than Fractions)."""
+    if not all(isinstance(c, Fraction | int) for c in form.values()):
+        return form
+    den = math.lcm(*[Fraction(c).denominator for c in form.values()]) if form else 1
+    return {e: int(Fraction(c) * den) for e, c in form.items()}
+
+
 def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
-                       perp: Subspace | None = None) -> dict[int, list[tuple]]:
+                       perp: Subspace | None = None, mode: str = "symbolic"
+                       ) -> dict[int, list[tuple]]:
     """Ambient vectors spanning span_{z_U} Im T_k(U)(z_U), for k = 1..kmax.
 
     Args:
@@ -86,17 +136,26 @@ def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
         kmax: the largest order wanted.
         scalars: the scalar kind (zero test).
         perp: U's orthogonal complement (computed when not given).
+        mode: "symbolic" (substitute z = sum x_j b_j + sum w_i c_i with symbolic x: the
+            result is the whole span, and an empty list is an exact zero when the form is
+            complete and exact) or "points" (x at dim(U^perp) + 2 pseudo-random integer
+            points: every vector returned is an exact witness, the span is a lower bound
+            that is generically the whole span; an empty list proves nothing).
 
     Returns:
-        {k: vectors}; an empty list means that no term of w-degree k is non-zero in the form
-        (exactly zero when the form is complete and the kind exact).
+        {k: vectors}; an empty list means that no term of w-degree k was found non-zero.
     """
+    if mode not in ("symbolic", "points"):
+        raise ValueError(f"mode must be 'symbolic' or 'points', got {mode!r}")
     if perp is None:
         perp = U.complement()
     out: dict[int, list[tuple]] = {k: [] for k in range(1, kmax + 1)}
     if perp.dim == 0:
         return out
-    split, r = _split_form(form, U, perp, kmax)
+    if mode == "points" and U.dim > 0:
+        parts = [(p, 0) for p in _point_forms(form, U, perp, kmax, perp.dim + 2)]
+    else:
+        parts = [_split_form(form, U, perp, kmax)]
     s = perp.dim
     norms = [sum(x * x for x in c) for c in perp.basis]
     if scalars.kind == "float":
@@ -104,30 +163,32 @@ def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
         zero = lambda v: abs(v) <= scalars.atol * scale
     else:
         zero = scalars.is_zero
-    grads: dict[tuple[int, tuple], list] = {}
-    for e, c in split.items():
-        t = sum(e[r:])
-        if t == 0 or t > kmax or zero(c):
-            continue
-        for i in range(s):
-            a = e[r + i]
-            if a == 0:
+    for split, r in parts:
+        grads: dict[tuple[int, tuple], list] = {}
+        for e, c in split.items():
+            t = sum(e[r:])
+            if t == 0 or t > kmax or zero(c):
                 continue
-            key = e[: r + i] + (a - 1,) + e[r + i + 1:]
-            vec = grads.setdefault((t, key), [0] * s)
-            vec[i] = vec[i] + c * a
-    for (t, _), vec in grads.items():
-        if all(zero(v) for v in vec):
-            continue
-        amb = [0] * U.k
-        for i, v in enumerate(vec):
-            if v == 0:
+            for i in range(s):
+                a = e[r + i]
+                if a == 0:
+                    continue
+                key = e[: r + i] + (a - 1,) + e[r + i + 1:]
+                vec = grads.setdefault((t, key), [0] * s)
+                vec[i] = vec[i] + c * a
+        for (t, _), vec in grads.items():
+            if all(zero(v) for v in vec):
                 continue
-            w = v / norms[i] if not isinstance(v, int) else Fraction(v) / norms[i]
-            for l in range(U.k):
-                if perp.basis[i][l] != 0:
-                    amb[l] = amb[l] + w * perp.basis[i][l]
-        out[t].append(tuple(scalars.convert(x) if not isinstance(x, float) else x for x in amb))
+            amb = [0] * U.k
+            for i, v in enumerate(vec):
+                if v == 0:
+                    continue
+                w = v / norms[i] if not isinstance(v, int) else Fraction(v) / norms[i]
+                for l in range(U.k):
+                    if perp.basis[i][l] != 0:
+                        amb[l] = amb[l] + w * perp.basis[i][l]
+            out[t].append(tuple(scalars.convert(x) if not isinstance(x, float) else x
+                                for x in amb))
     return out
 
 
