@@ -10,6 +10,7 @@ permutation symmetries of the target.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -92,6 +93,11 @@ class Context:
             centred_form.pop((0,) * target.k, None)
             if max_power is None:
                 max_power = max(2, min(6, 12 // max(degree, 1)))
+            # a positive multiple of y~ with integer coefficients: same zeros, spans and
+            # symmetries for every power, and Python ints are much faster than Fractions
+            if kind == "rational" and centred_poly:
+                den = math.lcm(*[c.denominator for c in centred_poly.values()])
+                centred_poly = {e: int(c * den) for e, c in centred_poly.items()}
             ctx = cls(target, max(degree, 1), max_power, True, scalars, mean,
                       sp.expand(target.expr - sp.sympify(_to_sympy(mean))), None,
                       find_symmetries(None, zs, centred_poly), centred_poly)
@@ -145,6 +151,8 @@ class Context:
     def settle_powers(self) -> None:
         """Compute y~^m for m = 1..max_power; when an expansion fails (no exact or numerical
         route for that power), lower max_power to the last one available and say so."""
+        if self.polynomial:
+            return  # exact polynomial powers never fail; computed lazily when needed
         for m in range(2, self.max_power + 1):
             try:
                 self.power(m)

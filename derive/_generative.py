@@ -58,7 +58,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
     cache = cache or ImageCache(ctx)
     ctx.settle_powers()
     scalars = ctx.power(1).scalars
-    for m in range(2, ctx.max_power + 1):
+    for m in range(2, ctx.max_power + 1 if not ctx.polynomial else 1):
         sc = ctx.power(m).scalars
         if sc.kind == "float" and scalars.kind != "float":
             scalars = sc
@@ -77,6 +77,11 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
         witness = ""
         order = None
         for k in range(1, top + 1):
+            # a proved vanishing needs no witness search (and saves the expensive one)
+            proved, text = certify_vanishing(ctx, U, perp, k, "reuse")
+            if proved:
+                certs.append((True, text))
+                continue
             for m in range(1, ctx.max_power + 1):
                 imgs = cache.images(m, U, perp, k)[k]
                 if imgs:
@@ -88,7 +93,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
             if new:
                 order = k
                 break
-            certs.append(certify_vanishing(ctx, U, perp, k, "reuse"))
+            certs.append((False, text))
         if order is None:
             complete = relevant_certified and U.dim >= relevant.dim
             return ReuseResult(tuple(steps), U, complete,

@@ -154,9 +154,13 @@ def symmetric_tensor_space_dim(symmetries, U: Subspace, perp: Subspace, order: i
     one = scalars.convert(1)
     space = [[one if i == j else zero for i in range(nm)] for j in range(nm)]  # basis rows
     used: list[SignedPermutation] = []
+    generated = {(tuple(range(U.k)), (1,) * U.k, 1)}
     for S in fixing:
         if not space:
             break
+        if (S.perm, S.signs, S.tau) in generated:
+            continue  # a product of symmetries already imposed: no new constraint
+        generated = _closure(generated, [*used, S])
         A = [[sum(a * b for a, b in zip(S.apply(cs[i]), cs[j], strict=True)) / norms[j]
               for i in range(s)] for j in range(s)]
         sign = S.tau**parity
@@ -190,6 +194,30 @@ def symmetric_tensor_space_dim(symmetries, U: Subspace, perp: Subspace, order: i
         space = [[sum((a * v[n] for a, v in zip(coef, space, strict=True)), zero)
                   for n in range(nm)] for coef in null]
     return len(space), (used or fixing)
+
+
+def _compose(a, b):
+    """(S_a S_b) z for signed permutations given as (perm, signs, tau)."""
+    pa, sa, ta = a
+    pb, sb, tb = b
+    return (tuple(pb[pa[i]] for i in range(len(pa))),
+            tuple(sa[i] * sb[pa[i]] for i in range(len(pa))), ta * tb)
+
+
+def _closure(elements: set, generators: list[SignedPermutation]) -> set:
+    gens = [(g.perm, g.signs, g.tau) for g in generators]
+    out = set(elements)
+    frontier = list(out)
+    while frontier:
+        nxt = []
+        for e in frontier:
+            for g in gens:
+                c = _compose(e, g)
+                if c not in out:
+                    out.add(c)
+                    nxt.append(c)
+        frontier = nxt
+    return out
 
 
 def _nullspace(rows: list[list], ncols: int, scalars) -> list[list]:

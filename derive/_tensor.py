@@ -152,6 +152,10 @@ def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
     out: dict[int, list[tuple]] = {k: [] for k in range(1, kmax + 1)}
     if perp.dim == 0:
         return out
+    # positive integer multiples of the basis vectors: same subspaces, faster arithmetic
+    U = Subspace(U.k, tuple(tuple(_integer_vector(b)) for b in U.basis), U.scalars)
+    perp = Subspace(perp.k, tuple(tuple(_integer_vector(b)) for b in perp.basis), perp.scalars)
+    form = _integer_form(form)
     if mode == "points" and U.dim > 0:
         parts = [(p, 0) for p in _point_forms(form, U, perp, kmax, perp.dim + 2)]
     else:
