@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import sympy as sp
-
 from escalier.derive import Target, exponents, hermite_expansion
 
 SUITE = [

@@ -13,7 +13,8 @@ attained at a PSD eigenvector; we compute that radius on symmetric matrices.
 
 Numerics: E_y[G M G] needs the conditional law of z given y. G is projected on orthonormal
 polynomials p_j(y) of the label (Lanczos on a Gauss-Hermite tensor grid of the latent
-coordinates: 200, 80, 30, 14 nodes per axis for k = 1..4), G_M(y) = sum_{j <= M} E[He_2(z) p_j(y)] p_j(y); the radius of F_M increases with
+coordinates: 200, 80, 30, 14 nodes per axis for k = 1..4),
+G_M(y) = sum_{j <= M} E[He_2(z) p_j(y)] p_j(y); the radius of F_M increases with
 M to that of F (Bessel), and M is doubled until the relative change is below 1e-6. The value is
 labelled numeric; `error` is the last change. Check: y = z^2 gives alpha_c = 1/2 exactly
 (G(y) = y - 1 is linear in y).
@@ -59,7 +60,8 @@ def _np_heaviside(x, h0=0.5):
 def _grid(target: Target):
     k = target.k
     if k not in _NODES:
-        raise ValueError(f"alpha_c is computed for targets of at most 4 latent coordinates, got k = {k}")
+        raise ValueError(
+            f"alpha_c is computed for targets of at most 4 latent coordinates, got k = {k}")
     n = _NODES[k]
     x, w = np.polynomial.hermite_e.hermegauss(n)
     w = w / math.sqrt(2 * math.pi)

@@ -27,7 +27,8 @@ def _exact_degree_zero(ctx: Context, m: int, k: int) -> bool:
     if lp.expansion is None:
         return lp.complete and lp.scalars.is_exact
     for c in lp.expansion.coefficients.values():
-        if c.degree == k and not (c.is_zero and c.status.startswith(("zero (exact", "zero (parity"))):
+        proved = c.is_zero and c.status.startswith(("zero (exact", "zero (parity"))
+        if c.degree == k and not proved:
             return False
     return k <= lp.expansion.max_degree
 
@@ -81,6 +82,7 @@ def certify_vanishing(ctx: Context, U: Subspace, perp: Subspace, k: int,
     if protocol == "online":
         where = f"degree {lp.degree}"
     else:
-        where = f"degree {ctx.max_degree if not ctx.polynomial else 'all'}, label powers m <= {ctx.max_power}"
+        deg = ctx.max_degree if not ctx.polynomial else "all"
+        where = f"degree {deg}, label powers m <= {ctx.max_power}"
     kind = "numerically zero" if lp.scalars.kind == "float" else "not found"
     return False, f"order {k}: {kind} up to {where} (not a proof of vanishing)"

@@ -71,7 +71,8 @@ class Context:
                 f"numerical values first (Target.subs)")
         zs = target.variables
         polynomial = target.is_polynomial
-        if max_degree is not None and (not isinstance(max_degree, int) or not 1 <= max_degree <= 24):
+        if max_degree is not None and (not isinstance(max_degree, int)
+                                       or not 1 <= max_degree <= 24):
             raise ValueError(f"max_degree must be an integer in 1..24, got {max_degree!r}")
         if max_power is not None and (not isinstance(max_power, int) or not 1 <= max_power <= 8):
             raise ValueError(f"max_power must be an integer in 1..8, got {max_power!r}")

@@ -248,7 +248,8 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     }
     notes = list(ctx.notes)
     if not ctx.polynomial:
-        notes.append(f"non-polynomial target: Hermite expansion truncated at degree {ctx.max_degree}")
+        notes.append("non-polynomial target: Hermite expansion truncated at degree "
+                     f"{ctx.max_degree}")
     if ctx.values is not None:
         notes.append(f"the label takes finitely many values: {', '.join(map(str, ctx.values))}")
     return ExponentReport(

@@ -68,7 +68,8 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
     top = min(MAX_ORDER, ctx.max_degree if not ctx.polynomial else MAX_ORDER)
     steps: list[Step] = []
     while not U.is_whole:
-        if relevant_certified and U.dim >= relevant.dim and all(U.contains(b) for b in relevant.basis):
+        if relevant_certified and U.dim >= relevant.dim and \
+                all(U.contains(b) for b in relevant.basis):
             return ReuseResult(tuple(steps), U, True,
                                "every direction the target depends on is learned")
         perp = U.complement()

@@ -39,7 +39,8 @@ class Scalars:
 
     def __post_init__(self):
         if self.kind not in ("rational", "exact", "float"):
-            raise ValueError(f"scalar kind must be 'rational', 'exact' or 'float', got {self.kind!r}")
+            raise ValueError(
+                f"scalar kind must be 'rational', 'exact' or 'float', got {self.kind!r}")
 
     @property
     def is_exact(self) -> bool:

@@ -56,7 +56,8 @@ class SignedPermutation:
 
     def __str__(self) -> str:
         k = len(self.perm)
-        images = ", ".join(f"{'-' if self.signs[i] < 0 else ''}z{self.perm[i] + 1}" for i in range(k))
+        images = ", ".join(f"{'-' if self.signs[i] < 0 else ''}z{self.perm[i] + 1}"
+                           for i in range(k))
         return f"z -> ({images}), y~ -> {'' if self.tau > 0 else '-'}y~"
 
 

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-
 from escalier.derive import Target, exponents, hermite_expansion, hermite_image
 
 # (target, IE, leap, giant-step l, generative, reuse)
@@ -137,7 +136,8 @@ def test_rotated_parity_is_not_silently_certified():
     # (z1, z2) plane alone would not do: (z1, z2) -> (z2, -z1) then maps y to -y, a genuine
     # certificate.)
     h = sp.Rational
-    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)], [h(1, 3), h(-2, 5), 0]]))
+    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)],
+                             [h(1, 3), h(-2, 5), 0]]))
     r = exponents(Target.parse("z1*z2*z3").rotate(rot), alpha_c=False)
     assert r.generative_exponent == 2 and r.reuse == "O(d log d)"
     assert not r.exact["reuse"]
@@ -194,7 +194,8 @@ def test_parity_certificates_monte_carlo():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(400_000, 3))
     y = np.sign(z.prod(axis=1))
-    for est in (np.mean(y * z[:, 0]), np.mean(y * (z[:, 0] ** 2 - 1)), np.mean(y * z[:, 0] * z[:, 1])):
+    for est in (np.mean(y * z[:, 0]), np.mean(y * (z[:, 0] ** 2 - 1)),
+                np.mean(y * z[:, 0] * z[:, 1])):
         assert abs(est) < 0.014
     # E[y z1 z2 z3] = E|z|^3... = (2/pi)^{3/2} = 0.508: the order-3 witness
     assert abs(np.mean(y * z.prod(axis=1)) - (2 / math.pi) ** 1.5) < 0.014

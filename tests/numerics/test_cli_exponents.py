@@ -5,7 +5,6 @@ import importlib.util
 import json
 
 import pytest
-
 from escalier.numerics.cli import _exponents, _staircase
 
 
