@@ -89,8 +89,10 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
                     new.extend(_convert(imgs, scalars))
                     if not witness:
                         witness = f"E[y~^{m} He_beta(z_U) He_gamma(z_perp)] != 0, |gamma| = {k}"
-                    if U.extend(new).dim == ctx.k:
-                        break
+                    grown = U.extend(new)
+                    if grown.dim == ctx.k or (relevant_certified and all(
+                            grown.contains(b) for b in relevant.basis)):
+                        break  # nothing more to find: stop the (costly) search over m
             if new:
                 order = k
                 break

@@ -119,6 +119,8 @@ def _integer_vector(v):
 def _integer_form(form: Poly) -> Poly:
     """A positive multiple of a rational polynomial with integer coefficients (same zeros and
     spans; Python ints are much faster than Fractions)."""
+    if all(type(c) is int for c in form.values()):
+        return form
     if not all(isinstance(c, Fraction | int) for c in form.values()):
         return form
     den = math.lcm(*[Fraction(c).denominator for c in form.values()]) if form else 1
