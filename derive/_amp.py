@@ -100,14 +100,11 @@ def _lanczos(y: np.ndarray, w: np.ndarray, m: int) -> np.ndarray:
     return np.ascontiguousarray(rows[:size].T)
 
 
-def _radius(he2: np.ndarray, w: np.ndarray, basis: np.ndarray, k: int) -> float:
-    """Spectral radius of F_M(M) = sum_n w_n G_M(y_n) M G_M(y_n) on symmetric matrices."""
-    n = he2.shape[0]
-    # einsum rather than a transposed matmul: the latter hits a slow BLAS path here
-    coef = np.einsum("nj,nm->jm", basis * w[:, None], he2.reshape(n, k * k))  # E[He_2 p_j]
-    g = np.einsum("nj,jm->nm", basis, coef)  # G_M(y_n), flattened
-    # F(M)_{ad} = sum_{bc} K[(a,b),(c,d)] M_{bc}, K = sum_n w_n G_ab G_cd
-    kmat = np.einsum("na,nb->ab", g * w[:, None], g)
+def _radius(coef: np.ndarray, k: int) -> float:
+    """Spectral radius on symmetric matrices of F_M(M) = E[G_M M G_M], from the coefficients
+    a_j = E[He_2(z) p_j(y)] (rows j <= M): K[(a,b),(c,d)] = E[G_ab G_cd] = sum_j a_j,ab a_j,cd
+    by the orthonormality of the p_j."""
+    kmat = coef.T @ coef
     kt = kmat.reshape(k, k, k, k)
     sym = []
     for a in range(k):
@@ -118,6 +115,7 @@ def _radius(he2: np.ndarray, w: np.ndarray, basis: np.ndarray, k: int) -> float:
             else:
                 e[a, b] = e[b, a] = 1 / math.sqrt(2)
             sym.append(e)
+    # F(M)_{ad} = sum_{bc} K[(a,b),(c,d)] M_{bc}
     images = [np.einsum("abcd,bc->ad", kt, e) for e in sym]
     mat = np.array([[float(np.sum(ea * fb)) for fb in images] for ea in sym])
     mat = (mat + mat.T) / 2
@@ -150,12 +148,13 @@ def alpha_c(target: Target | str, max_degree: int = 24, rtol: float = 1e-6) -> A
     k = target.k
     he2 = np.einsum("na,nb->nab", z, z) - np.eye(k)[None]
     full = _lanczos(y, w, max_degree)
+    n = he2.shape[0]
+    coef_full = np.einsum("nj,nm->jm", full * w[:, None], he2.reshape(n, k * k))
     last = None
     degree = 2
     err = math.inf
     while True:
-        basis = full[:, : degree + 1]
-        lam = _radius(he2, w, basis, k)
+        lam = _radius(coef_full[: degree + 1], k)
         if last is not None:
             err = abs(lam - last)
             if err <= rtol * max(lam, 1e-300) or full.shape[1] <= degree or degree >= max_degree:
@@ -163,4 +162,4 @@ def alpha_c(target: Target | str, max_degree: int = 24, rtol: float = 1e-6) -> A
         last = lam
         degree *= 2
     value = math.inf if lam < 1e-10 else 1.0 / lam
-    return AlphaC(value, lam, err, min(degree, basis.shape[1] - 1))
+    return AlphaC(value, lam, err, min(degree, full.shape[1] - 1))
