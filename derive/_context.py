@@ -105,7 +105,11 @@ class Context:
             ctx._powers[1] = LabelPower(1, centred_form, True, degree, scalars)
             return ctx
         deg = DEFAULT_DEGREE if max_degree is None else max_degree
-        expansion = hermite_expansion(target, deg)
+        try:
+            expansion = hermite_expansion(target, deg)
+        except TypeError as err:  # a numerical route that cannot evaluate the target
+            raise ValueError(f"no Hermite expansion of {target} to degree {deg}: "
+                             f"{type(err).__name__}: {err}") from None
         scalars = scalars_of(expansion, atol)
         form = expansion_form(expansion, scalars)
         zero = (0,) * target.k

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import sympy as sp
 from escalier.derive import Target, exponents, hermite_expansion, hermite_image
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # (target, IE, leap, giant-step l, generative, reuse)
 TABLE = [
@@ -271,3 +273,20 @@ def test_bad_input(kwargs, match):
     target = kwargs.pop("target")
     with pytest.raises(ValueError, match=match):
         exponents(target, alpha_c=False, **kwargs)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.fractions(min_value=-3, max_value=3, max_denominator=7), min_size=3,
+                max_size=3))
+def test_rotation_invariance_random_rational(entries):
+    # random exact rotations (Cayley transforms of random rational skew matrices)
+    a = sp.Matrix([[0, entries[0], entries[1]], [-entries[0], 0, entries[2]],
+                   [-entries[1], -entries[2], 0]]).applyfunc(sp.nsimplify)
+    rot = _cayley(a)
+    for text in ("z1 + z1*z2 + z1*z2*z3", "z1 + He3(z2) + z3**2"):
+        t = Target.parse(text, k=3)
+        base = exponents(t, alpha_c=False)
+        turned = exponents(t.rotate(rot), alpha_c=False)
+        assert _values(turned)[:5] == _values(base)[:5]
+        assert [s.after.dim for s in turned.online] == [s.after.dim for s in base.online]
+        assert turned.exact["leap"]
