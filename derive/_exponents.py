@@ -293,7 +293,7 @@ def _amp(ctx: Context, reuse, relevant: Subspace, cache: ImageCache, want_alpha:
         return AmpReport(trivial, easy, hard, None, None,
                          "alpha_c is computed for at most 4 latent coordinates")
     res = _alpha_c(ctx.target)
-    err = res.error / max(res.radius, 1e-300) ** 2 if math.isfinite(res.error) else None
+    err = res.value_error if math.isfinite(res.value) else None
     return AmpReport(trivial, easy, hard, res.value, err,
-                     f"numeric: Gauss-Hermite grid, G(y) projected on polynomials of y of "
-                     f"degree {res.degree}; radius {res.radius:.6g} +- {res.error:.2g}")
+                     f"numeric: Monte Carlo, n = {res.samples}, {res.bins} label bins, "
+                     f"seed 0; radius {res.radius:.4g} +- {res.error:.2g}")

@@ -96,19 +96,55 @@ def test_find_symmetries_polynomial_vs_sympy():
 
 def test_alpha_c_phase_retrieval():
     # y = z^2: G(y) = y - 1 exactly, F(M) = E[(y - 1)^2] M = 2 M, alpha_c = 1/2
-    # (THEORY.md section 2 check; Mondelli & Montanari 2018, Troiani et al. 2024).
+    # (THEORY.md section 2 check; Mondelli & Montanari 2018). Monte Carlo with n = 4e5: the
+    # reported error bound covers noise and binning; we also allow 3% outright.
     res = alpha_c("z1**2")
-    assert abs(res.value - 0.5) < 1e-9
+    assert abs(res.value - 0.5) < max(3 * res.value_error, 0.015)
+    assert abs(res.value - 0.5) < 0.015
 
 
 def test_alpha_c_norm_squared():
     # y = |z|^2 in k = 2: E[z z^T | y] = (y / 2) I, G = (y/2 - 1) I,
     # F(M) = E[(y/2 - 1)^2] M = Var(y) / 4 M = M (Var chi^2_2 = 4): alpha_c = 1.
     res = alpha_c("z1**2 + z2**2")
-    assert abs(res.value - 1.0) < 1e-8
+    assert abs(res.value - 1.0) < 0.03
+
+
+def test_alpha_c_product_against_bessel_quadrature():
+    # y = z1 z2: p(y) = K0(|y|) / pi and E[z1^2 | y] = |y| K1(|y|) / K0(|y|), so
+    # G(y) = [[a, y], [y, a]] with a = |y| K1/K0 - 1 and F is computed by 1-d quadrature:
+    # an independent route (no sampling, no binning).
+    from scipy import integrate, special
+
+    def g(y):
+        t = abs(y)
+        a = t * special.k1e(t) / special.k0e(t) - 1
+        return np.array([[a, y], [y, a]])
+
+    def p(y):
+        t = abs(y)
+        return special.k0e(t) * np.exp(-t) / np.pi
+
+    sym = [np.array([[1.0, 0], [0, 0]]), np.array([[0, 0], [0, 1.0]]),
+           np.array([[0, 1.0], [1, 0]]) / np.sqrt(2)]
+    f = np.zeros((3, 3))
+    for i, ea in enumerate(sym):
+        for j, eb in enumerate(sym):
+            def integrand(y, ea=ea, eb=eb):
+                return sum(p(s) * np.sum(ea * (g(s) @ eb @ g(s))) for s in (y, -y))
+
+            f[i, j] = integrate.quad(integrand, 0, 80, points=[1e-3, 0.1, 1, 5, 20],
+                                     limit=500)[0]
+    reference = 1 / np.max(np.abs(np.linalg.eigvalsh(f)))
+    assert abs(reference - 0.59375) < 1e-3
+    res = alpha_c("z1*z2")
+    # n = 4e5: half-sample spread ~1%; allow 3%
+    assert abs(res.value - reference) < 0.03 * reference
 
 
 def test_alpha_c_binary_parity_is_infinite():
+    # E[He_2(z) | y] = 0 exactly for sign(z1 z2 z3): the estimate is pure noise, below its
+    # own error, and reported as infinite.
     assert math.isinf(alpha_c("sign(z1*z2*z3)").value)
 
 
