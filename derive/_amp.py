@@ -126,7 +126,7 @@ def _binned(he2: np.ndarray, y: np.ndarray, wa: np.ndarray, wb: np.ndarray, bins
     return _radius((kmat + kmat.T) / 2, k)
 
 
-def alpha_c(target: Target | str, samples: int = 400_000, bins: int = 300,
+def alpha_c(target: Target | str, samples: int = 200_000, bins: int = 200,
             seed: int = 0) -> AlphaC:
     """The AMP weak-recovery threshold alpha_c of a target with E[z | y] = 0 (Monte Carlo).
 
