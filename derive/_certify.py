@@ -63,8 +63,9 @@ def certify_vanishing(ctx: Context, U: Subspace, perp: Subspace, k: int,
             return True, (f"order {k}: exact zero (complete expansion of {family}: every "
                           f"coefficient with |alpha_perp| = {k} is exactly 0)")
         if U.dim == 0 and all(_exact_degree_zero(ctx, m, k) for m in powers):
-            return True, (f"order {k}: exact zero (E[{family.split(' ')[0]} He_{k}(z)] = 0 "
-                          f"coefficient by coefficient, exact or by parity"
+            test = "y" if protocol == "online" else "y~^m"
+            return True, (f"order {k}: exact zero (E[{test} He_{k}(z)] = 0 coefficient by "
+                          f"coefficient, exact or by parity"
                           + ("" if protocol == "online" else f"; {family}") + ")")
     dims = []
     used = []
@@ -76,7 +77,8 @@ def certify_vanishing(ctx: Context, U: Subspace, perp: Subspace, k: int,
         shown = "; ".join(str(S) for S in used[:4]) + (" ..." if len(used) > 4 else "")
         what = "E[y He_k(z_perp) | z_U]" if protocol == "online" else \
             "E[He_k(z_perp) | y, z_U]"
-        return True, (f"order {k}: symmetry ({what} = 0 with k = {k}: the signed permutations "
+        what = what.replace("He_k", f"He_{k}")
+        return True, (f"order {k}: symmetry ({what} = 0: the signed permutations "
                       f"{shown} fix U and admit no non-zero tensor)")
     lp = ctx.power(1)
     if protocol == "online":

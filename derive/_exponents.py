@@ -243,8 +243,9 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         "student_information_exponent": student is not None and exact_kind and student_exact
         and bool(steps) and steps[0].certified,
         "directions": exact_kind,
-        "alpha_c": amp.alpha_c is not None and (amp.alpha_c == 0 or (
-            math.isinf(amp.alpha_c) and reuse_ok)),
+        "alpha_c": amp.alpha_c is not None and (
+            (amp.alpha_c == 0 and amp.trivial.scalars.is_exact)
+            or (math.isinf(amp.alpha_c) and reuse_ok)),
     }
     notes = list(ctx.notes)
     if not ctx.polynomial:
