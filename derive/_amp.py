@@ -133,7 +133,7 @@ def alpha_c(target: Target | str, samples: int = 200_000, bins: int = 200,
     alpha_c^{-1} = sup_{M PSD, ||M||_F = 1} ||E_y[G(y) M G(y)]||_F, G(y) = E[z z^T | y] - I.
 
     Args:
-        target: the target (at most 4 latent coordinates, no free parameters).
+        target: the target (at most 8 latent coordinates, no free parameters).
         samples: Monte Carlo sample size.
         bins: number of equal-count label bins.
         seed: seed of the explicit random generator (the value is reproducible).
@@ -152,9 +152,9 @@ def alpha_c(target: Target | str, samples: int = 200_000, bins: int = 200,
     if target.parameters:
         raise ValueError("alpha_c needs numerical parameter values: substitute them first")
     k = target.k
-    if k > 4:
+    if k > 8:
         raise ValueError(
-            f"alpha_c is computed for targets of at most 4 latent coordinates, got k = {k}")
+            f"alpha_c is computed for targets of at most 8 latent coordinates, got k = {k}")
     if not isinstance(samples, int) or samples < 10_000:
         raise ValueError(f"samples must be an integer >= 10000, got {samples!r}")
     if not isinstance(bins, int) or bins % 2 or not 4 <= bins <= samples // 100:

@@ -149,8 +149,18 @@ def test_alpha_c_binary_parity_is_infinite():
 
 
 def test_alpha_c_bad_input():
-    with pytest.raises(ValueError, match="at most 4"):
-        alpha_c("z1*z2*z3*z4*z5")
+    with pytest.raises(ValueError, match="at most 8"):
+        alpha_c("*".join(f"z{i}" for i in range(1, 10)))
+    with pytest.raises(ValueError, match="bins"):
+        alpha_c("z1**2", bins=7)
+    with pytest.raises(ValueError, match="samples"):
+        alpha_c("z1**2", samples=10)
+    with pytest.raises(ValueError, match="parameter"):
+        alpha_c("a*z1**2")
+
+
+def test_alpha_c_is_reproducible():
+    assert alpha_c("z1*z2", seed=3) == alpha_c("z1*z2", seed=3)
 
 
 def test_staircase_graphs():
