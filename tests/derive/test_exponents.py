@@ -159,21 +159,32 @@ def test_student_aware_information_exponent():
 
 
 def test_hermite_image_matches_unfolding_rank():
-    # Independent route: build the k x k^(n-1) unfolding of C_n from tensor_entry and take
-    # its numerical column space.
+    # Independent route: the k x k^(n-1) unfolding of C_n = E[f He_n], with entries
+    # E[f He_alpha] = alpha! c_alpha (c_alpha from hermite_expansion), and its numerical column
+    # space. f = u^3 + u z3 with u = z1 + 2 z2: Im C_1 = Im C_3 = span(1, 2, 0) (rank one),
+    # Im C_2 = span((1, 2, 0), e3).
     import itertools
 
-    e = hermite_expansion("z1*z2 + He3(z1 + z2) + z3*z1*z1", 4)
+    e = hermite_expansion("(z1 + 2*z2)**3 + (z1 + 2*z2)*z3", 4)
+    expected_dims = {1: 1, 2: 2, 3: 1}
     for n in (1, 2, 3):
         cols = []
         for rest in itertools.product(range(3), repeat=n - 1):
-            cols.append([float(e.tensor_entry((i, *rest)).value or 0.0) for i in range(3)])
+            col = []
+            for i in range(3):
+                alpha = [0, 0, 0]
+                for j in (i, *rest):
+                    alpha[j] += 1
+                fact = math.prod(math.factorial(a) for a in alpha)
+                col.append(fact * float(e[tuple(alpha)].value or 0.0))
+            cols.append(col)
         mat = np.array(cols).T
         rank = np.linalg.matrix_rank(mat, tol=1e-9)
         img = hermite_image(e, n)
-        assert img.dim == rank
-        proj = img.projector_float()
-        assert np.allclose(proj @ mat, mat, atol=1e-9)
+        assert img.dim == rank == expected_dims[n]
+        assert np.allclose(img.projector_float() @ mat, mat, atol=1e-9)
+    u = np.array([1.0, 2.0, 0.0]) / math.sqrt(5)
+    assert np.allclose(hermite_image(e, 3).projector_float(), np.outer(u, u))
 
 
 def test_generative_witness_against_direct_integration():
