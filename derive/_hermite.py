@@ -139,6 +139,13 @@ class Expansion:
             alpha[i] += 1
         return self[tuple(alpha)]
 
+    def image(self, k: int):
+        """Im(C_k), the column space of the unfolding of C_k, as a Subspace: its rank is
+        `.dim`, `.orthonormal()` an orthonormal basis (exact when the coefficients are)."""
+        from ._tensor import hermite_image
+
+        return hermite_image(self, k)
+
     def to_sympy(self) -> sp.Expr:
         """sum_alpha c_alpha He_alpha(z) over the exact coefficients."""
         zs = self.target.variables

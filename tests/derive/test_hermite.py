@@ -182,3 +182,14 @@ def test_erf_inside_a_coupled_term_is_integrated():
     ref = 2 / math.pi * math.asin(2 / 3)
     c = e[(0, 2)]  # E[f He2(z2)] / 2 = E[erf^2] * E[z2^2 He2(z2)] / 2 = E[erf^2]
     assert abs(c.value - ref) <= c.error + 1e-12
+
+
+def test_tensor_images_are_exact():
+    # (z1 + z2)^2 = 2 (v.z)^2/2 with v = (1, 1): C_2 = 2 v v^T has rank one, C_1 = 0
+    e = hermite_expansion("(z1 + z2)**2", 3)
+    im2 = e.image(2)
+    assert im2.dim == 1 and e.image(1).dim == 0
+    (b,) = im2.orthonormal()
+    assert sp.simplify(b[0] - b[1]) == 0 and sp.simplify(b[0] ** 2 + b[1] ** 2 - 1) == 0
+    # z1 z2 + He2(z3): C_2 = [[0, 1, 0], [1, 0, 0], [0, 0, 2]] has full rank
+    assert hermite_expansion("z1*z2 + He2(z3)", 2).image(2).dim == 3
