@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import sympy as sp
+
 from escalier.derive import Target, alpha_c, exponents, hermite_expansion
 
 SUITE = [

@@ -10,9 +10,10 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from escalier.derive import Target, exponents, hermite_expansion, hermite_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from escalier.derive import Target, exponents, hermite_expansion, hermite_image
 
 # (target, IE, leap, giant-step l, generative, reuse)
 TABLE = [

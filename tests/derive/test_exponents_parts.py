@@ -7,13 +7,14 @@ import networkx as nx
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from escalier.derive import Subspace, Target, alpha_c, hermite_expansion, staircase
 from escalier.derive._context import Context
 from escalier.derive._linalg import Scalars
 from escalier.derive._poly import from_sympy, leading_form
 from escalier.derive._symmetry import find_symmetries, symmetric_tensor_space_dim
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 Z = sp.symbols("z1 z2 z3", real=True)
 

@@ -5,6 +5,7 @@ import importlib.util
 import json
 
 import pytest
+
 from escalier.numerics.cli import _exponents, _staircase
 
 
