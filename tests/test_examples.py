@@ -3,8 +3,9 @@
 import pathlib
 import runpy
 
-import escalier.numerics.simulate as simulate_pkg
 import pytest
+
+import escalier.numerics.simulate as simulate_pkg
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 

@@ -16,6 +16,7 @@ __all__ = ["register_gaussian_expectation"]
 
 def _build(expr, compile_):
     import jax.numpy as jnp
+
     from escalier.derive.gaussian import hermite_rule
 
     from ._lower import lower

@@ -98,6 +98,7 @@ def _ode_functions_cached(scenario) -> OdeFunctions:
 
 def _ode_functions(scenario) -> OdeFunctions:
     import jax.numpy as jnp
+
     from escalier.numerics.lower import lower
 
     system = _ode_system(scenario)

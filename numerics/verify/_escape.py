@@ -151,10 +151,11 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         ValueError: not single-index, an incompatible student, or an ODE that does not escape
             from m = d^{-1/2} (lower lr0: the noise term lr^2 wins).
     """
+    from tqdm.auto import tqdm
+
     from escalier.derive import Scenario, Target
     from escalier.numerics.integrate import Crossing, integrate
     from escalier.numerics.simulate import simulate
-    from tqdm.auto import tqdm
 
     from ._compare import ode_functions
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
+
 from escalier.numerics.integrate import Crossing, IntegrationError, integrate
 
 

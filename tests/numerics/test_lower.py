@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy as sp
+
 from escalier.derive import activation
 from escalier.numerics.lower import lower, register, supported_heads
 

@@ -6,9 +6,10 @@ until both are installed.
 
 import json
 
-import escalier.numerics.simulate as simulate_pkg
 import numpy as np
 import pytest
+
+import escalier.numerics.simulate as simulate_pkg
 from escalier.derive import Scenario, targets
 
 try:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from escalier.derive import Scenario
 from escalier.numerics.verify import (
     deviation_table,
