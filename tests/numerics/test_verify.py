@@ -91,3 +91,27 @@ def test_verify_rejects_bad_input():
 
     with pytest.raises(ValueError, match="at least one dimension"):
         verify(SCENARIO, [], 1.0)
+
+
+def test_best_lr_matches_the_hand_derived_drift():
+    """He2 target, He2 student, spherical, correlation loss: by hand (THEORY.md section 3),
+    dm/dt = 4 eta m - 4 eta m^3 - eta^2 m (16 m^2 + 4), so (dm/dt)/m = eta A - eta^2 B with
+    A = 4 - 4 m^2, B = 4 + 16 m^2 and the best rate is A / (2 B)."""
+    from escalier.numerics.verify import best_lr, ode_functions
+
+    sc = Scenario("He2(z1)", student="He2", p=1, loss="correlation", spherical=True)
+    fns = ode_functions(sc)
+    for m in (1e-3, 0.1, 0.3):
+        assert best_lr(fns, m) == pytest.approx((4 - 4 * m**2) / (2 * (4 + 16 * m**2)),
+                                                rel=1e-9)
+
+
+@pytest.mark.slow
+def test_escape_scaling_he2_end_to_end():
+    """Steps to |m| = 1/2 for He2 grow like d log d: over d = 64..256 the fitted exponent
+    must be within 3 standard errors (or 0.4) of the predicted 1.2."""
+    from escalier.numerics.verify import escape_scaling
+
+    r = escape_scaling("He2(z1)", ds=(64, 128, 256), seeds=8, seed=1, n_records=200)
+    assert r.law.l == 2 and np.all(np.isfinite(r.typical))
+    assert abs(r.fit.exponent - r.predicted) < max(3 * r.fit.stderr, 0.4), r.to_text()
