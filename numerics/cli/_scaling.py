@@ -63,8 +63,9 @@ def run(args) -> int:
             f"{law.lr_rule})")
     print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
           f"learning rate {rule}")
-    print(f"steps until |m| >= {args.threshold} (typical = geometric mean over seeds, or the "
-          f"median when some did not escape):")
+    print(f"steps until |m| >= {args.threshold} (typical = geometric mean over the counted "
+          f"seeds, or the median when some did not escape; odd l counts the seeds that start "
+          f"with m > 0):")
     print(r.to_text())
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
     print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
@@ -92,7 +93,7 @@ def plot_scaling(r, path: str, title: str = "") -> None:
     ds = np.asarray(r.ds, dtype=float)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for i, d in enumerate(ds):
-        s = r.steps[i][np.isfinite(r.steps[i])]
+        s = r.steps[i][np.isfinite(r.steps[i]) & r.counted[i]]
         ax.plot(np.full(s.shape, d), s, ".", color="0.6", ms=4)
     ax.plot(ds, r.typical, "o", color="C0", label="typical")
     if r.fit is not None:

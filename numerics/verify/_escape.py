@@ -28,6 +28,9 @@ class EscapeScaling:
             size each simulation.
         horizons: (n_d,) simulated durations (t units).
         steps: (n_d, S) steps to escape, nan where the run did not escape within the horizon.
+        counted: (n_d, S) whether a run enters `typical`: every run, or for odd l only the
+            runs that start with m > 0 (from m < 0 the drift c m^{l-1} > 0 only brings m back
+            to 0 and escape waits for the noise to change its sign; the law is for m > 0).
         typical: (n_d,) typical steps: geometric mean when every seed escaped, else the
             median (nan when fewer than half escaped).
         fit: fitted exponent of `typical` against d (None if fewer than two finite values).
@@ -41,20 +44,21 @@ class EscapeScaling:
     ode_times: np.ndarray
     horizons: np.ndarray
     steps: np.ndarray
+    counted: np.ndarray
     typical: np.ndarray
     fit: ExponentFit | None
     predicted: float
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_text(self) -> str:
-        lines = [f"{'d':>6} {'lr':>10} {'t_ODE':>10} {'horizon':>10} {'escaped':>8} "
+        lines = [f"{'d':>6} {'lr':>10} {'t_ODE':>10} {'horizon':>10} {'escaped/counted':>16} "
                  f"{'typical steps':>14} {'steps / law':>12}"]
         for i, d in enumerate(self.ds):
-            s = self.steps[i]
+            s = self.steps[i][self.counted[i]]
             ok = int(np.isfinite(s).sum())
             ratio = self.typical[i] / float(self.law.steps(d))
             lines.append(f"{d:>6} {self.lrs[i]:>10.4g} {self.ode_times[i]:>10.4g} "
-                         f"{self.horizons[i]:>10.4g} {ok:>4}/{s.size:<3} "
+                         f"{self.horizons[i]:>10.4g} {ok:>12}/{s.size:<3} "
                          f"{self.typical[i]:>14.4g} {ratio:>12.4g}")
         return "\n".join(lines)
 
@@ -64,6 +68,7 @@ class EscapeScaling:
             "lr_rule": self.law.lr_rule, "d": list(self.ds), "lr": list(self.lrs),
             "ode_times": self.ode_times.tolist(), "horizons": self.horizons.tolist(),
             "steps": [[None if math.isnan(v) else v for v in row] for row in self.steps.tolist()],
+            "counted": self.counted.tolist(),
             "typical": [None if math.isnan(v) else v for v in self.typical.tolist()],
             "fit": None if self.fit is None else self.fit.to_json(),
             "predicted_exponent": self.predicted,
@@ -174,7 +179,7 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     ds = tuple(sorted({int(d) for d in ds}))
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
-    lrs, ode_times, horizons, steps = [], [], [], []
+    lrs, ode_times, horizons, steps, counted = [], [], [], [], []
     for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
         lr = best_lr(fns, d**-0.5) / 2 if lr0 is None else law.lr(lr0, d)
         t_max = 1e3 * float(law.steps(d)) / d + 1e3
@@ -192,13 +197,17 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         horizon = budget * t_ode
         res = simulate(replace(base, lr=lr), d, horizon, seeds=seeds, seed=seed,
                        n_records=n_records, engine=engine, progress=progress)
-        t_esc = escape_times(res.times, np.asarray(res.M)[:, :, 0, 0], threshold)
+        m = np.asarray(res.M)[:, :, 0, 0]
+        t_esc = escape_times(res.times, m, threshold)
+        counted.append(m[:, 0] > 0 if law.l % 2 == 1 else np.ones(m.shape[0], dtype=bool))
         lrs.append(lr)
         ode_times.append(t_ode)
         horizons.append(float(res.times[-1]))
         steps.append(t_esc * d)
     steps = np.array(steps)
-    typ = [_typical(s) for s in steps]
+    counted = np.array(counted)
+    typ = [_typical(s[c]) if c.any() else (math.nan, None)
+           for s, c in zip(steps, counted, strict=True)]
     typical = np.array([v for v, _ in typ])
     ok = np.isfinite(typical)
     fit = None
@@ -211,4 +220,4 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
               "n_records": n_records, "engine": engine, "loss": loss, "p": 1,
               "spherical": True}
     return EscapeScaling(law, ds, tuple(lrs), np.array(ode_times), np.array(horizons), steps,
-                         typical, fit, law.exponent(ds), config)
+                         counted, typical, fit, law.exponent(ds), config)
