@@ -31,8 +31,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="escape when |m| reaches this overlap (default: 0.5)")
-    parser.add_argument("--budget", type=float, default=4.0,
-                        help="simulate this many times the ODE escape time (default: 4)")
+    parser.add_argument("--budget", type=float, default=10.0,
+                        help="simulate this many times the ODE escape time (default: 10)")
     parser.add_argument("--records", type=int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
     parser.add_argument("--engine", default="full", choices=["full", "gram"])

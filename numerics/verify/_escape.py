@@ -124,7 +124,7 @@ def best_lr(fns, m0: float) -> float:
 
 def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int = 8,
                    seed: int = 0, lr0: float | None = None, threshold: float = 0.5,
-                   budget: float = 4.0, n_records: int = 400, engine: str = "full",
+                   budget: float = 10.0, n_records: int = 400, engine: str = "full",
                    loss: str = "correlation", progress: bool = False) -> EscapeScaling:
     """Steps until |m| >= threshold for spherical online SGD on a single-index target.
 
