@@ -31,7 +31,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from escalier.derive import Scenario
 
 from . import _full

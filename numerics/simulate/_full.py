@@ -27,7 +27,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
-
 from escalier.derive import Scenario
 
 from ._init import initial_state, overlaps
@@ -113,15 +112,31 @@ def _start(scenario: Scenario, d: int, dtype_name: str):
 
 
 @functools.lru_cache(maxsize=32)
-def _block(scenario: Scenario, d: int, record_every: int, n_rec: int, dtype_name: str):
+def _block(
+    scenario: Scenario,
+    d: int,
+    record_every: int,
+    n_rec: int,
+    dtype_name: str,
+    draw_only: bool = False,
+):
     """Jitted: (V, a, data_keys, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
-    vmapped over seeds."""
+    vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
+    the dot product of its batch with the first student row (the least work that keeps
+    every number drawn): the random-number floor of the benchmark."""
     dtype = jnp.dtype(dtype_name)
     p, B = scenario.p, scenario.batch
     width = d + (1 if scenario.noise > 0 else 0)
     chunk = _chunk_length(record_every, B * width)
     n_chunks = record_every // chunk
     step = step_function(scenario, d, dtype)
+    if draw_only:
+
+        def step(carry, X):
+            V, a = carry
+            X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
+            return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
+
     offsets = jnp.arange(chunk)
 
     def draw(key, s):
@@ -214,3 +229,18 @@ def _bar(progress: bool, n_steps: int, scenario: Scenario, d: int):
     from tqdm import tqdm
 
     return tqdm(total=n_steps, desc=f"simulate d={d} p={scenario.p}", unit="step", leave=False)
+
+
+def rng_floor(
+    scenario: Scenario, d: int, n_steps: int, record_every: int, seeds: int, dtype: str
+) -> Callable[[], None]:
+    """A compiled, warmed-up function that draws exactly the data of a full-engine run
+    (same keys, chunks, nested scans and vmap over seeds) and only consumes it with one
+    matrix-vector product per step (`_block(..., draw_only=True)`): the time
+    floor of any full simulation with this generator (benchmarks/simulate.py)."""
+    n_rec = n_steps // record_every
+    fn = _block(scenario, d, record_every, n_rec, jnp.dtype(dtype).name, draw_only=True)
+    keys = jax.random.split(jax.random.key(0), seeds)
+    V, a, data_keys, _, _ = _start(scenario, d, jnp.dtype(dtype).name)(keys)
+    jax.block_until_ready(fn(V, a, data_keys, 0))
+    return lambda: jax.block_until_ready(fn(V, a, data_keys, 0))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from escalier.derive import Scenario
 
 __all__ = ["initial_state", "overlaps", "teacher_factor"]
@@ -29,8 +28,7 @@ def teacher_factor(P) -> np.ndarray:
     evals, evecs = np.linalg.eigh(P)
     if evals.min() < -1e-12 * max(1.0, float(np.abs(evals).max())):
         raise ValueError(
-            f"P (teacher overlaps) must be positive semi-definite, got eigenvalues "
-            f"{evals.tolist()}"
+            f"P (teacher overlaps) must be positive semi-definite, got eigenvalues {evals.tolist()}"
         )
     return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import sympy as sp
-
 from escalier.derive._jax_table import JAX_FUNCTIONS
 
 __all__ = ["to_jax"]
@@ -46,8 +45,10 @@ def to_jax(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> Callable:
     expr = sp.sympify(expr)
     extra = expr.free_symbols - set(symbols)
     if extra:
-        raise ValueError(f"expression {expr} has symbols {sorted(map(str, extra))} "
-                         f"outside the arguments {[str(s) for s in symbols]}")
+        raise ValueError(
+            f"expression {expr} has symbols {sorted(map(str, extra))} "
+            f"outside the arguments {[str(s) for s in symbols]}"
+        )
     _check(expr)
     index = {s: i for i, s in enumerate(symbols)}
 
