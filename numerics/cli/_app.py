@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"escalier {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_) in COMMANDS.items():
+    for name, (_, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         _module(name).add_arguments(p)
