@@ -135,9 +135,7 @@ def main(argv=None):
             n_steps = r.config["n_steps"] * seeds
             rate = n_steps / best_of(sim, args.repeat)
             if args.engine == "full":
-                floor_fn = rng_floor(
-                    sc, d, r.config["n_steps"], r.config["record_every"], seeds, args.dtype
-                )
+                floor_fn = rng_floor(sc, d, r.config["n_steps"], r.config["record_every"], seeds, args.dtype)
                 floor = n_steps / best_of(floor_fn, args.repeat)
             else:
                 floor = None

@@ -31,6 +31,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from escalier.derive import Scenario
 
 from . import _full

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+
 from escalier.derive import Scenario
 
 from ._init import initial_state, overlaps
@@ -162,10 +163,7 @@ def _block(
 
 
 def _diverged(*arrays) -> bool:
-    return any(
-        not bool(np.all(np.isfinite(x))) or bool(np.any(np.abs(x) > DIVERGENCE_BOUND))
-        for x in arrays
-    )
+    return any(not bool(np.all(np.isfinite(x))) or bool(np.any(np.abs(x) > DIVERGENCE_BOUND)) for x in arrays)
 
 
 def run(

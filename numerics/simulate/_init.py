@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from escalier.derive import Scenario
 
 __all__ = ["initial_state", "overlaps", "teacher_factor"]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import sympy as sp
+
 from escalier.derive._jax_table import JAX_FUNCTIONS
 
 __all__ = ["to_jax"]

@@ -4,6 +4,7 @@ against closed forms."""
 import jax
 import numpy as np
 import pytest
+
 from escalier.derive import Scenario, Target, targets
 from escalier.numerics.simulate import DIVERGENCE_BOUND, SimulationResult, simulate
 from escalier.numerics.simulate._init import initial_state, teacher_factor
