@@ -16,17 +16,19 @@ and the ratios escalier / numpy and escalier / rng floor. Goals of issue 5: >= 3
 the process (all threads; robust to other jobs sharing the machine, fair when JAX uses
 more than one core since it charges every thread).
 
-    .venv/bin/python benchmarks/simulate.py [--d 1000] [--p 4] [--batch 1 64] [--seeds 1 8]
-        [--time 20] [--dtype float64] [--engine full]
+    .venv/bin/python benchmarks/simulate.py [--d 1000 ...] [--p 4] [--batch 1 64] [--seeds 1 8]
+        [--steps N] [--dtype float64] [--engine full] [--no-numpy]
 
-`--engine gram` times the exact Gram engine through the same `simulate` entry point (the
-rng-floor row is then not applicable: that engine draws O(1) numbers per step).
+`--engine gram --d 1000 10000 100000 1000000 --no-numpy` times the exact Gram engine through
+the same `simulate` entry point (the rng-floor columns are then n/a: that engine draws O(1)
+numbers per step, independent of d).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import math
 import time as clock
 
@@ -69,23 +71,24 @@ def best_of(fn, repeat):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--d", type=int, default=1000)
+    parser.add_argument("--d", type=int, nargs="+", default=[1000])
     parser.add_argument("--p", type=int, default=4)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8])
     parser.add_argument(
-        "--time",
-        type=float,
+        "--steps",
+        type=int,
         default=None,
-        help="simulated time t = steps / d (default: 10 for batch 1, 0.2 else)",
+        help="SGD steps per escalier run (default: max(200, 10^7 / (batch d)): 10^4 at d = 1000)",
     )
     parser.add_argument(
         "--numpy-steps",
         type=int,
         default=None,
-        help="steps of the NumPy loop (default: a few seconds' worth)",
+        help="steps of the NumPy loop (default: max(20, 2 10^7 / (batch d)))",
     )
+    parser.add_argument("--no-numpy", action="store_true", help="skip the NumPy loop (large d)")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--engine", default="full")
     parser.add_argument("--repeat", type=int, default=3)
@@ -99,25 +102,28 @@ def main(argv=None):
     from escalier.numerics.simulate import simulate
     from escalier.numerics.simulate._full import rng_floor
 
-    d, p, k = args.d, args.p, args.k
+    p, k = args.p, args.k
     print(
-        f"jax {jax.__version__} on {jax.devices()[0].platform}, d = {d}, p = {p}, k = {k}, "
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, p = {p}, k = {k}, "
         f"dtype {args.dtype}, engine {args.engine}"
     )
     header = (
-        f"{'clock':>5} {'batch':>5} {'seeds':>5} {'escalier':>10} {'numpy':>10} "
+        f"{'clock':>5} {'d':>8} {'batch':>5} {'seeds':>5} {'escalier':>10} {'numpy':>10} "
         f"{'ratio':>6} {'rng floor':>10} {'of floor':>8}"
     )
     print(header + "   (SGD steps per second, summed over seeds)")
-    for batch in args.batch:
+    for d, batch in itertools.product(args.d, args.batch):
         sc = Scenario(targets.committee("erf", k), student="erf", p=p, lr=1.0, batch=batch)
-        t_sim = args.time if args.time is not None else (10.0 if batch == 1 else 0.2)
-        n_np = args.numpy_steps or max(100, int(2e5 / batch))
-        rng = np.random.default_rng(0)
-        numpy_sgd(d, p, k, batch, 1.0, 10, 10, rng)  # warm-up
-        run_np = functools.partial(numpy_sgd, d, p, k, batch, 1.0, n_np, max(1, n_np // 10), rng)
-        t_np = best_of(run_np, args.repeat)
-        numpy_rate = n_np / t_np
+        steps = args.steps or max(200, int(1e7 / (batch * d)))
+        t_sim = steps / d
+        if args.no_numpy:
+            numpy_rate = np.array([np.nan, np.nan])
+        else:
+            n_np = args.numpy_steps or max(20, int(2e7 / (batch * d)))
+            rng = np.random.default_rng(0)
+            numpy_sgd(d, p, k, batch, 1.0, 2, 2, rng)  # warm-up
+            run_np = functools.partial(numpy_sgd, d, p, k, batch, 1.0, n_np, max(1, n_np // 10), rng)
+            numpy_rate = n_np / best_of(run_np, args.repeat)
         for seeds in args.seeds:
             sim = functools.partial(
                 simulate,
@@ -146,7 +152,7 @@ def main(argv=None):
                     else (f"{floor[i]:10.0f} {rate[i] / floor[i]:8.0%}")
                 )
                 print(
-                    f"{name:>5} {batch:5d} {seeds:5d} {rate[i]:10.0f} {numpy_rate[i]:10.0f} "
+                    f"{name:>5} {d:8d} {batch:5d} {seeds:5d} {rate[i]:10.0f} {numpy_rate[i]:10.0f} "
                     f"{rate[i] / numpy_rate[i]:6.2f} {floor_s}",
                     flush=True,
                 )

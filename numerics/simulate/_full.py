@@ -184,6 +184,11 @@ def run(
     Returns:
         dict with Q (S, T, p, p), M (S, T, p, k), a (S, T, p), T = n_steps / record_every + 1.
     """
+    if n_steps >= 2**32:
+        raise ValueError(
+            f"the full engine takes fewer than 2^32 steps per run (data keys are fold_in(key, "
+            f"step) with a 32-bit step), got {n_steps}; use the gram engine or a shorter time"
+        )
     dtype = jnp.dtype(dtype)
     n_rec = n_steps // record_every
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)

@@ -1,6 +1,8 @@
 """The full-engine simulation: reproducibility, shapes, checks, and one-step drift statistics
 against closed forms."""
 
+import importlib.util
+
 import jax
 import numpy as np
 import pytest
@@ -21,7 +23,7 @@ def run(scenario=COMMITTEE, d=40, time=2.0, **kw):
 
 
 def test_shapes_times_and_config():
-    r = run(n_records=4)
+    r = run(n_records=4, progress=True)
     assert isinstance(r, SimulationResult)
     S, T = 3, 5
     assert r.Q.shape == (S, T, 2, 2) and r.M.shape == (S, T, 2, 2) and r.a.shape == (S, T, 2)
@@ -185,3 +187,21 @@ def test_one_step_drift_matches_closed_form(loss):
         assert abs(z(inc[name] - exp[name])) < 4.5, name
     wrong_Q = _one_step_expectations(Q, M, a, lr=lr, lr_a=lr_a, B=1, d=d, noise=noise, loss=loss)[0]
     assert abs(z(inc["Q"] - wrong_Q)) > 8
+
+
+def test_float64_needs_x64_mode():
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            run()
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("escalier.numerics.simulate._gram") is not None,
+    reason="the gram engine is installed",
+)
+def test_gram_engine_missing_is_a_clear_error():
+    with pytest.raises(ValueError, match="engine 'gram' is not available"):
+        run(engine="gram")
