@@ -9,6 +9,7 @@ import pytest
 
 from escalier.derive import Scenario, Target, targets
 from escalier.numerics.simulate import DIVERGENCE_BOUND, SimulationResult, simulate
+from escalier.numerics.simulate._full import _chunk_length
 from escalier.numerics.simulate._init import initial_state, teacher_factor
 
 jax.config.update("jax_enable_x64", True)
@@ -205,3 +206,31 @@ def test_float64_needs_x64_mode():
 def test_gram_engine_missing_is_a_clear_error():
     with pytest.raises(ValueError, match="engine 'gram' is not available"):
         run(engine="gram")
+
+
+def test_many_steps_mean_follows_exact_linear_recursion():
+    # Linear student and teacher (p = k = 1, a = 1, P = 1, square loss, batch B, noise D):
+    # the one-step conditional means are affine in (M, Q) (see _one_step_expectations):
+    #   E[M'] = M + (lr / d)(1 - M)
+    #   E[Q'] = Q + (2 lr / d)(M - Q) + lr^2 ((d + 1 + B)(1 - 2M + Q) + d D) / (B d^2)
+    # so E[(M_s, Q_s) | start] is this affine map iterated s times, at finite d, exactly.
+    # The run spans two records of 512 steps, each made of four chunks of 128 steps, so the
+    # test covers the nested scans. Per-record z-tests over S seeds with |z| < 4.5.
+    d, B, S, lr, noise = 64, 4, 100, 0.5, 0.2
+    sc = Scenario(Target.parse("z1"), student="linear", p=1, lr=lr, batch=B, noise=noise)
+    r = simulate(sc, d, 16.0, seeds=S, n_records=2, progress=False)
+    assert r.config["record_every"] == 512 and _chunk_length(512, B * (d + 1)) == 128
+    M, Q = r.M[:, 0, 0, 0].copy(), r.Q[:, 0, 0, 0].copy()
+    c = lr**2 / (B * d**2)
+    for s in range(1, 1025):
+        M, Q = (
+            M + (lr / d) * (1 - M),
+            Q + (2 * lr / d) * (M - Q) + c * ((d + 1 + B) * (1 - 2 * M + Q) + d * noise),
+        )
+        if s % 512 == 0:
+            for name, sim, mean in (("M", r.M[:, s // 512, 0, 0], M), ("Q", r.Q[:, s // 512, 0, 0], Q)):
+                res = sim - mean
+                z = res.mean() / (res.std(ddof=1) / np.sqrt(S))
+                assert abs(z) < 4.5, (name, s, z)
+    # the recursion moved far from the start, so the test has power
+    assert np.all(M > 0.99)
