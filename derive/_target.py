@@ -236,6 +236,9 @@ def _growth(expr: sp.Expr, zs: tuple[sp.Symbol, ...]) -> sp.Matrix | None:
         poly = sp.Poly(arg, *zs)
         if poly.total_degree() <= 1:
             return None
+        if all(m == (0,) * len(zs) or (all(e % 2 == 0 for e in m) and c.is_negative)
+               for m, c in poly.terms()):
+            return None  # arg <= its constant term: exp(arg) is bounded
         if poly.total_degree() > 2:
             raise _Unbounded(expr)
         hess = sp.hessian(arg, zs) / 2

@@ -16,9 +16,13 @@ from escalier.derive import __version__
 # sub-command name -> module (relative to this package) and one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
     "hermite": ("._hermite", "Hermite expansion of a target: coefficients and L2 mass per degree"),
+    "exponents": ("._exponents", "exponents and staircases of a target: online SGD, giant "
+                                  "steps, batch reuse, AMP"),
+    "staircase": ("._staircase", "the staircase of learned subspaces under a protocol "
+                                  "(optionally drawn)"),
 }
 
-DEFAULT_COMMAND = "hermite"
+DEFAULT_COMMAND = "exponents"
 DEFAULT_TARGET = "z1 + z1*z2 + z1*z2*z3"
 
 

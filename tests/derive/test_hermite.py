@@ -161,3 +161,35 @@ def test_non_separable_term_uses_quadrature_with_error_bars():
         assert abs(c.value - ref) <= c.error + abserr + 1e-10, (alpha, c, ref)
     # oddness in z2 is proved by parity, not by a small number
     assert e[(0, 1)].status == "zero (parity in z2)"
+
+
+def test_joint_parity_and_antisymmetry_prove_zeros():
+    # tanh(z1 + z2 z3) is even under (z2, z3) -> (-z2, -z3): beta2 + beta3 odd vanishes.
+    e = hermite_expansion("tanh(z1 + z2*z3)", 3)
+    # (it is also odd under (z1, z3) -> (-z1, -z3); either flip is a valid certificate)
+    assert e[(0, 1, 0)].status.startswith("zero (parity in (z")
+    assert e[(0, 1, 1)].status == "numeric"
+    # even in each coordinate and antisymmetric under z1 <-> z2: only the swap proves (2, 2)
+    a = hermite_expansion("(tanh(z1)**2 - tanh(z2)**2) * exp(-z1**2 * z2**2)", 4)
+    assert a[(2, 2)].status == "zero (antisymmetry under z1 <-> z2)"
+    assert a[(1, 1)].status == "zero (parity in z1)"
+    assert a[(2, 0)].status == "numeric" and abs(a[(2, 0)].value + a[(0, 2)].value) <= 1e-12
+
+
+def test_erf_inside_a_coupled_term_is_integrated():
+    # erf(z1)^2 has no exact route; E[erf(z1)^2] = (2/pi) arcsin(2/3) (Saad & Solla I2 form)
+    e = hermite_expansion("erf(z1)**2 * z2**2", 2)
+    ref = 2 / math.pi * math.asin(2 / 3)
+    c = e[(0, 2)]  # E[f He2(z2)] / 2 = E[erf^2] * E[z2^2 He2(z2)] / 2 = E[erf^2]
+    assert abs(c.value - ref) <= c.error + 1e-12
+
+
+def test_tensor_images_are_exact():
+    # (z1 + z2)^2 = 2 (v.z)^2/2 with v = (1, 1): C_2 = 2 v v^T has rank one, C_1 = 0
+    e = hermite_expansion("(z1 + z2)**2", 3)
+    im2 = e.image(2)
+    assert im2.dim == 1 and e.image(1).dim == 0
+    (b,) = im2.orthonormal()
+    assert sp.simplify(b[0] - b[1]) == 0 and sp.simplify(b[0] ** 2 + b[1] ** 2 - 1) == 0
+    # z1 z2 + He2(z3): C_2 = [[0, 1, 0], [1, 0, 0], [0, 0, 2]] has full rank
+    assert hermite_expansion("z1*z2 + He2(z3)", 2).image(2).dim == 3
