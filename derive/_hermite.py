@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import mpmath
 import numpy as np
+import scipy.special
 import sympy as sp
 
 from ._functions import hermite_he
@@ -131,11 +132,19 @@ class Expansion:
         return float(sum(_alpha_factorial(c.alpha) * c.value**2 for c in cs))
 
     def tensor_entry(self, indices: tuple[int, ...]) -> Coefficient:
-        """(C_n)_{i1..in} = E[f He_{alpha(i)}] with alpha(i) the counts of each index."""
+        """The coefficient c_alpha(i) behind the tensor entry (C_n)_{i1..in} = alpha! c_alpha,
+        with alpha(i) the counts of each index in (i1..in)."""
         alpha = [0] * self.k
         for i in indices:
             alpha[i] += 1
         return self[tuple(alpha)]
+
+    def image(self, k: int):
+        """Im(C_k), the column space of the unfolding of C_k, as a Subspace: its rank is
+        `.dim`, `.orthonormal()` an orthonormal basis (exact when the coefficients are)."""
+        from ._tensor import hermite_image
+
+        return hermite_image(self, k)
 
     def to_sympy(self) -> sp.Expr:
         """sum_alpha c_alpha He_alpha(z) over the exact coefficients."""
@@ -277,7 +286,7 @@ def _numeric_moments(expr: sp.Expr, vars_: tuple[sp.Symbol, ...], nmax: int):
             f"the term {expr} couples {m} coordinates non-separably; numerical quadrature "
             f"is supported for at most 4 coupled coordinates"
         )
-    func = sp.lambdify(vars_, expr, modules=["numpy", {"Heaviside": _np_heaviside}])
+    func = sp.lambdify(vars_, expr, modules=[_NUMPY_EXTRA, "numpy"])
     lo, hi = _NODES[m]
     coarse = _grid_moments(func, m, nmax, lo)
     fine = _grid_moments(func, m, nmax, hi)
@@ -287,6 +296,10 @@ def _numeric_moments(expr: sp.Expr, vars_: tuple[sp.Symbol, ...], nmax: int):
 
 def _np_heaviside(x, h0=0.5):
     return np.heaviside(x, h0)
+
+
+# lambdify's "numpy" printer maps erf to math.erf, which fails on arrays
+_NUMPY_EXTRA = {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "Heaviside": _np_heaviside}
 
 
 def _mp_moments(expr: sp.Expr, var: sp.Symbol, nmax: int, digits: int):
@@ -317,14 +330,40 @@ def _mp_he(n, x):
 # --- the expansion -------------------------------------------------------------------------
 
 
-def _parity_zero(expr: sp.Expr, z: sp.Symbol) -> int | None:
-    """+1 if expr is even in z, -1 if odd, None if undecided (structural check)."""
-    flipped = expr.xreplace({z: -z})
-    if sp.expand(flipped - expr) == 0:
-        return 1
-    if sp.expand(flipped + expr) == 0:
-        return -1
-    return None
+def _symmetries(expr: sp.Expr, gv: tuple[sp.Symbol, ...]) -> list[tuple[str, object]]:
+    """Sign flips and swaps of coordinates under which expr is even or odd (structural check).
+
+    Returns ("flip", (indices, parity)) and ("swap", (i, j)) entries: under a flip of the
+    coordinates S, E[f He_beta] = parity (-1)^{sum_S beta} E[f He_beta], so it vanishes when
+    the two signs differ; under an antisymmetric swap of z_i and z_j it vanishes when
+    beta_i = beta_j.
+    """
+    out: list[tuple[str, object]] = []
+    m = len(gv)
+    for size in range(1, m + 1):
+        for subset in itertools.combinations(range(m), size):
+            flipped = expr.xreplace({gv[i]: -gv[i] for i in subset})
+            if sp.expand(flipped - expr) == 0:
+                out.append(("flip", (subset, 1)))
+            elif sp.expand(flipped + expr) == 0:
+                out.append(("flip", (subset, -1)))
+    for i, j in itertools.combinations(range(m), 2):
+        swapped = expr.xreplace({gv[i]: gv[j], gv[j]: gv[i]})
+        if sp.expand(swapped + expr) == 0:
+            out.append(("swap", (i, j)))
+    return out
+
+
+def _symmetry_zero(beta: Alpha, gv, symmetries) -> str:
+    for kind, data in symmetries:
+        if kind == "flip":
+            subset, parity = data
+            if (-1) ** sum(beta[i] for i in subset) != parity:
+                names = ", ".join(str(gv[i]) for i in subset)
+                return f"parity in {names}" if len(subset) == 1 else f"parity in ({names}) jointly"
+        elif beta[data[0]] == beta[data[1]]:
+            return f"antisymmetry under {gv[data[0]]} <-> {gv[data[1]]}"
+    return ""
 
 
 class _Accumulator:
@@ -387,6 +426,14 @@ def hermite_expansion(target: Target | str, max_degree: int = 6, *, tol: float =
 
     coefficients: dict[Alpha, Coefficient] = {}
     has_params = bool(target.parameters)
+    # symmetries of the whole target prove zeros that term-by-term quadrature cannot
+    global_syms = _symmetries(target.expr, zs) if acc.numeric and k <= 6 else []
+    for alpha in acc.numeric:
+        note = _symmetry_zero(alpha, zs, global_syms)
+        if note:
+            acc.parity_note[alpha] = note
+            acc.num[alpha] = acc.err[alpha] = 0.0
+            acc.exact[alpha] = sp.Integer(0)
     for alpha in alphas:
         fact = _alpha_factorial(alpha)
         ex = acc.exact[alpha]
@@ -445,14 +492,13 @@ def _add_term(term: sp.Expr, zs, acc: _Accumulator, max_degree: int, precision) 
         gv = tuple(z for z in zs if z in gvars)
         tables.append((gv, _group_moments(gexpr, gv, max_degree, precision)))
     index = {z: i for i, z in enumerate(zs)}
+    c = float(coeff) if not coeff.free_symbols else None
     for alpha in acc.exact:
         used = set()
-        ex_prod, num_prod, err_prod, exact = coeff, float("nan"), 0.0, True
         parts = []
         for gv, table in tables:
-            beta = tuple(alpha[index[z]] for z in gv)
+            parts.append(table[tuple(alpha[index[z]] for z in gv)])
             used.update(index[z] for z in gv)
-            parts.append(table[beta])
         if any(alpha[i] != 0 for i in range(len(zs)) if i not in used):
             continue  # E[He_n(z_i)] = 0 for a coordinate the term does not involve
         notes = [p[3] for p in parts if p[3]]
@@ -462,20 +508,19 @@ def _add_term(term: sp.Expr, zs, acc: _Accumulator, max_degree: int, precision) 
             if notes and contribution == 0:
                 acc.parity_note.setdefault(alpha, notes[0])
             continue
-        exact = False
-        # numeric product with first-order error propagation
+        if c is None:
+            raise ValueError("numerical coefficients need parameter values: substitute them first")
+        # numeric product, with first-order propagation of the quadrature errors
         vals = [float(p[0]) if p[0] is not None else p[1] for p in parts]
         errs = [0.0 if p[0] is not None else p[2] for p in parts]
-        c = float(coeff)
         num_prod = c * math.prod(vals)
         err_prod = abs(c) * sum(e * math.prod(abs(v) for j, v in enumerate(vals) if j != i)
                                 for i, e in enumerate(errs))
-        if not exact:
-            acc.numeric.add(alpha)
-            acc.num[alpha] += num_prod
-            acc.err[alpha] += err_prod
-            if notes and num_prod == 0.0:
-                acc.parity_note.setdefault(alpha, notes[0])
+        acc.numeric.add(alpha)
+        acc.num[alpha] += num_prod
+        acc.err[alpha] += err_prod
+        if notes and num_prod == 0.0:
+            acc.parity_note.setdefault(alpha, notes[0])
 
 
 def _group_moments(expr: sp.Expr, gv: tuple[sp.Symbol, ...], nmax: int, precision):
@@ -513,7 +558,7 @@ def _group_moments(expr: sp.Expr, gv: tuple[sp.Symbol, ...], nmax: int, precisio
 
 
 def _numeric_group(expr, gv, betas, nmax, precision):
-    parities = {z: _parity_zero(expr, z) for z in gv}
+    symmetries = _symmetries(expr, gv)
     if precision is not None and len(gv) == 1:
         vals, errs = _mp_moments(expr, gv[0], nmax, precision)
         table = np.array([float(v) for v in vals])
@@ -522,12 +567,7 @@ def _numeric_group(expr, gv, betas, nmax, precision):
         table, errt = _numeric_moments(expr, gv, nmax)
     out = {}
     for beta in betas:
-        note = ""
-        for z, b in zip(gv, beta, strict=True):
-            par = parities[z]
-            if par is not None and (b % 2 == 1) == (par == 1):
-                note = f"parity in {z}"
-                break
+        note = _symmetry_zero(beta, gv, symmetries)
         if note:
             out[beta] = (sp.Integer(0), 0.0, 0.0, note)
         else:

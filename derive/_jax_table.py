@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["JAX_FUNCTIONS"]
+__all__ = ["JAX_FUNCTIONS", "VARIADIC"]
 
 JAX_FUNCTIONS: dict[type, str] = {
     sp.exp: "jnp.exp",
@@ -34,5 +34,27 @@ JAX_FUNCTIONS: dict[type, str] = {
     sp.Min: "jnp.minimum",
     sp.floor: "jnp.floor",
     sp.ceiling: "jnp.ceil",
+    sp.asinh: "jnp.arcsinh",
+    sp.acosh: "jnp.arccosh",
+    sp.atanh: "jnp.arctanh",
+    sp.erfinv: "jsp.erfinv",
+    sp.gamma: "jsp.gamma",
+    sp.loggamma: "jsp.gammaln",
+    # relations and logic, for the conditions of Piecewise
+    sp.StrictLessThan: "jnp.less",
+    sp.LessThan: "jnp.less_equal",
+    sp.StrictGreaterThan: "jnp.greater",
+    sp.GreaterThan: "jnp.greater_equal",
+    sp.Equality: "jnp.equal",
+    sp.Unequality: "jnp.not_equal",
+    sp.And: "jnp.logical_and",
+    sp.Or: "jnp.logical_or",
+    sp.Not: "jnp.logical_not",
+    sp.Xor: "jnp.logical_xor",
 }
-"""Elementwise heads. Add, Mul and Pow are structural and handled by the printers."""
+"""Elementwise heads. Add, Mul, Pow, numbers, Piecewise are structural and handled by the
+printers. Max, Min, And, Or, Xor are variadic in SymPy and binary here: a printer folds them
+left to right. Heaviside(x, h0) maps to jnp.heaviside(x, h0) (SymPy's default h0 is 1/2)."""
+
+VARIADIC: frozenset[type] = frozenset({sp.Max, sp.Min, sp.And, sp.Or, sp.Xor})
+"""Heads of JAX_FUNCTIONS that take any number of arguments in SymPy, folded pairwise."""

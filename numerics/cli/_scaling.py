@@ -1,0 +1,115 @@
+"""`escalier scaling`: SGD steps until a single-index target is learned, against d, beside the
+prediction of its information exponent (Ben Arous, Gheissari, Jagannath, arXiv 2003.10409)."""
+
+from __future__ import annotations
+
+import sys
+
+from ._app import CliError
+from ._common import enable_float64, write_json
+
+NAME = "scaling"
+HELP = "steps to escape against d for a single-index target, vs the theory"
+
+DEFAULT_D = (128, 256, 512, 1024)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("target", help="single-index target f(z1), e.g. 'He3(z1)'")
+    parser.add_argument("--student", default=None,
+                        help="student activation (default: the target's own link f(x))")
+    parser.add_argument("--d", type=int, nargs="+", default=list(DEFAULT_D),
+                        help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
+    parser.add_argument("--seeds", type=int, default=8, help="runs per d (default: 8)")
+    parser.add_argument("--seed", type=int, default=0, help="PRNG seed (default: 0)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning-rate prefactor lr0: lr = lr0 (l <= 2) or "
+                             "lr0 d^(-(l-2)/2) (l >= 3) (default: at each d half the rate that "
+                             "maximises the ODE's escape rate at m = d^-1/2, which follows "
+                             "the same scaling, halved while the ODE stalls below the "
+                             "threshold)")
+    parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="escape when |m| reaches this overlap (default: 0.5)")
+    parser.add_argument("--budget", type=float, default=10.0,
+                        help="simulate this many times the ODE escape time (default: 10)")
+    parser.add_argument("--records", type=int, default=400,
+                        help="records per run: the escape-time resolution (default: 400)")
+    parser.add_argument("--engine", default="full", choices=["full", "gram"])
+    parser.add_argument("--plot", metavar="FILE", help="write a figure")
+    parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args) -> int:
+    enable_float64()
+    from escalier.numerics.integrate import IntegrationError
+    from escalier.numerics.verify import escape_scaling
+
+    if any(d < 2 for d in args.d):
+        raise ValueError(f"--d must be integers >= 2, got {args.d}")
+    print(f"escalier scaling: target {args.target}; spherical single neuron; loss "
+          f"{args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
+    try:
+        r = escape_scaling(args.target, args.student, args.d, seeds=args.seeds, seed=args.seed,
+                           lr0=args.lr, threshold=args.threshold, budget=args.budget,
+                           n_records=args.records, engine=args.engine, loss=args.loss,
+                           progress=not args.no_progress)
+    except IntegrationError as err:
+        raise CliError(str(err)) from None
+    law = r.law
+    rule = (f"{law.lr_rule} with lr = {args.lr}" if args.lr is not None else
+            f"half the one maximising the ODE escape rate at m = d^-1/2 (scales as "
+            f"{law.lr_rule})")
+    print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
+          f"learning rate {rule}")
+    print(f"steps until |m| >= {args.threshold} (typical = geometric mean over the counted "
+          f"seeds, or the median when some did not escape; odd l counts the seeds that start "
+          f"with m > 0):")
+    print(r.to_text())
+    fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
+    print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
+          f"{r.predicted:.3f}")
+    if args.json:
+        payload = r.to_json()
+        payload["command"] = {"name": "scaling", **{k: v for k, v in vars(args).items()
+                                                    if k not in ("debug", "command")}}
+        write_json(args.json, payload)
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot_scaling(r, args.plot, title=f"{args.target}, l = {law.l}")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def plot_scaling(r, path: str, title: str = "") -> None:
+    """Steps to escape per seed and typical, against d, with the fit and the predicted law."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ds = np.asarray(r.ds, dtype=float)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for i, d in enumerate(ds):
+        s = r.steps[i][np.isfinite(r.steps[i]) & r.counted[i]]
+        ax.plot(np.full(s.shape, d), s, ".", color="0.6", ms=4)
+    ax.plot(ds, r.typical, "o", color="C0", label="typical")
+    if r.fit is not None:
+        ax.plot(ds, r.fit.prefactor * ds**r.fit.exponent, "C0-", lw=1,
+                label=f"fit: d^({r.fit.exponent:.2f} +- {r.fit.stderr:.2f})")
+    finite = np.isfinite(r.typical)
+    if finite.any():
+        law = r.law.steps(ds)
+        scale = np.exp(np.mean(np.log(r.typical[finite] / law[finite])))
+        ax.plot(ds, scale * law, "k--", lw=1, label=f"theory: {r.law.law}")
+    ax.set(xscale="log", yscale="log", xlabel="d", ylabel="SGD steps to escape", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=130)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot write the plot {path}: {err}") from None
+    finally:
+        plt.close(fig)

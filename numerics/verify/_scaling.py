@@ -1,0 +1,132 @@
+"""Sample complexity of a single-index target: the law the information exponent predicts,
+the learning rate it prescribes, and escape times measured on trajectories.
+
+Online SGD on a single-index target whose student correlation starts at order k = l
+(l = min{k >= 1 : c_k(f) c_k(sigma) != 0}; Ben Arous, Gheissari, Jagannath, JMLR 2021,
+arXiv 2003.10409) escapes the equator m ~ d^{-1/2} after
+
+    steps ~ d           (l = 1),  ~ d log d  (l = 2),  ~ d^{l-1}  (l >= 3),
+
+with a learning rate lr = lr0 (l <= 2) and lr = lr0 d^{-(l-2)/2} (l >= 3): with
+dm/dt = lr c m^{l-1} - O(lr^2) m (THEORY.md section 3), the drift beats the noise term at
+m ~ d^{-1/2} only when lr << d^{-(l-2)/2}, and then t ~ d^{(l-2)/2} / lr = d^{l-2}.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._fit import fit_exponent
+
+__all__ = ["ScalingLaw", "escape_times", "information_exponent", "scaling_law"]
+
+
+@dataclass(frozen=True)
+class ScalingLaw:
+    """The predicted number of SGD steps to escape, for information exponent l.
+
+    Attributes:
+        l: the (student-compatible) information exponent, >= 1.
+    """
+
+    l: int
+
+    def __post_init__(self):
+        if not (isinstance(self.l, int) and self.l >= 1):
+            raise ValueError(f"the information exponent must be an integer >= 1, got {self.l!r}")
+
+    @property
+    def law(self) -> str:
+        """The law in words: "d", "d log d" or "d^(l-1)"."""
+        return {1: "d", 2: "d log d"}.get(self.l, f"d^{self.l - 1}")
+
+    @property
+    def lr_rule(self) -> str:
+        """The learning-rate rule in words."""
+        return "lr" if self.l <= 2 else f"lr * d^(-{self.l - 2}/2)"
+
+    def steps(self, d) -> np.ndarray:
+        """The predicted steps up to a constant factor."""
+        d = np.asarray(d, dtype=float)
+        if self.l == 1:
+            return d
+        if self.l == 2:
+            return d * np.log(d)
+        return d ** (self.l - 1)
+
+    def lr(self, lr0: float, d: int) -> float:
+        """The prescribed learning rate at dimension d."""
+        return float(lr0) if self.l <= 2 else float(lr0) * d ** (-(self.l - 2) / 2)
+
+    def exponent(self, ds) -> float:
+        """The log-log slope of the predicted law over the given d (1 + ~1/log d for d log d)."""
+        ds = np.asarray(ds, dtype=float)
+        if ds.size < 2:
+            return float(self.l - 1 if self.l >= 3 else 1)
+        return fit_exponent(ds, self.steps(ds)).exponent
+
+
+def scaling_law(l: int) -> ScalingLaw:
+    """ScalingLaw for information exponent l (see the module docstring)."""
+    return ScalingLaw(l)
+
+
+def information_exponent(target, student, max_degree: int = 8, tol: float = 1e-10) -> int:
+    """The student-compatible information exponent of a single-index target.
+
+        l = min{k >= 1 : c_k(f) c_k(sigma) != 0},   c_k = E[g He_k] / k!
+
+    (THEORY.md section 2, "student compatibility"). Uses escalier.derive.hermite_expansion.
+
+    Args:
+        target: a single-index Target (k = 1) or its text.
+        student: activation name or expression in x (see escalier.derive.activation).
+        max_degree: largest degree searched.
+
+    Raises:
+        ValueError: target not single-index, or no compatible degree up to max_degree.
+    """
+    from escalier.derive import Target, activation, hermite_expansion
+
+    t = Target.parse(target) if isinstance(target, str) else target
+    if t.k != 1:
+        raise ValueError(f"the scaling law is for single-index targets (k = 1), got k = {t.k}")
+    sigma = activation(student)
+    s = Target.from_sympy(sigma.expr.xreplace({sigma.variables[0]: t.variables[0]}), k=1)
+    ef, es = hermite_expansion(t, max_degree), hermite_expansion(s, max_degree)
+    for k in range(1, max_degree + 1):
+        cf, cs = ef[(k,)], es[(k,)]
+        if not (cf.is_zero or cs.is_zero):
+            vf = cf.value if cf.value is not None else float(cf.exact)
+            vs = cs.value if cs.value is not None else float(cs.exact)
+            if abs(vf * vs) > tol:
+                return k
+    raise ValueError(
+        f"no degree k <= {max_degree} with c_k(target) c_k(student) != 0: this student cannot "
+        f"learn {t.text or t.expr} by correlation (try a student sharing its Hermite degrees, "
+        f"e.g. the target's own link)"
+    )
+
+
+def escape_times(times, overlap, threshold: float = 0.5) -> np.ndarray:
+    """First record time at which |overlap| >= threshold, per run (nan if never).
+
+    Args:
+        times: (T,) record times.
+        overlap: (S, T) trajectories (e.g. M[:, :, 0, 0]).
+        threshold: the level (> 0).
+
+    Returns:
+        (S,) escape times; their resolution is the record spacing.
+    """
+    times, overlap = np.asarray(times, dtype=float), np.asarray(overlap, dtype=float)
+    if overlap.ndim != 2 or overlap.shape[1] != times.shape[0]:
+        raise ValueError(f"overlap must be (S, {times.shape[0]}), got {overlap.shape}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    hit = np.abs(overlap) >= threshold
+    first = np.argmax(hit, axis=1)
+    return np.where(hit.any(axis=1), times[first], math.nan)
