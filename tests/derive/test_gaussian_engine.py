@@ -10,6 +10,8 @@ integrands (60 nodes per dimension in 2-3 dimensions: error < 1e-9 here, toleran
 import numpy as np
 import pytest
 import sympy as sp
+from scipy.special import erf
+
 from escalier.derive.gaussian import (
     CLOSED_FORMS,
     Expectation,
@@ -19,7 +21,6 @@ from escalier.derive.gaussian import (
     wick_moment,
 )
 from escalier.derive.gaussian import _reduce as reduce_module
-from scipy.special import erf
 
 U = sp.symbols("u1:5", real=True)
 G = lambda x: sp.erf(x / sp.sqrt(2))  # noqa: E731

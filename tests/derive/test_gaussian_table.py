@@ -19,9 +19,10 @@ import zlib
 import numpy as np
 import pytest
 import sympy as sp
-from escalier.derive.gaussian import CLOSED_FORMS, quadrature
 from scipy import stats
 from scipy.special import erf, ndtr
+
+from escalier.derive.gaussian import CLOSED_FORMS, quadrature
 
 KIND = {
     "g": lambda x: erf(x / np.sqrt(2)),

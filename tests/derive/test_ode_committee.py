@@ -13,9 +13,10 @@ Two independent references for the derived right-hand side:
 
 import numpy as np
 import pytest
+from scipy.special import erf
+
 from escalier.derive import targets
 from escalier.derive.ode import ode_system
-from scipy.special import erf
 
 # --- Saad & Solla in numpy ----------------------------------------------------------------
 

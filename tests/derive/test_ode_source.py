@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from escalier.derive import targets
 from escalier.derive.ode import ode_system
 
@@ -88,6 +89,7 @@ def test_generated_rhs_integrates_with_diffrax():
 
 def test_emitter_rejects_heads_missing_from_the_table():
     import sympy as sp
+
     from escalier.derive.ode._emit import jax_code
 
     with pytest.raises(ValueError, match="JAX_FUNCTIONS"):

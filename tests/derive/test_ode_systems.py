@@ -10,9 +10,10 @@ quadrature error (checked below 1e-4 here) to the tolerance.
 import numpy as np
 import pytest
 import sympy as sp
+from scipy.special import erf
+
 from escalier.derive import Scenario, hermite_expansion, targets
 from escalier.derive.ode import OdeSystem, hermite_coefficients, ode_system
-from scipy.special import erf
 
 
 def _syms(system):
