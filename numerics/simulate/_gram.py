@@ -74,6 +74,7 @@ Reference: THEORY.md section 4; the chi-square / Wishart facts are the standard 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -345,6 +346,25 @@ def _as_keys(keys):
     return keys
 
 
+@functools.lru_cache(maxsize=32)
+def _program(scenario, d, dtype, reuse, n_records, units, chunk):
+    """The jitted, seed-vmapped simulation (cached: repeated calls skip the compilation)."""
+    chain = GramChain(scenario, d, dtype, reuse)
+
+    def one_seed(key):
+        state = chain.init(key)
+        first = chain.observe(state)
+
+        def record(state, _):
+            state = chain.advance(state, units, chunk)
+            return state, chain.observe(state)
+
+        _, rest = jax.lax.scan(record, state, None, length=n_records)
+        return jax.tree.map(lambda x0, xs: jnp.concatenate([x0[None], xs]), first, rest)
+
+    return jax.jit(jax.vmap(one_seed))
+
+
 def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
         inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
         chunk: int = _CHUNK) -> dict[str, np.ndarray]:
@@ -385,21 +405,9 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     if record_every % reuse:
         raise ValueError(f"record_every = {record_every} must be a multiple of reuse = {reuse}")
     keys = _as_keys(keys)
-    n_records = n_steps // record_every
-    units = record_every // reuse
-
-    def one_seed(key):
-        state = chain.init(key)
-        first = chain.observe(state)
-
-        def record(state, _):
-            state = chain.advance(state, units, chunk)
-            return state, chain.observe(state)
-
-        _, rest = jax.lax.scan(record, state, None, length=n_records)
-        return jax.tree.map(lambda x0, xs: jnp.concatenate([x0[None], xs]), first, rest)
-
-    Q, M, a = jax.jit(jax.vmap(one_seed))(keys)
+    program = _program(scenario, int(d), chain.dtype, int(reuse), n_steps // record_every,
+                       record_every // reuse, int(chunk))
+    Q, M, a = program(keys)
     out = {"Q": np.asarray(Q), "M": np.asarray(M), "a": np.asarray(a)}
     finite = np.all(np.isfinite(out["Q"]), axis=(0, 2, 3)) & np.all(np.isfinite(out["M"]),
                                                                      axis=(0, 2, 3))

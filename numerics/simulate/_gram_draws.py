@@ -1,12 +1,15 @@
 """Exact random draws of the Gram engine: normals, chi-square, Bartlett factors, initial overlaps.
 
-All the randomness comes from XLA's counter-based Philox-4x32-10 generator (Salmon,
-Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011) through
-jax.lax.rng_bit_generator, with its 128-bit state (key, counter) threaded explicitly
-through the simulation: no global state, reproducible from the caller's JAX PRNG key, and
-fast to compile (jax.random's threefry takes seconds per call site to compile on CPU).
-The uniforms are the midpoints of the 2^-53 (float64) or 2^-24 (float32) grid of (0, 1)
-and the normals come from the Box-Muller transform.
+All the randomness comes from a counter-based SplitMix64 stream (Steele, Lea, Flood,
+"Fast splittable pseudorandom number generators", OOPSLA 2014; the output function
+mix(seed + i * 0x9E3779B97F4A7C15) passes BigCrush), one stream per seed, its state
+(seed, counter) threaded explicitly through the simulation: no global state,
+reproducible from the caller's JAX PRNG key (hashed into the seed by XLA's Philox), and
+cheap to compile and to run on CPU (jax.random's threefry takes seconds per call site to
+compile on CPU and is several times slower per draw). Without JAX x64 (no uint64) the
+stream falls back to Philox-4x32-10 through jax.lax.rng_bit_generator. Uniforms are the
+midpoints of the 2^-53 (float64) or 2^-24 (float32) grid of (0, 1); normals come from the
+Box-Muller transform.
 
 Bartlett decomposition (Bartlett 1933; Anderson, An Introduction to Multivariate
 Statistical Analysis, 3rd ed., Cor. 7.2.1): for an m x m lower-triangular H with
@@ -36,24 +39,45 @@ __all__ = ["Stream", "bartlett", "bartlett_size", "gamma", "initial_state", "phi
 _PHILOX = jax.lax.RandomAlgorithm.RNG_PHILOX
 
 
-def philox_state(key):
-    """The 128-bit Philox state (uint32[4]) of one JAX PRNG key (typed or raw uint32[2]).
+_GOLDEN = 0x9E3779B97F4A7C15
 
-    Philox keyed by the caller's key, at counter 0, hashes it into a (key, counter) pair,
-    so distinct keys give unrelated streams.
+
+def philox_state(key):
+    """The stream state of one JAX PRNG key (typed or raw uint32[2]).
+
+    XLA's Philox keyed by the caller's key, at counter 0, hashes it into 128 random bits:
+    the SplitMix64 (seed, counter) as uint64[2] under x64, else a Philox state uint32[4].
+    Distinct keys thus give unrelated streams.
     """
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     key = jnp.ravel(key).astype(jnp.uint32)
     seed = jnp.concatenate([key[:2], jnp.zeros(2, jnp.uint32)]) if key.size < 4 else key[:4]
     _, bits = jax.lax.rng_bit_generator(seed, (4,), jnp.uint32, algorithm=_PHILOX)
-    return bits
+    if not jax.config.jax_enable_x64:
+        return bits
+    wide = bits.astype(jnp.uint64)
+    return jnp.stack([(wide[0] << 32) | wide[1], (wide[2] << 32) | wide[3]])
+
+
+def _splitmix(seed, counter, size):
+    z = seed + (counter + jnp.arange(size, dtype=jnp.uint64)) * jnp.uint64(_GOLDEN)
+    z = (z ^ (z >> 30)) * jnp.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> 27)) * jnp.uint64(0x94D049BB133111EB)
+    return z ^ (z >> 31)
 
 
 def uniforms(state, shape, dtype):
     """(new state, uniforms of `shape` on the open interval (0, 1))."""
     size = math.prod(shape)
-    if jnp.dtype(dtype) == jnp.float64:
+    if state.dtype == jnp.uint64:
+        bits = _splitmix(state[0], state[1], size)
+        state = state.at[1].add(jnp.uint64(size))
+        if jnp.dtype(dtype) == jnp.float64:
+            u = ((bits >> 11).astype(dtype) + 0.5) * (2.0**-53)
+        else:
+            u = ((bits >> 40).astype(dtype) + 0.5) * (2.0**-24)
+    elif jnp.dtype(dtype) == jnp.float64:
         state, bits = jax.lax.rng_bit_generator(state, (size,), jnp.uint64, algorithm=_PHILOX)
         u = ((bits >> 11).astype(dtype) + 0.5) * (2.0**-53)
     else:
@@ -113,7 +137,10 @@ def _mt_log_ratio(t, s):
     (truncated after t^14, error < 1e-19) avoids the cancellation that would otherwise
     spoil the test at large shape (chi-square with d degrees of freedom, d up to 10^6+).
     """
-    series = sum(3.0 * (-1.0) ** (j + 1) * t**j / j for j in range(4, 15))
+    series = 0.0
+    for j in range(14, 3, -1):  # Horner: t^4 (c4 + t (c5 + ...)), c_j = 3 (-1)^(j+1) / j
+        series = series * t + 3.0 * (-1.0) ** (j + 1) / j
+    series = series * t**4
     direct = 3.0 * jnp.log1p(t) - 3.0 * t + 1.5 * t * t - t * t * t
     return s * jnp.where(jnp.abs(t) < 0.05, series, direct)
 
@@ -144,14 +171,27 @@ def gamma(stream: Stream, alpha, shape, dtype, small: bool = True):
     done, value = trial(stream.normal(shape), stream.uniform(shape))
     boost_u = stream.uniform(shape) if small else None
 
-    def body(carry):
-        value, done, state = carry
-        more = Stream(state, full, 1, 1, dtype)
-        ok, new = trial(more.normal(()), more.uniform(()))
-        return jnp.where(ok & ~done, new, value), done | ok, more.state
+    batch = 64
+    size = math.prod(full)
+    s_flat, c_flat = s.reshape(-1), c.reshape(-1)
 
-    value, _, stream.state = jax.lax.while_loop(lambda c: ~jnp.all(c[1]), body,
-                                                (value, done, stream.state))
+    def body(carry):  # retry the first `batch` rejected draws with fresh trials
+        value, done, state = carry
+        (idx,) = jnp.nonzero(~done, size=batch, fill_value=size)
+        safe = jnp.minimum(idx, size - 1)
+        more = Stream(state, (batch,), 1, 1, dtype)
+        x, u = more.normal(()), more.uniform(())
+        t = c_flat[safe] * x
+        ok = (t > -1.0) & (jnp.log(u) < _mt_log_ratio(jnp.where(t > -1.0, t, 0.0),
+                                                       s_flat[safe]))
+        new = s_flat[safe] * (1.0 + t) ** 3
+        value = value.at[idx].set(jnp.where(ok, new, value[safe]), mode="drop")
+        done = done.at[idx].set(ok, mode="drop")
+        return value, done, more.state
+
+    value, done, stream.state = jax.lax.while_loop(
+        lambda c: ~jnp.all(c[1]), body, (value.reshape(-1), done.reshape(-1), stream.state))
+    value = value.reshape(full)
     if boost_u is not None:
         value = jnp.where(boost, value * boost_u ** (1.0 / a), value)
     return value

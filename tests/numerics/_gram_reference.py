@@ -112,7 +112,7 @@ def full_giant_step(scenario, d, n, lr, seeds, seed=0):
                 "Q": W1 @ W1.T / d, "M": W1 @ Ws.T / d, "a": a1}
 
     keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
-    out = jax.jit(jax.vmap(one))(keys)
+    out = jax.jit(lambda ks: jax.lax.map(one, ks, batch_size=25))(keys)  # bounded memory
     return {k: np.asarray(v) for k, v in out.items()}
 
 
