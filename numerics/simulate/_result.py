@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from escalier.derive import Scenario
 
 __all__ = ["SimulationResult"]
