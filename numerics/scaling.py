@@ -127,7 +127,7 @@ def _slope(d, y) -> float:
 def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
                  engine: str = "gram", max_steps: int | None = None,
                  exponent: int | None = None, key=0, chunk: int = 1 << 14,
-                 dtype=jnp.float64, progress=None) -> ScalingResult:
+                 dtype=jnp.float64, until: str = "median", progress=None) -> ScalingResult:
     """Online-SGD steps until |m| crosses `threshold`, over d and seeds, and the fit.
 
     Args:
@@ -143,6 +143,9 @@ def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
         key: integer seed or JAX PRNG key.
         chunk: steps per jitted call of the host loop.
         dtype: float64 (default; float32 loses the O(lr / d) increments at large d).
+        until: "median" stops a d once more than half of the seeds have escaped (the median
+            is then known; the others are reported as nan, i.e. later than the last step
+            run), "all" waits for every seed (or max_steps).
         progress: optional callable(d, steps_done, escaped_seeds) called after each chunk.
 
     Returns:
@@ -163,6 +166,8 @@ def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
             f"p = 1, spherical = True; got k = {scenario.k}, p = {scenario.p}, "
             f"spherical = {scenario.spherical}"
         )
+    if until not in ("median", "all"):
+        raise ValueError(f"until must be 'median' or 'all', got {until!r}")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     d_values = np.asarray(sorted({int(d) for d in d_values}))
@@ -174,15 +179,17 @@ def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
     if isinstance(key, int):
         key = jax.random.PRNGKey(key)
     all_steps, lrs, seconds = [], [], []
-    for i, d in enumerate(d_values):
+    for d in d_values:
         lr = prescribed_lr(scenario.lr, int(d), ell)
         limit = max_steps if max_steps is not None else int(1000 * predicted_steps(d, ell))
         chain = GramChain(dataclasses.replace(scenario, lr=lr), int(d), dtype)
-        keys = jax.random.split(jax.random.fold_in(key, i), seeds)
+        keys = jax.random.split(key, seeds)  # common random numbers across d
         if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
             keys = jax.random.key_data(keys)
         start = time.perf_counter()
-        all_steps.append(_run_until_escape(chain, keys, threshold, limit, chunk, d, progress))
+        need = seeds if until == "all" else seeds // 2 + 1
+        all_steps.append(_run_until_escape(chain, keys, threshold, limit, chunk, d, need,
+                                           progress))
         seconds.append(time.perf_counter() - start)
         lrs.append(lr)
     steps = np.asarray(all_steps, dtype=float)
@@ -198,8 +205,11 @@ def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
     )
 
 
-def _run_until_escape(chain, keys, threshold, limit, chunk, d, progress) -> np.ndarray:
-    """First step with |m| >= threshold per seed (nan if none by `limit`)."""
+def _run_until_escape(chain, keys, threshold, limit, chunk, d, need, progress) -> np.ndarray:
+    """First step with |m| >= threshold per seed (nan if none when the loop stops).
+
+    The loop stops at `limit` steps or once `need` seeds have escaped.
+    """
     LP = float(chain._LP[0, 0])
 
     def one_chunk(carry):
@@ -229,7 +239,7 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, d, progress) -> np.n
         escaped = int(np.sum(np.asarray(hit) >= 0))
         if progress is not None:
             progress(int(d), done, escaped)
-        if escaped == keys.shape[0]:
+        if escaped >= need:
             break
     out = np.asarray(hit, dtype=float)
     out[out < 0] = np.nan

@@ -31,8 +31,10 @@ independent of the past. So
     nu = L_P g*,   lambda = A g* + B gF,   ||x||^2 = |g*|^2 + |gF|^2 + chi^2_{d-k-p},
 
 which is the statement u = V x / sqrt(d) ~ N(0, G), ||x||^2 = u^T G^+ u + chi^2_{d - rank V}
-of THEORY.md section 4 with G = blockchol factored. For a batch X (n_b x d) with frame
-coordinates G* (n_b x k), GF (n_b x p) and complement part X_perp, and the coefficients
+of THEORY.md section 4 written with the factor G = L L^T, L = [[L_P, 0], [A, B]]
+(rank V = k + p; the frame coordinates are g = L^{-1} u, so u^T G^+ u = |g|^2). For a
+batch X (n_b x d) with frame coordinates G* (n_b x k), GF (n_b x p) and complement part
+X_perp, and the coefficients
 C (n_b x p), C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu), the update is
 
     W' = W + (lr / n_b) C^T X / sqrt(d)
