@@ -18,6 +18,13 @@ t ~ d^(l-2) (l >= 3), log d (l = 2), O(1) (l = 1), i.e. steps ~ d^(l-1), d log d
 With lr = O(1) and l >= 3 the lr^2 m term would dominate lr m^(l-1) at m ~ d^(-1/2) and
 the walk would first contract towards m = 0, hence the d-dependent rate.
 
+The prefactor c0 must also keep the fixed point of the drift-noise balance above the
+threshold: for He2 with a He2 student, c0 = 0.5 stalls at m ~ 0.43 < 0.5 (the noise term
+grows with m) and only fluctuations cross 0.5; c0 = 0.2 escapes cleanly. Measured with
+benchmarks/gram_scaling.py (16 seeds, correlation loss, student = target): He3, c0 = 0.5,
+d = 10^3..10^4: fitted 2.025 against 2 (300 s on a loaded 2-core machine); He2, c0 = 0.2,
+d = 10^3..10^5: fitted 1.147 against 1.111 (the slope of d log d over those d).
+
 `escape_steps` counts, per seed, the first SGD step with |m| >= threshold, simulating with
 the exact Gram engine (engine="gram": cost per step independent of d), in chunks of a
 lax.scan vmapped over seeds, driven by a host loop until every seed has escaped.
