@@ -3,10 +3,23 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from . import targets as targets
+from ._amp import AlphaC as AlphaC
+from ._amp import alpha_c as alpha_c
+from ._exponents import AmpReport as AmpReport
+from ._exponents import ExponentReport as ExponentReport
+from ._exponents import exponents as exponents
+from ._hermite import Coefficient as Coefficient
+from ._hermite import Expansion as Expansion
+from ._hermite import hermite_expansion as hermite_expansion
+from ._linalg import Subspace as Subspace
 from ._scenario import ACTIVATIONS as ACTIVATIONS
 from ._scenario import Scenario as Scenario
 from ._scenario import activation as activation
+from ._staircase import PROTOCOLS as PROTOCOLS
+from ._staircase import staircase as staircase
+from ._step import Step as Step
 from ._target import Target as Target
+from ._tensor import hermite_image as hermite_image
 
 try:
     __version__ = version("escalier")

@@ -236,6 +236,9 @@ def _growth(expr: sp.Expr, zs: tuple[sp.Symbol, ...]) -> sp.Matrix | None:
         poly = sp.Poly(arg, *zs)
         if poly.total_degree() <= 1:
             return None
+        if all(m == (0,) * len(zs) or (all(e % 2 == 0 for e in m) and c.is_negative)
+               for m, c in poly.terms()):
+            return None  # arg <= its constant term: exp(arg) is bounded
         if poly.total_degree() > 2:
             raise _Unbounded(expr)
         hess = sp.hessian(arg, zs) / 2
@@ -343,6 +346,11 @@ class Target:
         expr = self.expr
         if not isinstance(expr, sp.Expr):
             raise ValueError(f"a target expression must be a SymPy expression, got {type(expr).__name__}")
+        if self.k < 1:
+            raise ValueError(f"a target needs at least one latent coordinate, got k = {self.k}")
+        idx = _indices(expr)
+        if idx and max(idx) > self.k:
+            raise ValueError(f"target uses z{max(idx)} but k = {self.k}")
         bad = expr.atoms(sp.Symbol) - set(self.variables) - set(self.parameters)
         if bad:
             raise ValueError(f"unknown variable(s) {sorted(map(str, bad))}; {ACCEPTED}")
@@ -350,11 +358,6 @@ class Target:
             raise ValueError(f"target {expr} is not finite (division by zero or infinity)")
         if expr.has(sp.I) or any(a.is_real is False for a in expr.atoms(sp.Number)):
             raise ValueError(f"target {expr} has a complex constant (targets are real functions)")
-        if self.k < 1:
-            raise ValueError(f"a target needs at least one latent coordinate, got k = {self.k}")
-        idx = _indices(expr)
-        if idx and max(idx) > self.k:
-            raise ValueError(f"target uses z{max(idx)} but k = {self.k}")
         _check_square_integrable(expr, self.variables)
         if not self.text:
             object.__setattr__(self, "text", str(expr))

@@ -16,9 +16,13 @@ from escalier.derive import __version__
 # sub-command name -> module (relative to this package) and one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
     "hermite": ("._hermite", "Hermite expansion of a target: coefficients and L2 mass per degree"),
+    "exponents": ("._exponents", "exponents and staircases of a target: online SGD, giant "
+                                  "steps, batch reuse, AMP"),
+    "staircase": ("._staircase", "the staircase of learned subspaces under a protocol "
+                                  "(optionally drawn)"),
 }
 
-DEFAULT_COMMAND = "hermite"
+DEFAULT_COMMAND = "exponents"
 DEFAULT_TARGET = "z1 + z1*z2 + z1*z2*z3"
 
 
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"escalier {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_) in COMMANDS.items():
+    for name, (_, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         _module(name).add_arguments(p)

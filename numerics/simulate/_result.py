@@ -42,6 +42,11 @@ class SimulationResult:
     def seeds(self) -> int:
         return int(self.Q.shape[0])
 
+    def initial_overlaps(self) -> dict[str, np.ndarray]:
+        """Each seed's own initial overlaps, to start the ODE from: Q (S, p, p), M (S, p, k),
+        a (S, p) at t = 0."""
+        return {"Q": self.Q[:, 0], "M": self.M[:, 0], "a": self.a[:, 0]}
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with the configuration and every recorded array."""
         return {

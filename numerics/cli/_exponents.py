@@ -1,0 +1,97 @@
+"""`escalier exponents TARGET`: information exponent, leap, giant-step and generative
+exponents, reuse class, AMP classes and the staircases, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+NAME = "exponents"
+HELP = "exponents and staircases of a target for online SGD, giant steps, batch reuse and AMP"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ._app import DEFAULT_TARGET
+
+    parser.add_argument("target", nargs="?", default=DEFAULT_TARGET,
+                        help=f"the target, e.g. 'z1 + He3(z2)' (default {DEFAULT_TARGET!r})")
+    parser.add_argument("--student", default=None,
+                        help="student activation for the student-aware information exponent "
+                             "(e.g. relu, erf, tanh, or an expression in x)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--max-degree", type=int, default=None,
+                        help="Hermite truncation degree for non-polynomial targets (default 8)")
+    parser.add_argument("--max-power", type=int, default=None,
+                        help="largest label power m in the generative witnesses E[y^m He]")
+    parser.add_argument("--no-alpha-c", action="store_true",
+                        help="skip the numerical AMP threshold alpha_c")
+
+
+def _fmt(value, exact: bool | None = None) -> str:
+    text = "not found" if value is None else str(value)
+    if exact is False and value is not None:
+        text += " (not certified)"
+    return text
+
+
+def _vec(v) -> str:
+    return "(" + ", ".join(f"{x:+.4g}" for x in v) + ")"
+
+
+def render(report) -> str:
+    """The text table of an ExponentReport."""
+    ex = report.exact
+    lines = [f"target: {report.target}   (k = {report.target.k})", ""]
+    rows = [
+        ("information exponent", _fmt(report.information_exponent, ex["information_exponent"])),
+        ("leap (online staircase)", _fmt(report.leap, ex["leap"])),
+        ("giant-step exponent l", _fmt(report.giant_step_exponent, ex["giant_step_exponent"])),
+        ("few-steps exponent l", _fmt(report.few_step_exponent, ex["few_step_exponent"])),
+        ("generative exponent", _fmt(report.generative_exponent, ex["generative_exponent"])),
+        ("batch reuse class", _fmt(report.reuse, ex["reuse"])),
+    ]
+    if report.student is not None:
+        rows.insert(1, (f"student-aware IE ({report.student})",
+                        "none (c_k(f) c_k(sigma) = 0 for every k found)"
+                        if report.student_information_exponent is None
+                        else str(report.student_information_exponent)))
+    width = max(len(r[0]) for r in rows)
+    lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    lines += ["", "predicted sample complexity:"]
+    lines += [f"  {p:<11} {c}" for p, c in report.complexity().items()]
+    for title, steps in (("online staircase", report.online),
+                         ("batch-reuse staircase", report.reuse_steps)):
+        lines += ["", f"{title}:"]
+        for s in steps:
+            dirs = ", ".join(_vec(d) for d in s.directions())
+            lines.append(f"  step {s.index + 1}: {s.mechanism:<24} cost {s.cost:<12} "
+                         f"dim {s.before.dim} -> {s.after.dim}  new {dirs}")
+            for c in s.certificates:
+                lines.append(f"      {c}")
+    amp = report.amp
+    lines += ["", "AMP weak learnability:",
+              f"  trivial dim {amp.trivial.dim}, easy dim {amp.easy.dim}, hard dim {amp.hard.dim}"]
+    if amp.alpha_c is not None:
+        a = "inf" if math.isinf(amp.alpha_c) else f"{amp.alpha_c:.6g}"
+        err = "" if amp.alpha_c_error is None else f" +- {amp.alpha_c_error:.2g}"
+        lines.append(f"  alpha_c = {a}{err}   [{amp.note}]")
+    else:
+        lines.append(f"  alpha_c: {amp.note}")
+    lines += ["", "notes:", f"  online: {report.online_note}", f"  reuse: {report.reuse_note}"]
+    lines += [f"  {n}" for n in report.notes]
+    exact = [k for k, v in report.exact.items() if v]
+    lines.append(f"  exact (proved): {', '.join(exact) if exact else 'none'}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from escalier.derive import exponents
+
+    report = exponents(args.target, student=args.student, max_degree=args.max_degree,
+                       max_power=args.max_power, alpha_c=not args.no_alpha_c)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(render(report))
+    return 0

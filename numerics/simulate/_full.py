@@ -1,0 +1,249 @@
+"""The full engine: online SGD on the real two-layer network in d dimensions.
+
+One step (derive/_scenario.py, THEORY.md sections 1 and 3), for a fresh batch X (n_b x d):
+
+    U = X [W; W*]^T / sqrt(d)          (one matmul: lambda = U[:, :p], nu = U[:, p:])
+    y = f(nu) + sqrt(noise) xi,  yhat = sigma(lambda) a
+    Delta_e = y - yhat (square loss) or y (correlation loss)
+    W <- W + (lr / (n_b sqrt(d))) (a * Delta_e * sigma'(lambda))^T X
+    a <- a + (lr_a / (n_b d)) sigma(lambda)^T Delta_e                (train_second_layer)
+    spherical (p = 1): w <- sqrt(d) w / ||w||
+
+The data of step s of seed i come from fold_in(data_key_i, s): the stream does not depend on
+how the run is cut into records, chunks or blocks. Steps are run as nested lax.scans
+(records > chunks > steps), vmapped over seeds; the normals of a chunk of steps are drawn
+in one call (one per-step key each) so the RNG works on long vectors, and only a chunk
+(at most CHUNK_ELEMENTS numbers per seed) is ever in memory. The host sees the state only
+between blocks of records (progress bar, early stop on divergence).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from escalier.derive import Scenario
+
+from ._init import initial_state, overlaps
+from ._lambdify import to_jax
+
+__all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
+
+CHUNK_ELEMENTS = 1 << 16
+"""Most random numbers drawn at once per seed (a chunk of steps' data)."""
+
+DIVERGENCE_BOUND = 1e10
+"""A run whose |Q|, |M| or |a| exceeds this (or is not finite) has diverged."""
+
+
+def _networks(scenario: Scenario) -> tuple[Callable, Callable, Callable]:
+    x = scenario.sigma.variables[0]
+    s_expr = scenario.sigma.expr
+    sigma = to_jax(s_expr, [x])
+    dsigma = to_jax(sp.diff(s_expr, x), [x])
+    f = to_jax(scenario.target.expr, list(scenario.target.variables))
+    return f, sigma, dsigma
+
+
+def step_function(scenario: Scenario, d: int, dtype) -> Callable:
+    """One SGD step (V, a), X -> (V, a) for one seed; X is (n_b, d) or (n_b, d + 1) with
+    the label noise in the last column when scenario.noise > 0."""
+    f, sigma, dsigma = _networks(scenario)
+    p, k, B = scenario.p, scenario.k, scenario.batch
+    inv_sqrt_d = 1.0 / math.sqrt(d)
+    lr_w = scenario.lr / (B * math.sqrt(d))
+    lr_a = scenario.lr_a / (B * d)
+    noise_std = math.sqrt(scenario.noise)
+    square = scenario.loss == "square"
+    sqrt_d = math.sqrt(d)
+
+    def step(carry, X):
+        V, a = carry
+        x = X[:, :d] if scenario.noise > 0 else X
+        U = (x @ V.T) * inv_sqrt_d
+        lam, nu = U[:, :p], U[:, p:]
+        y = f(*[nu[:, r] for r in range(k)])
+        y = jnp.broadcast_to(jnp.asarray(y, X.dtype), (B,))
+        if scenario.noise > 0:
+            y = y + noise_std * X[:, d]
+        s = sigma(lam)
+        delta = y - s @ a if square else y
+        g = (delta[:, None] * dsigma(lam)) * a  # (n_b, p)
+        W = V[:p] + lr_w * (g.T @ x)
+        if scenario.spherical:
+            W = W * (sqrt_d / jnp.linalg.norm(W, axis=1, keepdims=True))
+        V = V.at[:p].set(W)
+        if scenario.train_second_layer:
+            a = a + lr_a * (s.T @ delta)
+        return (V, a), None
+
+    return step
+
+
+def _chunk_length(record_every: int, per_step: int) -> int:
+    """Largest divisor of record_every whose chunk holds at most CHUNK_ELEMENTS numbers."""
+    best = 1
+    for c in range(1, record_every + 1):
+        if c * per_step > CHUNK_ELEMENTS:
+            break
+        if record_every % c == 0:
+            best = c
+    return best
+
+
+@functools.lru_cache(maxsize=32)
+def _start(scenario: Scenario, d: int, dtype_name: str):
+    """Jitted: keys (S,) -> (V, a, data_keys, Q0, M0); seed i's key splits into its
+    initial-condition key and its data key."""
+    dtype = jnp.dtype(dtype_name)
+
+    def one_seed(key):
+        init_key, data_key = jax.random.split(key)
+        V, a = initial_state(scenario, d, init_key, dtype)
+        Q, M = overlaps(V, scenario.p)
+        return V, a, data_key, Q, M
+
+    return jax.jit(jax.vmap(one_seed))
+
+
+@functools.lru_cache(maxsize=32)
+def _block(
+    scenario: Scenario,
+    d: int,
+    record_every: int,
+    n_rec: int,
+    dtype_name: str,
+    draw_only: bool = False,
+):
+    """Jitted: (V, a, data_keys, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
+    vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
+    the dot product of its batch with the first student row (the least work that keeps
+    every number drawn): the random-number floor of the benchmark."""
+    dtype = jnp.dtype(dtype_name)
+    p, B = scenario.p, scenario.batch
+    width = d + (1 if scenario.noise > 0 else 0)
+    chunk = _chunk_length(record_every, B * width)
+    n_chunks = record_every // chunk
+    step = step_function(scenario, d, dtype)
+    if draw_only:
+
+        def step(carry, X):
+            V, a = carry
+            X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
+            return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
+
+    offsets = jnp.arange(chunk)
+
+    def draw(key, s):
+        return jax.random.normal(jax.random.fold_in(key, s), (B, width), dtype)
+
+    def one_seed(V, a, key, first):
+        def chunk_body(carry, c):
+            steps = c * chunk + offsets
+            X = jax.vmap(draw, (None, 0))(key, steps)
+            carry, _ = jax.lax.scan(step, carry, X)
+            return carry, None
+
+        def record_body(carry, r):
+            base = first + r * record_every
+            carry, _ = jax.lax.scan(chunk_body, carry, base // chunk + jnp.arange(n_chunks))
+            V, a = carry
+            Q, M = overlaps(V, p)
+            return carry, (Q, M, a)
+
+        return jax.lax.scan(record_body, (V, a), jnp.arange(n_rec))
+
+    return jax.jit(jax.vmap(one_seed, (0, 0, 0, None)))
+
+
+def _diverged(*arrays) -> bool:
+    return any(not bool(np.all(np.isfinite(x))) or bool(np.any(np.abs(x) > DIVERGENCE_BOUND)) for x in arrays)
+
+
+def run(
+    scenario: Scenario,
+    d: int,
+    n_steps: int,
+    keys: jax.Array,
+    record_every: int,
+    dtype: str,
+    *,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Run the full engine (the engine interface of `_api`, plus a progress bar).
+
+    Records after a divergence (non-finite or beyond DIVERGENCE_BOUND, checked between
+    blocks) are NaN and the run stops there; the API edge turns that into a ValueError.
+
+    Returns:
+        dict with Q (S, T, p, p), M (S, T, p, k), a (S, T, p), T = n_steps / record_every + 1.
+    """
+    if n_steps >= 2**32:
+        raise ValueError(
+            f"the full engine takes fewer than 2^32 steps per run (data keys are fold_in(key, "
+            f"step) with a 32-bit step), got {n_steps}; use the gram engine or a shorter time"
+        )
+    dtype = jnp.dtype(dtype)
+    n_rec = n_steps // record_every
+    V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
+    records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
+    per_block = _block_size(n_rec)
+    fn = _block(scenario, d, record_every, per_block, dtype.name)
+    bar = _bar(progress, n_steps, scenario, d)
+    done = 0
+    while done < n_rec:
+        (V, a), (Q, M, A) = fn(V, a, data_keys, done * record_every)
+        Q, M, A = np.asarray(Q), np.asarray(M), np.asarray(A)
+        records.append((Q, M, A))
+        done += per_block
+        if bar is not None:
+            bar.update(per_block * record_every)
+        if _diverged(Q, M, A):
+            break
+    if bar is not None:
+        bar.close()
+    Q, M, A = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
+    T = n_rec + 1
+    if Q.shape[1] < T:
+        Q, M, A = (_pad_nan(x, T) for x in (Q, M, A))
+    return {"Q": Q, "M": M, "a": A}
+
+
+def _block_size(n_rec: int) -> int:
+    """Records per jitted call: a divisor of n_rec giving about 10 host round trips."""
+    target = max(1, math.ceil(n_rec / 10))
+    return max(c for c in range(1, target + 1) if n_rec % c == 0)
+
+
+def _pad_nan(x: np.ndarray, T: int) -> np.ndarray:
+    pad = np.full((x.shape[0], T - x.shape[1], *x.shape[2:]), np.nan, dtype=x.dtype)
+    return np.concatenate([x, pad], axis=1)
+
+
+def _bar(progress: bool, n_steps: int, scenario: Scenario, d: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=n_steps, desc=f"simulate d={d} p={scenario.p}", unit="step", leave=False)
+
+
+def rng_floor(
+    scenario: Scenario, d: int, n_steps: int, record_every: int, seeds: int, dtype: str
+) -> Callable[[], None]:
+    """A compiled, warmed-up function that draws exactly the data of a full-engine run
+    (same keys, chunks, nested scans and vmap over seeds) and only consumes it with one
+    matrix-vector product per step (`_block(..., draw_only=True)`): the time
+    floor of any full simulation with this generator (benchmarks/simulate.py)."""
+    n_rec = n_steps // record_every
+    fn = _block(scenario, d, record_every, n_rec, jnp.dtype(dtype).name, draw_only=True)
+    keys = jax.random.split(jax.random.key(0), seeds)
+    V, a, data_keys, _, _ = _start(scenario, d, jnp.dtype(dtype).name)(keys)
+    jax.block_until_ready(fn(V, a, data_keys, 0))
+    return lambda: jax.block_until_ready(fn(V, a, data_keys, 0))

@@ -1,0 +1,79 @@
+"""Initial conditions of a simulation: student and teacher weights for one seed.
+
+    w_j ~ N(0, init_scale^2 I_d)  (j = 1..p; spherical: then w <- sqrt(d) w / ||w||)
+    W*  = sqrt(d) L O,  L L^T = P,  O in R^{k x d} with orthonormal rows (uniformly random)
+
+so that W* W*^T / d = P exactly (up to rounding), whatever the seed.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from escalier.derive import Scenario
+
+__all__ = ["initial_state", "overlaps", "teacher_factor"]
+
+
+def teacher_factor(P) -> np.ndarray:
+    """A factor L with L L^T = P (symmetric PSD square root, so singular P is allowed).
+
+    Raises:
+        ValueError: P not symmetric or not positive semi-definite.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    if not np.allclose(P, P.T, rtol=0, atol=1e-12):
+        raise ValueError(f"P (teacher overlaps) must be symmetric, got {P.tolist()}")
+    evals, evecs = np.linalg.eigh(P)
+    if evals.min() < -1e-12 * max(1.0, float(np.abs(evals).max())):
+        raise ValueError(
+            f"P (teacher overlaps) must be positive semi-definite, got eigenvalues {evals.tolist()}"
+        )
+    return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
+
+
+def initial_state(scenario: Scenario, d: int, key, dtype) -> tuple[jax.Array, jax.Array]:
+    """Initial V = [W; W*] ((p + k) x d) and a (p,) for one seed.
+
+    Args:
+        scenario: the Scenario (p, k, P, a, init_scale, spherical).
+        d: input dimension (>= k).
+        key: a JAX PRNG key (this seed's initial-condition key).
+        dtype: dtype of the returned arrays.
+
+    Returns:
+        (V, a) with V[:p] = W the student, V[p:] = W* the teacher.
+    """
+    p, k = scenario.p, scenario.k
+    Z = jax.random.normal(key, (p + k, d), dtype)
+    W = scenario.init_scale * Z[:p]
+    if scenario.spherical:
+        W = W * (jnp.sqrt(float(d)) / jnp.linalg.norm(W, axis=1, keepdims=True))
+    O = _orthonormal_rows(Z[p:])
+    L = jnp.asarray(teacher_factor(scenario.P), dtype)
+    Wstar = jnp.sqrt(float(d)) * (L @ O)
+    a = jnp.asarray(scenario.a, dtype)
+    return jnp.concatenate([W, Wstar], axis=0), a
+
+
+def _orthonormal_rows(G: jax.Array) -> jax.Array:
+    """Gram-Schmidt (twice, for rounding) on the k rows of a Gaussian matrix: uniformly
+    random orthonormal rows (the Q factor of a QR with positive diagonal)."""
+    rows: list[jax.Array] = []
+    for i in range(G.shape[0]):
+        v = G[i]
+        for _ in range(2):
+            for u in rows:
+                v = v - (u @ v) * u
+        rows.append(v / jnp.linalg.norm(v))
+    return jnp.stack(rows)
+
+
+def overlaps(V: jax.Array, p: int) -> tuple[jax.Array, jax.Array]:
+    """Q = W W^T / d and M = W W*^T / d from V = [W; W*]."""
+    d = V.shape[-1]
+    W = V[:p]
+    G = (W @ V.T) / d
+    return G[:, :p], G[:, p:]
