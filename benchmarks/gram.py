@@ -25,6 +25,7 @@ def full_sgd_program(scenario, d, n_steps):
     """A jitted full-d SGD of n_steps steps (one seed): returns final (Q, M)."""
     import jax
     import jax.numpy as jnp
+
     from escalier.numerics.simulate._sympy_jax import student_functions, teacher_function
 
     f = teacher_function(scenario)
@@ -72,6 +73,7 @@ def main() -> None:
 
     import jax
     import numpy as np
+
     from escalier.derive import Scenario
     from escalier.numerics.simulate._gram import run
 

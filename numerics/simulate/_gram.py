@@ -85,6 +85,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
+from ._init import teacher_factor
 from ._sympy_jax import student_functions, teacher_function
 
 __all__ = ["GramChain", "check_exact", "run"]
@@ -177,16 +178,15 @@ class GramChain:
             )
         object.__setattr__(self, "dtype", dtype)
         p, k, n = sc.p, sc.k, sc.batch
-        P = np.asarray(sc.P, dtype=float)
-        if not np.allclose(P, P.T) or np.linalg.eigvalsh(P).min() <= 0:
-            raise ValueError(f"the gram engine needs a symmetric positive definite P, got {sc.P}")
         need = k + p + (min(n, p) if self.reuse == 1 else 0)
         if self.d < need:
             raise ValueError(
                 f"d = {self.d} is too small for the gram engine with k = {k}, p = {p}, batch = "
                 f"{n}: need d >= {need} (k + p + min(batch, p)) for the Wishart draws"
             )
-        object.__setattr__(self, "_LP", np.linalg.cholesky(P))
+        # symmetric PSD square root of P (singular P allowed, as in the full engine: the
+        # teacher frame E* then has directions the teacher does not use, still k + p in all)
+        object.__setattr__(self, "_LP", teacher_factor(sc.P))
         f = teacher_function(sc)
         sigma, dsigma = student_functions(sc)
         object.__setattr__(self, "_fns", (f, sigma, dsigma))
@@ -215,6 +215,9 @@ class GramChain:
         sc = self.scenario
         rng, A, B = initial_state(philox_state(key), sc.p, sc.k, self.d, sc.init_scale,
                                   self.dtype)
+        if sc.spherical:  # the full engine's convention: w <- sqrt(d) w / ||w|| at the start
+            norm = jnp.sqrt(jnp.sum(A * A) + jnp.sum(B * B))
+            A, B = A / norm, B / norm
         return A, B, jnp.asarray(sc.a, self.dtype), rng
 
     def observe(self, state):
@@ -380,9 +383,9 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         scenario: escalier.derive.Scenario.
         d: input dimension (any d >= k + p + min(batch, p); the cost does not depend on d).
         n_steps: number of SGD steps, a multiple of record_every.
-        keys: (S, 2) uint32 array of raw JAX PRNG keys, one per seed (or S typed keys).
+        keys: (S,) typed JAX PRNG keys, one per seed (or an (S, 2) uint32 raw key array).
         record_every: steps between records (a multiple of reuse).
-        dtype: jnp.float64 (default) or jnp.float32.
+        dtype: "float64" / jnp.float64 (default) or "float32" / jnp.float32.
         reuse: consecutive steps on the same mini-batch (1: online SGD, fresh data).
         inputs, optimizer, covariance: refused unless exact (see check_exact).
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
@@ -393,8 +396,9 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
 
     Raises:
         ValueError: inexact settings, bad shapes or counts, d too small.
-        FloatingPointError: the run diverged (non-finite overlaps); names the first record
-            interval where it happened.
+
+    A diverging run returns non-finite records (the engine interface of _api): the public
+    `simulate` turns them into a ValueError naming the step and suggesting a smaller lr.
     """
     check_exact(scenario, inputs=inputs, optimizer=optimizer, covariance=covariance)
     chain = GramChain(scenario, int(d), dtype, int(reuse))
@@ -410,14 +414,4 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     program = _program(scenario, int(d), chain.dtype, int(reuse), n_steps // record_every,
                        record_every // reuse, int(chunk))
     Q, M, a = program(keys)
-    out = {"Q": np.asarray(Q), "M": np.asarray(M), "a": np.asarray(a)}
-    finite = np.all(np.isfinite(out["Q"]), axis=(0, 2, 3)) & np.all(np.isfinite(out["M"]),
-                                                                     axis=(0, 2, 3))
-    if not finite.all():
-        r = int(np.argmin(finite))
-        raise FloatingPointError(
-            f"the gram engine diverged: non-finite overlaps between steps "
-            f"{(r - 1) * record_every} and {r * record_every}; try a smaller learning rate "
-            f"(lr = {scenario.lr})"
-        )
-    return out
+    return {"Q": np.asarray(Q), "M": np.asarray(M), "a": np.asarray(a)}

@@ -15,6 +15,7 @@ import operator
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import sympy as sp
+
 from escalier.derive._jax_table import JAX_FUNCTIONS
 
 __all__ = ["lower", "student_functions", "teacher_function"]

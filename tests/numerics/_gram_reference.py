@@ -13,15 +13,17 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from escalier.numerics.simulate._sympy_jax import student_functions, teacher_function
 from scipy import stats
+
+from escalier.numerics.simulate._sympy_jax import student_functions, teacher_function
 
 
 def _teacher(key, d, P):
     """W* (k x d) with W* W*^T / d = P exactly: sqrt(d) L_P O with O orthonormal rows."""
     k = P.shape[0]
     O, _ = jnp.linalg.qr(jax.random.normal(key, (d, k)))
-    return math.sqrt(d) * jnp.asarray(np.linalg.cholesky(P)) @ O.T
+    w, U = np.linalg.eigh(P)
+    return math.sqrt(d) * jnp.asarray((U * np.sqrt(np.clip(w, 0, None))) @ U.T) @ O.T
 
 
 def full_sgd(scenario, d, n_steps, record_every, seeds, seed=0, reuse=1, lr=None):
@@ -49,6 +51,8 @@ def full_sgd(scenario, d, n_steps, record_every, seeds, seed=0, reuse=1, lr=None
         k_t, k_s, k_run = jax.random.split(key, 3)
         Ws = _teacher(k_t, d, P)
         W = sc.init_scale * jax.random.normal(k_s, (p, d))
+        if sc.spherical:
+            W = W * math.sqrt(d) / jnp.linalg.norm(W)
         a = jnp.asarray(sc.a)
 
         def step(carry, inputs):

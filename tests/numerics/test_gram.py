@@ -19,8 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from _gram_reference import full_giant_step, full_sgd, statistics, two_sample_failures
+
 from escalier.derive import Scenario
-from escalier.numerics.simulate import _gram
+from escalier.numerics.simulate import _gram, simulate
 from escalier.numerics.simulate._gram import GramChain, run
 from escalier.numerics.simulate._gram_giant import giant_step
 
@@ -203,16 +204,24 @@ def test_refuses_bad_input():
         run(sc, 4, 10, _keys(2), 10)
     with pytest.raises(ValueError, match="keys"):
         run(sc, 64, 10, np.zeros((2, 3), np.uint32), 10)
-    with pytest.raises(ValueError, match="positive definite"):
-        run(Scenario("z1 + z2", p=1, P=((1.0, 1.0), (1.0, 1.0))), 64, 10, _keys(2), 10)
+    with pytest.raises(ValueError, match="semi-definite"):
+        run(Scenario("z1 + z2", p=1, P=((1.0, 2.0), (2.0, 1.0))), 64, 10, _keys(2), 10)
     with pytest.raises(ValueError, match="adam"):
         giant_step(sc, 64, 100, 1.0, _keys(2), optimizer="adam")
 
 
-def test_divergence_is_reported():
+def test_divergence_is_reported_through_simulate():
     sc = Scenario("He3(z1)", student="He3", p=1, lr=200.0)
-    with pytest.raises(FloatingPointError, match="smaller learning rate"):
-        run(sc, 32, 200, _keys(2), 100)
+    with pytest.raises(ValueError, match="smaller learning rate"):
+        simulate(sc, 32, time=6.0, seeds=2, engine="gram", n_records=2, progress=False)
+
+
+def test_simulate_dispatches_to_gram_with_typed_keys():
+    """The public simulate(engine="gram") call: typed keys, dtype string, shapes, times."""
+    sc = CASES["smallbatch"]["scenario"]
+    res = simulate(sc, 100, time=0.4, seeds=3, engine="gram", n_records=2, progress=False)
+    assert res.engine == "gram" and res.Q.shape == (3, 3, 3, 3)
+    np.testing.assert_allclose(res.times, [0.0, 0.2, 0.4])
 
 
 def test_check_exact_reads_scenario_attributes():

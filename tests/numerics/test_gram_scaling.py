@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from escalier.derive import Scenario
 from escalier.numerics.scaling import (
     escape_steps,
