@@ -23,7 +23,9 @@ threshold: for He2 with a He2 student, c0 = 0.5 stalls at m ~ 0.43 < 0.5 (the no
 grows with m) and only fluctuations cross 0.5; c0 = 0.2 escapes cleanly. Measured with
 benchmarks/gram_scaling.py (16 seeds, correlation loss, student = target): He3, c0 = 0.5,
 d = 10^3..10^4: fitted 2.025 against 2 (300 s on a loaded 2-core machine); He2, c0 = 0.2,
-d = 10^3..10^5: fitted 1.147 against 1.111 (the slope of d log d over those d).
+d = 10^3..10^5: fitted 1.147 against 1.111 (the slope of d log d over those d); He4,
+c0 = 0.05, d = 100..566: fitted 2.96 against 3 over the six d, but 2.72 on 100..400 and
+3.49 on 200..566: with 16 seeds the He4 medians scatter by ~30%, too much for sub-ranges.
 
 `escape_steps` counts, per seed, the first SGD step with |m| >= threshold, simulating with
 the exact Gram engine (engine="gram": cost per step independent of d), in chunks of a
