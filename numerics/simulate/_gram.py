@@ -1,0 +1,417 @@
+"""The exact overlap-space ("gram") engine: finite-d SGD at a cost independent of d.
+
+THEORY.md section 4. Inputs x ~ N(0, I_d) are isotropic and the SGD update of
+escalier.derive.Scenario (see its docstring),
+
+    w_j <- w_j + (lr / n_b) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d),
+
+is a combination of the samples, so the whole process is equivariant under rotations of
+R^d and only the Gram matrix of V = [W*; W] matters. This module simulates that Gram
+matrix exactly, in distribution, for every d.
+
+Derivation (the frame representation)
+-------------------------------------
+Keep an orthonormal frame of the span of V: k rows E* spanning the teacher rows, and p rows
+F completing it to the span of the student rows. In that frame
+
+    W* = sqrt(d) L_P E*,          W = sqrt(d) (A E* + B F),
+
+with L_P the (fixed) Cholesky factor of P = W* W*^T / d, A (p x k) and B (p x p). Then
+
+    M = W W*^T / d = A L_P^T,     Q = W W^T / d = A A^T + B B^T,
+
+and the state of the chain is (A, B, a): p (p + k) + p numbers, whatever d. The frame
+itself is never stored: by rotation invariance its orientation is independent of
+everything that matters and the next samples do not see it.
+
+A sample x splits as x = g*^T E* + gF^T F + x_perp, with g* ~ N(0, I_k), gF ~ N(0, I_p)
+its frame coordinates and x_perp uniform in the (d - k - p)-dimensional complement, all
+independent of the past. So
+
+    nu = L_P g*,   lambda = A g* + B gF,   ||x||^2 = |g*|^2 + |gF|^2 + chi^2_{d-k-p},
+
+which is the statement u = V x / sqrt(d) ~ N(0, G), ||x||^2 = u^T G^+ u + chi^2_{d - rank V}
+of THEORY.md section 4 written with the factor G = L L^T, L = [[L_P, 0], [A, B]]
+(rank V = k + p; the frame coordinates are g = L^{-1} u, so u^T G^+ u = |g|^2). For a
+batch X (n_b x d) with frame coordinates G* (n_b x k), GF (n_b x p) and complement part
+X_perp, and the coefficients
+C (n_b x p), C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu), the update is
+
+    W' = W + (lr / n_b) C^T X / sqrt(d)
+       = sqrt(d) [(A + eps C^T G*) E* + (B + eps C^T GF) F] + (lr / n_b) C^T X_perp / sqrt(d),
+
+with eps = lr / (n_b d). The last term lies in the complement, with Gram matrix
+(lr / n_b)^2 C^T X_perp X_perp^T C / d and X_perp X_perp^T ~ Wishart_{n_b}(d - k - p, I),
+independent of (G*, GF). Let m = min(n_b, p). If n_b <= p, X_perp = H O with H the
+n_b x n_b Bartlett factor (see _gram_draws); if n_b > p, write C = Q_C R_C (thin QR):
+Q_C^T X_perp is a p x (d - k - p) standard Gaussian matrix independent of C, so
+C^T X_perp = R_C^T H O with H the p x p Bartlett factor. Either way the complement term is
+sqrt(d) eps T O with T = C^T H (p x m) and O orthonormal rows in the complement, so
+
+    A' = A + eps C^T G*,     B' B'^T = (B + eps C^T GF)(B + eps C^T GF)^T + eps^2 T T^T,
+
+and B' is taken as the lower-triangular LQ factor of the p x (p + m) block [B + eps C^T GF,
+eps T] (a QR of its transpose: PSD by construction, no Gram matrix is ever differenced).
+The new F is the p-dimensional span of the student's component outside E*. Second layer:
+a' = a + (lr_a / (n_b d)) sum_mu Delta_e^mu sigma(lambda^mu), at the same (pre-step) point.
+Spherical projection (p = 1): w <- sqrt(d) w / ||w|| divides A and B by sqrt(Q').
+Cost per step: O(n_b (p + k) p + p^3) and n_b + (p + k) n_b + m (m + 1) / 2 random numbers.
+
+Batch reuse (the same batch for `reuse` consecutive steps): the batch is kept in the frame,
+X = G* E* + [GF, X_c] [F; O_n] with X_c (n_b x q), q = min(n_b, d - k - p), the Bartlett
+factor of its complement part (a standard Gaussian n_b x (d - k - p) block if n_b > d - k - p)
+and O_n orthonormal rows of the complement. During the block the student's complement
+coordinates live in the extended frame [F; O_n]: B_x = [B, 0] (p x (p + q)), each step
+lambda = A g* + B_x [gF; x_c], A += eps C^T G*, B_x += eps C^T [GF, X_c], with no new
+direction appearing; at the end of the block B_x is compressed back to p x p by LQ. The
+batch's projections and Gram block are thereby kept exactly across the reuse.
+
+Exactness needs x ~ N(0, I_d) and an update that is a rotation-equivariant function of
+the projections (plain SGD here); anisotropic or non-Gaussian inputs and coordinate-wise
+optimisers (Adam, sign-SGD, per-coordinate clipping) are refused with a ValueError.
+
+Reference: THEORY.md section 4; the chi-square / Wishart facts are the standard ones
+(Anderson, An Introduction to Multivariate Statistical Analysis, ch. 7).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
+from ._init import teacher_factor
+from ._sympy_jax import student_functions, teacher_function
+
+__all__ = ["GramChain", "check_exact", "run"]
+
+_EXACT_INPUTS = ("gaussian", "isotropic", "isotropic-gaussian")
+_EXACT_OPTIMIZERS = ("sgd",)
+_CHUNK = 1024
+
+
+def check_exact(scenario, *, inputs: str | None = None, optimizer: str | None = None,
+                covariance: Any = None) -> None:
+    """Refuse what the Gram engine cannot simulate exactly.
+
+    Args:
+        scenario: the escalier.derive.Scenario.
+        inputs: input distribution, if the caller has one ("gaussian" is accepted).
+        optimizer: optimiser name, if the caller has one ("sgd" is accepted).
+        covariance: an input covariance, if any; only None (identity) is exact.
+
+    Raises:
+        ValueError: anisotropic or non-Gaussian inputs, a coordinate-wise optimiser.
+    """
+    inputs = inputs if inputs is not None else getattr(scenario, "inputs", None)
+    optimizer = optimizer if optimizer is not None else getattr(scenario, "optimizer", None)
+    if covariance is None:
+        covariance = getattr(scenario, "covariance", None)
+    if inputs is not None and str(inputs).lower() not in _EXACT_INPUTS:
+        raise ValueError(
+            f"the gram engine is exact only for isotropic Gaussian inputs x ~ N(0, I_d), got "
+            f"inputs={inputs!r}: use engine='full' for other input distributions"
+        )
+    if covariance is not None:
+        cov = np.asarray(covariance, dtype=float)
+        if not (cov.ndim == 0 and cov == 1.0):
+            raise ValueError(
+                "the gram engine is exact only for isotropic inputs (covariance I_d), got an "
+                "input covariance: anisotropic data breaks the rotation invariance; use "
+                "engine='full'"
+            )
+    if optimizer is not None and str(optimizer).lower() not in _EXACT_OPTIMIZERS:
+        raise ValueError(
+            f"the gram engine is exact only for rotation-equivariant updates (plain SGD), got "
+            f"optimizer={optimizer!r}: coordinate-wise optimisers such as Adam act on "
+            f"individual coordinates of w, which the Gram matrix does not determine; use "
+            f"engine='full'"
+        )
+
+
+def _row_factor(K):
+    """A p x p matrix L with L L^T = K K^T for K of shape (p, c), c >= p (LQ factor)."""
+    if K.shape[0] == 1:
+        return jnp.sqrt(jnp.sum(K * K, axis=1, keepdims=True))
+    return jnp.linalg.qr(K.T, mode="r").T
+
+
+@dataclass(frozen=True)
+class GramChain:
+    """The exact Markov chain of (A, B, a) for one Scenario at one d (module docstring).
+
+    One *unit* is one SGD step (reuse == 1) or one block of `reuse` steps on one batch.
+
+    Attributes:
+        scenario: the escalier.derive.Scenario.
+        d: input dimension.
+        dtype: jnp.float32 or jnp.float64.
+        reuse: consecutive steps per mini-batch (1: a fresh batch every step).
+        lr: first-layer learning rate (default scenario.lr).
+    """
+
+    scenario: Any
+    d: int
+    dtype: Any = jnp.float64
+    reuse: int = 1
+    lr: float | None = None
+
+    def __post_init__(self):
+        sc = self.scenario
+        check_exact(sc)
+        if not (isinstance(self.d, int | np.integer) and self.d >= 1):
+            raise ValueError(f"d must be a positive integer, got {self.d!r}")
+        if not (isinstance(self.reuse, int | np.integer) and self.reuse >= 1):
+            raise ValueError(f"reuse must be an integer >= 1 (steps per batch), got {self.reuse!r}")
+        dtype = jnp.dtype(self.dtype)
+        if dtype not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if dtype == jnp.dtype(jnp.float64) and not jax.config.jax_enable_x64:
+            raise ValueError(
+                "float64 requested but JAX runs in float32: set JAX_ENABLE_X64=1 (or "
+                "jax.config.update('jax_enable_x64', True)) or pass dtype=float32"
+            )
+        object.__setattr__(self, "dtype", dtype)
+        p, k, n = sc.p, sc.k, sc.batch
+        need = k + p + (min(n, p) if self.reuse == 1 else 0)
+        if self.d < need:
+            raise ValueError(
+                f"d = {self.d} is too small for the gram engine with k = {k}, p = {p}, batch = "
+                f"{n}: need d >= {need} (k + p + min(batch, p)) for the Wishart draws"
+            )
+        # symmetric PSD square root of P (singular P allowed, as in the full engine: the
+        # teacher frame E* then has directions the teacher does not use, still k + p in all)
+        object.__setattr__(self, "_LP", teacher_factor(sc.P))
+        f = teacher_function(sc)
+        sigma, dsigma = student_functions(sc)
+        object.__setattr__(self, "_fns", (f, sigma, dsigma))
+
+    # static quantities -----------------------------------------------------------------
+
+    @property
+    def df(self) -> int:
+        """Dimension d - k - p of the complement of the span of [W*; W]."""
+        return self.d - self.scenario.k - self.scenario.p
+
+    @property
+    def q(self) -> int:
+        """Width of the kept batch complement block under reuse: min(n_b, d - k - p)."""
+        return min(self.scenario.batch, self.df)
+
+    def _eps(self):
+        lr = self.scenario.lr if self.lr is None else self.lr
+        n = self.scenario.batch
+        return lr / (n * self.d), self.scenario.lr_a / (n * self.d)
+
+    # the chain -------------------------------------------------------------------------
+
+    def init(self, key):
+        """Initial state (A, B, a, rng) for one seed (one JAX PRNG key); rng: Philox state."""
+        sc = self.scenario
+        rng, A, B = initial_state(philox_state(key), sc.p, sc.k, self.d, sc.init_scale,
+                                  self.dtype)
+        if sc.spherical:  # the full engine's convention: w <- sqrt(d) w / ||w|| at the start
+            norm = jnp.sqrt(jnp.sum(A * A) + jnp.sum(B * B))
+            A, B = A / norm, B / norm
+        return A, B, jnp.asarray(sc.a, self.dtype), rng
+
+    def observe(self, state):
+        """(Q, M, a) of a state."""
+        A, B, a = state[:3]
+        LP = jnp.asarray(self._LP, self.dtype)
+        return A @ A.T + B @ B.T, A @ LP.T, a
+
+    def draw(self, rng, size: int) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """(new Philox state, random inputs of `size` consecutive units, leading axis `size`).
+
+        g: (size, n_b, k + p) frame coordinates of the samples; xi: (size, n_b) label noise
+        (when noise > 0); H: (size, m, m) Bartlett factors (reuse == 1, m = min(n_b, p)) or
+        (size, n_b, q) the batch's complement block (reuse >= 2).
+        """
+        sc, dt = self.scenario, self.dtype
+        n, p, k = sc.batch, sc.p, sc.k
+        noise = n if sc.noise > 0 else 0
+        if self.reuse == 1:
+            extra = bartlett_size(min(n, p), self.df)
+        elif n <= self.df:
+            extra = bartlett_size(n, self.df)
+        else:
+            extra = (n * self.df, 0)
+        stream = Stream(rng, (size,), n * (k + p) + noise + extra[0], extra[1], dt)
+        out = {"g": stream.normal((n, k + p))}
+        if noise:
+            out["xi"] = stream.normal((n,))
+        if self.reuse == 1:
+            out["H"] = bartlett(stream, min(n, p), self.df, dt)
+        elif n <= self.df:
+            out["H"] = bartlett(stream, n, self.df, dt)
+        else:
+            out["H"] = stream.normal((n, self.df))
+        return stream.state, out
+
+    def _gradient(self, A, Bx, a, gs, gx, xi):
+        """(C, sigma(lambda), Delta_e) of one batch at the current weights."""
+        sc = self.scenario
+        f, sigma, dsigma = self._fns
+        LP = jnp.asarray(self._LP, self.dtype)
+        nu = gs @ LP.T
+        lam = gs @ A.T + gx @ Bx.T
+        y = f(nu)
+        if xi is not None:
+            y = y + jnp.sqrt(jnp.asarray(sc.noise, self.dtype)) * xi
+        s = sigma(lam)
+        delta = y - s @ a if sc.loss == "square" else y
+        C = delta[:, None] * dsigma(lam) * a[None, :]
+        return C, s, delta
+
+    def _finish(self, A, B, a, s, delta, eps_a):
+        sc = self.scenario
+        if sc.train_second_layer:
+            a = a + eps_a * (s.T @ delta)
+        if sc.spherical:
+            norm = jnp.sqrt(jnp.sum(A * A) + jnp.sum(B * B))
+            A, B = A / norm, B / norm
+        return A, B, a
+
+    def unit(self, state, draws):
+        """Advance (A, B, a) by one unit (one step, or `reuse` steps on one batch)."""
+        sc = self.scenario
+        A, B, a = state
+        k, p, n = sc.k, sc.p, sc.batch
+        eps, eps_a = self._eps()
+        g, xi, H = draws["g"], draws.get("xi"), draws["H"]
+        gs, gf = g[:, :k], g[:, k:]
+        if self.reuse == 1:
+            C, s, delta = self._gradient(A, B, a, gs, gf, xi)
+            A1 = A + eps * (C.T @ gs)
+            Bt = B + eps * (C.T @ gf)
+            if n <= p:
+                T = C.T @ H
+            else:
+                T = _row_factor(C.T) @ H
+            B1 = _row_factor(jnp.concatenate([Bt, eps * T], axis=1))
+            return self._finish(A1, B1, a, s, delta, eps_a)
+        gx = jnp.concatenate([gf, H], axis=1)
+        Bx = jnp.concatenate([B, jnp.zeros((p, self.q), self.dtype)], axis=1)
+
+        def step(carry, _):
+            A, Bx, a = carry
+            C, s, delta = self._gradient(A, Bx, a, gs, gx, xi)
+            A = A + eps * (C.T @ gs)
+            Bx = Bx + eps * (C.T @ gx)
+            return self._finish(A, Bx, a, s, delta, eps_a), None
+
+        (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), None, length=self.reuse)
+        return A, _row_factor(Bx), a
+
+    def advance(self, state, units: int, chunk: int = _CHUNK):
+        """Advance (A, B, a, rng) by `units` units (static count), drawn in chunks of `chunk`.
+
+        The last chunk is masked when `chunk` does not divide `units` (one compiled chunk).
+        """
+        size = min(units, chunk)
+        if size == 0:
+            return state
+        n_chunks = -(-units // size)
+        exact = units % size == 0
+
+        def run_chunk(i, state):
+            rng, draws = self.draw(state[3], size)
+
+            def step(s, xs):
+                r, j = xs
+                new = self.unit(s, r)
+                if exact:
+                    return new, None
+                active = i * size + j < units
+                return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, s), None
+
+            abc, _ = jax.lax.scan(step, state[:3], (draws, jnp.arange(size)))
+            return (*abc, rng)
+
+        return jax.lax.fori_loop(0, n_chunks, run_chunk, state)
+
+
+def _as_keys(keys):
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        if keys.ndim != 1:
+            raise ValueError(f"keys must be a 1-d array of PRNG keys, got shape {keys.shape}")
+        return keys
+    if keys.ndim != 2 or keys.shape[1] != 2 or keys.dtype != jnp.uint32:
+        raise ValueError(
+            f"keys must be an (S, 2) uint32 array of raw PRNG keys (one per seed), got shape "
+            f"{keys.shape} and dtype {keys.dtype}"
+        )
+    return keys
+
+
+@functools.lru_cache(maxsize=32)
+def _program(scenario, d, dtype, reuse, n_records, units, chunk):
+    """The jitted, seed-vmapped simulation (cached: repeated calls skip the compilation)."""
+    chain = GramChain(scenario, d, dtype, reuse)
+
+    def one_seed(key):
+        state = chain.init(key)
+        first = chain.observe(state)
+
+        def record(state, _):
+            state = chain.advance(state, units, chunk)
+            return state, chain.observe(state)
+
+        _, rest = jax.lax.scan(record, state, None, length=n_records)
+        return jax.tree.map(lambda x0, xs: jnp.concatenate([x0[None], xs]), first, rest)
+
+    return jax.jit(jax.vmap(one_seed))
+
+
+def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
+        inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
+        chunk: int = _CHUNK) -> dict[str, np.ndarray]:
+    """Simulate SGD of the Scenario at dimension d exactly in overlap space, over seeds.
+
+    Records Q = W W^T / d, M = W W*^T / d and a at steps 0, record_every, ..., n_steps
+    (times t = steps / d), with the initial condition and update of the full engine
+    (module docstring): w_j ~ N(0, init_scale^2 I_d), W* W*^T / d = P.
+
+    Args:
+        scenario: escalier.derive.Scenario.
+        d: input dimension (any d >= k + p + min(batch, p); the cost does not depend on d).
+        n_steps: number of SGD steps, a multiple of record_every.
+        keys: (S,) typed JAX PRNG keys, one per seed (or an (S, 2) uint32 raw key array).
+        record_every: steps between records (a multiple of reuse).
+        dtype: "float64" / jnp.float64 (default) or "float32" / jnp.float32.
+        reuse: consecutive steps on the same mini-batch (1: online SGD, fresh data).
+        inputs, optimizer, covariance: refused unless exact (see check_exact).
+        chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
+
+    Returns:
+        dict with Q (S, T, p, p), M (S, T, p, k), a (S, T, p) as numpy arrays,
+        T = n_steps // record_every + 1.
+
+    Raises:
+        ValueError: inexact settings, bad shapes or counts, d too small.
+
+    A diverging run returns non-finite records (the engine interface of _api): the public
+    `simulate` turns them into a ValueError naming the step and suggesting a smaller lr.
+    """
+    check_exact(scenario, inputs=inputs, optimizer=optimizer, covariance=covariance)
+    chain = GramChain(scenario, int(d), dtype, int(reuse))
+    for name, value in (("n_steps", n_steps), ("record_every", record_every)):
+        if not (isinstance(value, int | np.integer) and value >= (0 if name == "n_steps" else 1)):
+            raise ValueError(f"{name} must be a non-negative integer (record_every >= 1), "
+                             f"got {value!r}")
+    if n_steps % record_every:
+        raise ValueError(f"n_steps = {n_steps} must be a multiple of record_every = {record_every}")
+    if record_every % reuse:
+        raise ValueError(f"record_every = {record_every} must be a multiple of reuse = {reuse}")
+    keys = _as_keys(keys)
+    program = _program(scenario, int(d), chain.dtype, int(reuse), n_steps // record_every,
+                       record_every // reuse, int(chunk))
+    Q, M, a = program(keys)
+    return {"Q": np.asarray(Q), "M": np.asarray(M), "a": np.asarray(a)}

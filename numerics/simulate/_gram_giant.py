@@ -1,0 +1,118 @@
+"""One giant full-batch GD step on n samples, exactly, at a cost growing with n but not d.
+
+THEORY.md sections 2 and 4 (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).
+From the random start, one gradient step on a batch X of n fresh samples,
+
+    W' = W + (lr / n) C^T X / sqrt(d),   C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu),
+
+is, in the frame of the Gram engine (see _gram), A' = A + eps C^T G*, and
+B' B'^T = (B + eps C^T GF)(B + eps C^T GF)^T + eps^2 C^T X_perp X_perp^T C with
+eps = lr / (n d). X_perp (n x (d - k - p), standard Gaussian in the complement) is
+independent of C, so C^T X_perp X_perp^T C ~ Wishart_p(d - k - p, C^T C): a p x p draw,
+Sigma^(1/2) H H^T Sigma^(1/2) with Sigma = C^T C and H the Bartlett factor. The step thus
+needs only the sums C^T G* (p x k), C^T GF (p x p), C^T C (p x p) and sum Delta_e sigma(lambda)
+over the n samples, accumulated in chunks: memory O(chunk), time O(n (p + k) p), no d.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._gram import GramChain, _as_keys, _row_factor, check_exact
+from ._gram_draws import Stream, bartlett, bartlett_size
+
+__all__ = ["giant_step"]
+
+
+def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
+               chunk: int = 1 << 16, inputs: str | None = None, optimizer: str | None = None,
+               covariance: Any = None) -> dict[str, np.ndarray]:
+    """One full-batch gradient step on n fresh samples from the random start, exact in law.
+
+    The update is the Scenario's (module docstring) with the first-layer learning rate
+    `lr` and the n samples averaged: W' = W + (lr / n) sum_mu C_mu x_mu / sqrt(d); the second
+    layer (if trained) moves by (lr_a / (n d)) sum_mu Delta_e^mu sigma(lambda^mu);
+    spherical projection after the step when the Scenario asks for it.
+
+    Args:
+        scenario: escalier.derive.Scenario (its batch size is ignored: the batch is n).
+        d: input dimension, >= k + 2p.
+        n: number of samples (any positive integer; n = d^2 and beyond is fine).
+        lr: first-layer learning rate of the step (for a giant step typically ~ d^(1/2)..d).
+        key: one JAX PRNG key (raw uint32[2] or typed) or an (S, 2) array of raw keys.
+        dtype: jnp.float64 (default) or jnp.float32.
+        chunk: samples per accumulation block (memory only).
+        inputs, optimizer, covariance: refused unless exact (see _gram.check_exact).
+
+    Returns:
+        dict of numpy arrays Q0, M0, a0 (before) and Q, M, a (after), with a leading seed
+        axis when `key` is an (S, 2) array.
+
+    Raises:
+        ValueError: inexact settings, n < 1, d too small, bad keys.
+    """
+    check_exact(scenario, inputs=inputs, optimizer=optimizer, covariance=covariance)
+    if not (isinstance(n, int | np.integer) and n >= 1):
+        raise ValueError(f"n (samples in the giant step) must be a positive integer, got {n!r}")
+    if not np.isfinite(lr):
+        raise ValueError(f"lr must be finite, got {lr}")
+    p, k = scenario.p, scenario.k
+    if d < k + 2 * p:
+        raise ValueError(f"d = {d} is too small for an exact giant step: need d >= k + 2p = "
+                         f"{k + 2 * p}")
+    chain = GramChain(scenario, int(d), dtype)
+    dt = chain.dtype
+    n = int(n)
+    size = min(n, int(chunk))
+    n_chunks = -(-n // size)
+    noise = scenario.noise > 0
+    df = chain.df
+    key_arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    single = (key_arr.ndim == 1 and not jnp.issubdtype(key_arr.dtype, jax.dtypes.prng_key)) or (
+        key_arr.ndim == 0)
+    keys = _as_keys(key_arr[None] if single else key_arr)
+
+    def one(key):
+        A, B, a, rng = chain.init(key)
+
+        def body(i, carry):
+            rng, s_star, s_f, s_cc, s_a = carry
+            stream = Stream(rng, (size,), k + p + (1 if noise else 0), 0, dt)
+            g = stream.normal((k + p,))
+            xi = stream.normal(()) if noise else None
+            gs, gf = g[:, :k], g[:, k:]
+            C, s, delta = chain._gradient(A, B, a, gs, gf, xi)
+            mask = (i * size + jnp.arange(size) < n).astype(dt)
+            C = C * mask[:, None]
+            return (stream.state, s_star + C.T @ gs, s_f + C.T @ gf, s_cc + C.T @ C,
+                    s_a + s.T @ (delta * mask))
+
+        zeros = (jnp.zeros((p, k), dt), jnp.zeros((p, p), dt), jnp.zeros((p, p), dt),
+                 jnp.zeros((p,), dt))
+        rng, s_star, s_f, s_cc, s_a = jax.lax.fori_loop(0, n_chunks, body, (rng, *zeros))
+        normals, uniforms = bartlett_size(p, df)
+        stream = Stream(rng, (), normals, uniforms, dt)
+        H = bartlett(stream, p, df, dt)
+        w, V = jnp.linalg.eigh(s_cc)
+        root = (V * jnp.sqrt(jnp.clip(w, 0.0))) @ V.T
+        eps = lr / (n * d)
+        A1 = A + eps * s_star
+        B1 = _row_factor(jnp.concatenate([B + eps * s_f, eps * (root @ H)], axis=1))
+        a1 = a + scenario.lr_a / (n * d) * s_a if scenario.train_second_layer else a
+        if scenario.spherical:
+            norm = jnp.sqrt(jnp.sum(A1 * A1) + jnp.sum(B1 * B1))
+            A1, B1 = A1 / norm, B1 / norm
+        Q0, M0, _ = chain.observe((A, B, a))
+        Q1, M1, _ = chain.observe((A1, B1, a1))
+        return {"Q0": Q0, "M0": M0, "a0": a, "Q": Q1, "M": M1, "a": a1}
+
+    out = jax.jit(jax.vmap(one))(keys)
+    out = {name: np.asarray(v[0] if single else v) for name, v in out.items()}
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        raise FloatingPointError(f"the giant step produced non-finite overlaps (lr = {lr}); "
+                                 f"try a smaller learning rate")
+    return out
