@@ -12,8 +12,6 @@ from ._hermite import Coefficient as Coefficient
 from ._hermite import Expansion as Expansion
 from ._hermite import hermite_expansion as hermite_expansion
 from ._linalg import Subspace as Subspace
-from .ode import OdeSystem as OdeSystem
-from .ode import ode_system as ode_system
 from ._scenario import ACTIVATIONS as ACTIVATIONS
 from ._scenario import Scenario as Scenario
 from ._scenario import activation as activation
@@ -22,6 +20,8 @@ from ._staircase import staircase as staircase
 from ._step import Step as Step
 from ._target import Target as Target
 from ._tensor import hermite_image as hermite_image
+from .ode import OdeSystem as OdeSystem
+from .ode import ode_system as ode_system
 
 try:
     __version__ = version("escalier")

@@ -214,10 +214,11 @@ def escape_steps(scenario, d_values, seeds: int = 8, threshold: float = 0.5,
     )
 
 
-def _run_until_escape(chain, keys, threshold, limit, chunk, d, need, progress) -> np.ndarray:
+def _run_until_escape(chain, keys, threshold, limit, chunk, d, need, progress,
+                      mask=None) -> np.ndarray:
     """First step with |m| >= threshold per seed (nan if none when the loop stops).
 
-    The loop stops at `limit` steps or once `need` seeds have escaped.
+    The loop stops at `limit` steps or once `need` seeds (among `mask`, default all) escaped.
     """
     LP = float(chain._LP[0, 0])
 
@@ -245,7 +246,8 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, d, need, progress) -
     while done < limit:
         state, hit, done = advance((state, hit, done))
         done = int(done)
-        escaped = int(np.sum(np.asarray(hit) >= 0))
+        hits = np.asarray(hit) >= 0
+        escaped = int(np.sum(hits if mask is None else hits & mask))
         if progress is not None:
             progress(int(d), done, escaped)
         if escaped >= need:
@@ -253,3 +255,24 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, d, need, progress) -
     out = np.asarray(hit, dtype=float)
     out[out < 0] = np.nan
     return out
+
+
+def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
+                      counted=lambda m0: np.ones(m0.shape, dtype=bool),
+                      chunk: int = 1 << 14, dtype=jnp.float64):
+    """Escape steps of spherical single-index SGD at one d on the exact gram chain.
+
+    Returns (steps, m0, mask): the first step with |m| >= threshold per seed (nan if none when
+    the loop stopped: at `limit` steps or once more than half of the seeds selected by
+    `counted(m0)` escaped), each seed's initial m, and that selection.
+    """
+    from .simulate._gram import GramChain
+
+    chain = GramChain(scenario, int(d), dtype)
+    keys = jnp.asarray(keys)
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        keys = jax.random.key_data(keys)
+    m0 = np.asarray(jax.jit(jax.vmap(chain.init))(keys)[0][:, 0, 0]) * float(chain._LP[0, 0])
+    mask = np.asarray(counted(m0), dtype=bool)
+    need = int(mask.sum()) // 2 + 1
+    return _run_until_escape(chain, keys, threshold, limit, chunk, d, need, None, mask), m0, mask

@@ -156,10 +156,12 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         ValueError: not single-index, an incompatible student, or an ODE that does not escape
             from m = d^{-1/2} (lower lr0: the noise term lr^2 wins).
     """
+    import jax
     from tqdm.auto import tqdm
 
     from escalier.derive import Scenario, Target
     from escalier.numerics.integrate import Crossing, integrate
+    from escalier.numerics.scaling import gram_escape_steps
     from escalier.numerics.simulate import simulate
 
     from ._compare import ode_functions
@@ -195,15 +197,26 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
                 f"the ODE started at m = d^-1/2 (d = {d}) never reaches {threshold} with lr = "
                 f"{lr:.4g}: the noise term wins; lower the learning rate")
         horizon = budget * t_ode
-        res = simulate(replace(base, lr=lr), d, horizon, seeds=seeds, seed=seed,
-                       n_records=n_records, engine=engine, progress=progress)
-        m = np.asarray(res.M)[:, :, 0, 0]
-        t_esc = escape_times(res.times, m, threshold)
-        counted.append(m[:, 0] > 0 if law.l % 2 == 1 else np.ones(m.shape[0], dtype=bool))
+        if engine == "gram":
+            # exact chain, run in chunks until most seeds escaped (cost independent of d)
+            keys = jax.random.split(jax.random.key(seed), seeds)
+            s_d, _, mask = gram_escape_steps(
+                replace(base, lr=lr), d, keys, threshold, limit=int(math.ceil(horizon * d)),
+                counted=(lambda m0: m0 > 0) if law.l % 2 == 1 else
+                (lambda m0: np.ones(m0.shape, dtype=bool)))
+            counted.append(mask)
+            horizons.append(horizon)
+            steps.append(s_d)
+        else:
+            res = simulate(replace(base, lr=lr), d, horizon, seeds=seeds, seed=seed,
+                           n_records=n_records, engine=engine, progress=progress)
+            m = np.asarray(res.M)[:, :, 0, 0]
+            t_esc = escape_times(res.times, m, threshold)
+            counted.append(m[:, 0] > 0 if law.l % 2 == 1 else np.ones(m.shape[0], dtype=bool))
+            horizons.append(float(res.times[-1]))
+            steps.append(t_esc * d)
         lrs.append(lr)
         ode_times.append(t_ode)
-        horizons.append(float(res.times[-1]))
-        steps.append(t_esc * d)
     steps = np.array(steps)
     counted = np.array(counted)
     typ = [_typical(s[c]) if c.any() else (math.nan, None)
