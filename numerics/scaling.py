@@ -68,7 +68,7 @@ def information_exponent(scenario, max_degree: int = 12, tol: float = 1e-8) -> i
     Raises:
         ValueError: not a single-index target, or no nonzero product up to max_degree.
     """
-    from .simulate._sympy_jax import student_functions, teacher_function
+    from .simulate._networks import student_functions, teacher_function
 
     if scenario.k != 1:
         raise ValueError(f"escape times are for single-index targets (k = 1), got k = {scenario.k}")

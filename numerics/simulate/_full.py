@@ -26,12 +26,11 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sympy as sp
 
 from escalier.derive import Scenario
 
 from ._init import initial_state, overlaps
-from ._lambdify import to_jax
+from ._networks import student_functions, teacher_function
 
 __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
 
@@ -43,12 +42,9 @@ DIVERGENCE_BOUND = 1e10
 
 
 def _networks(scenario: Scenario) -> tuple[Callable, Callable, Callable]:
-    x = scenario.sigma.variables[0]
-    s_expr = scenario.sigma.expr
-    sigma = to_jax(s_expr, [x])
-    dsigma = to_jax(sp.diff(s_expr, x), [x])
-    f = to_jax(scenario.target.expr, list(scenario.target.variables))
-    return f, sigma, dsigma
+    sigma, dsigma = student_functions(scenario)
+    teacher = teacher_function(scenario)
+    return (lambda *nu: teacher(jnp.stack(nu, axis=-1))), sigma, dsigma
 
 
 def step_function(scenario: Scenario, d: int, dtype) -> Callable:

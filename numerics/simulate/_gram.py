@@ -86,7 +86,7 @@ import numpy as np
 
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
 from ._init import teacher_factor
-from ._sympy_jax import student_functions, teacher_function
+from ._networks import student_functions, teacher_function
 
 __all__ = ["GramChain", "check_exact", "run"]
 
