@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ._app import CliError
-from ._common import enable_float64, write_json
+from ._common import enable_float64, save_figure, write_json
 
 NAME = "scaling"
 HELP = "steps to escape against d for a single-index target, vs the theory"
@@ -107,9 +107,4 @@ def plot_scaling(r, path: str, title: str = "") -> None:
     ax.set(xscale="log", yscale="log", xlabel="d", ylabel="SGD steps to escape", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=130)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot write the plot {path}: {err}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from ._app import CliError
-from ._common import add_scenario_arguments, enable_float64, scenario_from_args, write_json
+from ._common import add_scenario_arguments, enable_float64, save_figure, scenario_from_args, write_json
 
 NAME = "verify"
 HELP = "simulate the network at several d and compare it with its derived ODE"
@@ -124,9 +124,4 @@ def plot_verification(v, path: str, title: str = "") -> None:
     ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=130)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot write the plot {path}: {err}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
