@@ -35,7 +35,6 @@ lax.scan vmapped over seeds, driven by a host loop until every seed has escaped.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 
@@ -46,44 +45,20 @@ import numpy as np
 __all__ = ["ScalingResult", "escape_steps", "information_exponent", "predicted_steps"]
 
 
-def _hermite_coefficients(fn, degree: int, nodes: int = 160) -> np.ndarray:
-    """c_j = E[g(z) He_j(z)] / j! for j = 0..degree by Gauss-Hermite quadrature."""
-    z, w = np.polynomial.hermite_e.hermegauss(nodes)
-    w = w / w.sum()
-    values = np.asarray(fn(jnp.asarray(z)), dtype=float)
-    out = []
-    for j in range(degree + 1):
-        he = np.polynomial.hermite_e.hermeval(z, [0] * j + [1])
-        out.append(np.sum(w * values * he) / math.factorial(j))
-    return np.asarray(out)
+def information_exponent(scenario, max_degree: int = 12) -> int:
+    """Smallest j >= 1 with c_j(f) c_j(sigma) != 0 for the scenario's target and student.
 
-
-def information_exponent(scenario, max_degree: int = 12, tol: float = 1e-8) -> int:
-    """Smallest j >= 1 with c_j(f) c_j(sigma) != 0 (numerically: |.| > tol).
-
-    Quadrature with 160 Gauss-Hermite nodes: exact for polynomials of degree < 320, accurate
-    to quadrature error for smooth f and sigma (kinks such as relu converge slowly: pass
-    `exponent` to escape_steps when in doubt).
+    The one implementation lives in escalier.numerics.verify (Hermite coefficients from
+    escalier.derive.hermite_expansion: exact where they can be, certified zeros otherwise).
 
     Raises:
         ValueError: not a single-index target, or no nonzero product up to max_degree.
     """
-    from .simulate._networks import student_functions, teacher_function
+    from .verify import information_exponent as _information_exponent
 
     if scenario.k != 1:
         raise ValueError(f"escape times are for single-index targets (k = 1), got k = {scenario.k}")
-    f = teacher_function(scenario)
-    sigma, _ = student_functions(scenario)
-    cf = _hermite_coefficients(lambda z: f(z[:, None]), max_degree)
-    cs = _hermite_coefficients(sigma, max_degree)
-    for j in range(1, max_degree + 1):
-        if abs(cf[j] * cs[j]) * math.factorial(j) > tol:
-            return j
-    raise ValueError(
-        f"the correlation E[f sigma] has no Hermite component of degree 1..{max_degree} for "
-        f"target {scenario.target.text!r} and student {scenario.student!r}: SGD from a random "
-        f"start does not escape (or pass exponent=)"
-    )
+    return _information_exponent(scenario.target, scenario.sigma, max_degree=max_degree)
 
 
 def predicted_steps(d, exponent: int):
