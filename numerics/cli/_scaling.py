@@ -20,19 +20,22 @@ def add_arguments(parser) -> None:
                         help="student activation (default: the target's own link f(x))")
     parser.add_argument("--d", type=int, nargs="+", default=list(DEFAULT_D),
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
-    parser.add_argument("--seeds", type=int, default=8, help="runs per d (default: 8)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="runs per d (default: 8 with --engine full, 48 with gram: the "
+                             "escape time of one run is random with O(1) relative spread, so "
+                             "a slope to +-0.1 needs about 50 runs per d)")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed (default: 0)")
     parser.add_argument("--lr", type=float, default=None,
                         help="learning-rate prefactor lr0: lr = lr0 (l <= 2) or "
-                             "lr0 d^(-(l-2)/2) (l >= 3) (default: at each d half the rate that "
-                             "maximises the ODE's escape rate at m = d^-1/2, which follows "
-                             "the same scaling, halved while the ODE stalls below the "
-                             "threshold)")
+                             "lr0 d^(-(l-2)/2) (l >= 3) (default: half the prefactor that "
+                             "minimises the mean escape time of the small-overlap diffusion "
+                             "(ODE drift + SGD noise) at the smallest d)")
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="escape when |m| reaches this overlap (default: 0.5)")
     parser.add_argument("--budget", type=float, default=10.0,
-                        help="simulate this many times the ODE escape time (default: 10)")
+                        help="simulate this many times the diffusion's mean escape time "
+                             "(default: 10)")
     parser.add_argument("--records", type=int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
     parser.add_argument("--engine", default="full", choices=["full", "gram"])
@@ -46,6 +49,10 @@ def run(args) -> int:
     from escalier.numerics.integrate import IntegrationError
     from escalier.numerics.verify import escape_scaling
 
+    if args.seeds is None:
+        args.seeds = 48 if args.engine == "gram" else 8
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be a positive integer, got {args.seeds}")
     if any(d < 2 for d in args.d):
         raise ValueError(f"--d must be integers >= 2, got {args.d}")
     print(f"escalier scaling: target {args.target}; spherical single neuron; loss "
@@ -58,18 +65,16 @@ def run(args) -> int:
     except IntegrationError as err:
         raise CliError(str(err)) from None
     law = r.law
-    rule = (f"{law.lr_rule} with lr = {args.lr}" if args.lr is not None else
-            f"half the one maximising the ODE escape rate at m = d^-1/2 (scales as "
-            f"{law.lr_rule})")
     print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
-          f"learning rate {rule}")
-    print(f"steps until |m| >= {args.threshold} (typical = geometric mean over the counted "
-          f"seeds, or the median when some did not escape; odd l counts the seeds that start "
-          f"with m > 0):")
+          f"learning rate {r.config['lr_rule']}")
+    print(f"steps until |m| >= {args.threshold} over all seeds (typical = geometric mean, or "
+          f"the median when some did not escape; t_diffusion: the diffusion's mean escape "
+          f"time, numerical):")
     print(r.to_text())
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
     print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
-          f"{r.predicted:.3f}")
+          f"{r.predicted:.3f}; small-overlap diffusion at these rates: "
+          f"{r.diffusion_exponent:.3f}")
     if args.json:
         payload = r.to_json()
         payload["command"] = {"name": "scaling", **{k: v for k, v in vars(args).items()
@@ -93,7 +98,7 @@ def plot_scaling(r, path: str, title: str = "") -> None:
     ds = np.asarray(r.ds, dtype=float)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for i, d in enumerate(ds):
-        s = r.steps[i][np.isfinite(r.steps[i]) & r.counted[i]]
+        s = r.steps[i][np.isfinite(r.steps[i])]
         ax.plot(np.full(s.shape, d), s, ".", color="0.6", ms=4)
     ax.plot(ds, r.typical, "o", color="C0", label="typical")
     if r.fit is not None:

@@ -4,6 +4,7 @@ over d and seeds, with the learning rate the information exponent prescribes."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,58 +21,66 @@ __all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
 class EscapeScaling:
     """Steps to escape (|m| >= threshold) per d and seed, against the predicted law.
 
+    Every run counts, whatever the sign of its start m0 ~ N(0, 1/d): with the prescribed
+    rate the fluctuations of sqrt(d) m are of order one where the escape is decided, so a
+    run that starts with m0 < 0 (from where, for odd l, the drift alone would only bring m
+    back to 0) escapes on the same d^{l-1} scale (numerics.verify._diffusion).
+
     Attributes:
         law: the ScalingLaw of the student-compatible information exponent.
         ds: dimensions.
         lrs: learning rate used at each d (law.lr(lr0, d)).
-        ode_times: (n_d,) ODE escape time from m = d^{-1/2} (t units), the time scale used to
-            size each simulation.
+        diffusion_times: (n_d,) mean escape time (t units) of the small-overlap diffusion at
+            that rate, the time scale used to size each simulation (a numerical prediction).
         horizons: (n_d,) simulated durations (t units).
         steps: (n_d, S) steps to escape, nan where the run did not escape within the horizon.
-        counted: (n_d, S) whether a run enters `typical`: every run, or for odd l only the
-            runs that start with m > 0 (from m < 0 the drift c m^{l-1} > 0 only brings m back
-            to 0 and escape waits for the noise to change its sign; the law is for m > 0).
         typical: (n_d,) typical steps: geometric mean when every seed escaped, else the
             median (nan when fewer than half escaped).
         fit: fitted exponent of `typical` against d (None if fewer than two finite values).
         predicted: the law's log-log slope over ds.
+        diffusion_exponent: log-log slope of d x diffusion_times over ds (the diffusion's
+            finite-d prediction for the same learning rates; nan for a single d).
+        seconds: (n_d,) wall time of the simulations per d.
         config: JSON-ready configuration.
     """
 
     law: ScalingLaw
     ds: tuple[int, ...]
     lrs: tuple[float, ...]
-    ode_times: np.ndarray
+    diffusion_times: np.ndarray
     horizons: np.ndarray
     steps: np.ndarray
-    counted: np.ndarray
     typical: np.ndarray
     fit: ExponentFit | None
     predicted: float
+    diffusion_exponent: float
+    seconds: np.ndarray
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_text(self) -> str:
-        lines = [f"{'d':>6} {'lr':>10} {'t_ODE':>10} {'horizon':>10} {'escaped/counted':>16} "
-                 f"{'typical steps':>14} {'steps / law':>12}"]
+        lines = [f"{'d':>6} {'lr':>10} {'t_diffusion':>11} {'horizon':>10} {'escaped':>9} "
+                 f"{'typical steps':>14} {'steps / law':>12} {'seconds':>8}"]
         for i, d in enumerate(self.ds):
-            s = self.steps[i][self.counted[i]]
+            s = self.steps[i]
             ok = int(np.isfinite(s).sum())
             ratio = self.typical[i] / float(self.law.steps(d))
-            lines.append(f"{d:>6} {self.lrs[i]:>10.4g} {self.ode_times[i]:>10.4g} "
-                         f"{self.horizons[i]:>10.4g} {ok:>12}/{s.size:<3} "
-                         f"{self.typical[i]:>14.4g} {ratio:>12.4g}")
+            lines.append(f"{d:>6} {self.lrs[i]:>10.4g} {self.diffusion_times[i]:>11.4g} "
+                         f"{self.horizons[i]:>10.4g} {ok:>5}/{s.size:<3} "
+                         f"{self.typical[i]:>14.4g} {ratio:>12.4g} {self.seconds[i]:>8.1f}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "config": self.config, "l": self.law.l, "law": self.law.law,
-            "lr_rule": self.law.lr_rule, "d": list(self.ds), "lr": list(self.lrs),
-            "ode_times": self.ode_times.tolist(), "horizons": self.horizons.tolist(),
+            "lr_rule": self.config.get("lr_rule", self.law.lr_rule), "d": list(self.ds),
+            "lr": list(self.lrs), "diffusion_times": self.diffusion_times.tolist(),
+            "horizons": self.horizons.tolist(), "seconds": self.seconds.tolist(),
             "steps": [[None if math.isnan(v) else v for v in row] for row in self.steps.tolist()],
-            "counted": self.counted.tolist(),
             "typical": [None if math.isnan(v) else v for v in self.typical.tolist()],
             "fit": None if self.fit is None else self.fit.to_json(),
             "predicted_exponent": self.predicted,
+            "diffusion_exponent": None if math.isnan(self.diffusion_exponent)
+            else self.diffusion_exponent,
         }
 
 
@@ -83,8 +92,23 @@ def _typical(steps: np.ndarray) -> tuple[float, float | None]:
         gm = float(np.exp(logs.mean()))
         return gm, (None if se is None or se == 0 else gm * se)
     if ok.sum() * 2 > steps.size:
-        return float(np.median(np.where(ok, steps, np.inf))), None
+        # the median, with the distribution-free standard error of its logarithm: half the
+        # log-spread of the order statistics n/2 -+ sqrt(n)/2 (a ~68% interval), when known
+        x = np.sort(np.where(ok, steps, np.inf))
+        med = float(np.median(x))
+        n = x.size
+        lo, hi = math.floor(n / 2 - math.sqrt(n) / 2), math.ceil(n / 2 + math.sqrt(n) / 2) - 1
+        lo, hi = max(lo, 0), min(hi, n - 1)
+        if hi > lo and np.isfinite(x[hi]):
+            se = (math.log(x[hi]) - math.log(x[lo])) / 2
+            return med, (med * se if se > 0 else None)
+        return med, None
     return math.nan, None
+
+
+def median_error_need(seeds: int) -> int:
+    """Escaped runs needed for the median and its order-statistic error (`_typical`)."""
+    return min(seeds, math.ceil(seeds / 2 + math.sqrt(seeds) / 2))
 
 
 def _eta_index(fns) -> int:
@@ -130,20 +154,23 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
 
     The student is one spherical neuron (p = 1, ||w||^2 = d) with activation `student`
     (default: the target's own link), trained with the correlation loss (default) and the
-    learning rate of its information exponent l: by default half the rate that maximises the
-    ODE's initial escape rate at m = d^{-1/2} (`best_lr`, which scales as d^{-(l-2)/2} for
-    l >= 3), halved again while the ODE's noise floor keeps m below the threshold; or
-    lr0 * d^{-(l-2)/2} (l >= 3) / lr0 (l <= 2) when lr0 is given. Each
-    simulation runs for `budget` times the ODE's escape time from m = d^{-1/2}.
+    learning rate its information exponent l prescribes, lr = lr0 d^{-(l-2)/2} (l >= 3) or
+    lr0 (l <= 2) (Ben Arous, Gheissari, Jagannath 2021). The prefactor lr0, when not given,
+    is half the one that minimises the mean escape time of the small-overlap diffusion
+    (ODE drift plus SGD noise, numerics.verify._diffusion) at the smallest d: the fastest
+    rate minimises the time at that d but its finite-d corrections (the lr^2 term at
+    m = O(1)) bend the measured slope below the law; half of it keeps them small
+    (He3: predicted slope 1.98 over d = 10^3..10^4 against 1.88 at the optimum). Each
+    simulation runs for `budget` times the diffusion's mean escape time.
 
     Args:
         target: single-index Target or text, e.g. "He3(z1)".
         student: activation (default: the target's link f(x)).
         ds: dimensions.
         seeds, seed: runs per d and the PRNG seed.
-        lr0: learning-rate prefactor (None: best_lr at each d).
+        lr0: learning-rate prefactor (None: half the diffusion-optimal one, see above).
         threshold: escape level of |m|.
-        budget: simulated time / ODE escape time.
+        budget: simulated time / the diffusion's mean escape time.
         n_records: records per run (the resolution of the escape time is horizon / n_records).
         engine: "full" or "gram".
         loss: "correlation" or "square".
@@ -153,18 +180,18 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         EscapeScaling.
 
     Raises:
-        ValueError: not single-index, an incompatible student, or an ODE that does not escape
-            from m = d^{-1/2} (lower lr0: the noise term lr^2 wins).
+        ValueError: not single-index, an incompatible student, or a learning rate at which
+            the small-overlap diffusion does not escape (lower lr0: the lr^2 term wins).
     """
     import jax
     from tqdm.auto import tqdm
 
     from escalier.derive import Scenario, Target
-    from escalier.numerics.integrate import Crossing, integrate
     from escalier.numerics.scaling import gram_escape_steps
     from escalier.numerics.simulate import simulate
 
     from ._compare import ode_functions
+    from ._diffusion import _Escape, diffusion_prefactor
 
     t = Target.parse(target) if isinstance(target, str) else target
     if t.k != 1:
@@ -181,30 +208,30 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     ds = tuple(sorted({int(d) for d in ds}))
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
-    lrs, ode_times, horizons, steps, counted = [], [], [], [], []
+    model = _Escape(fns, base, threshold)
+    if lr0 is None:
+        c_opt, _ = diffusion_prefactor(fns, base, law, ds[0], threshold)
+        lr0 = c_opt / 2
+        lr_rule = (f"{law.lr_rule} with lr0 = {lr0:.4g}: half the prefactor minimising the "
+                   f"mean escape time of the small-overlap diffusion at d = {ds[0]}")
+    else:
+        lr_rule = f"{law.lr_rule} with lr0 = {lr0:.4g} (given)"
+    lrs, pred_times, horizons, steps, seconds = [], [], [], [], []
     for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
-        lr = best_lr(fns, d**-0.5) / 2 if lr0 is None else law.lr(lr0, d)
-        t_max = 1e3 * float(law.steps(d)) / d + 1e3
-        for _ in range(8):
-            sol = integrate(fns.rhs, [d**-0.5], [0.0, t_max], _with_eta(fns, lr),
-                            names=fns.names, event=Crossing(0, threshold, "up", terminate=True))
-            t_ode = sol.event_time
-            if math.isfinite(t_ode) or lr0 is not None:
-                break
-            lr /= 2  # the noise floor of m sits below the threshold: a smaller rate
-        if not math.isfinite(t_ode):
+        lr = law.lr(lr0, d)
+        t_pred = model.time(lr, d)
+        if not math.isfinite(t_pred):
             raise ValueError(
-                f"the ODE started at m = d^-1/2 (d = {d}) never reaches {threshold} with lr = "
-                f"{lr:.4g}: the noise term wins; lower the learning rate")
-        horizon = budget * t_ode
+                f"with lr = {lr:.4g} at d = {d} the small-overlap diffusion never reaches |m| = "
+                f"{threshold}: lower the learning rate (--lr)")
+        horizon = budget * t_pred
+        clock = time.perf_counter()
         if engine == "gram":
             # exact chain, run in chunks until most seeds escaped (cost independent of d)
             keys = jax.random.split(jax.random.key(seed), seeds)
-            s_d, _, mask = gram_escape_steps(
-                replace(base, lr=lr), d, keys, threshold, limit=int(math.ceil(horizon * d)),
-                counted=(lambda m0: m0 > 0) if law.l % 2 == 1 else
-                (lambda m0: np.ones(m0.shape, dtype=bool)))
-            counted.append(mask)
+            s_d, _ = gram_escape_steps(replace(base, lr=lr), d, keys, threshold,
+                                          limit=int(math.ceil(horizon * d)),
+                                          need=median_error_need(seeds))
             horizons.append(horizon)
             steps.append(s_d)
         else:
@@ -212,15 +239,13 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
                            n_records=n_records, engine=engine, progress=progress)
             m = np.asarray(res.M)[:, :, 0, 0]
             t_esc = escape_times(res.times, m, threshold)
-            counted.append(m[:, 0] > 0 if law.l % 2 == 1 else np.ones(m.shape[0], dtype=bool))
             horizons.append(float(res.times[-1]))
             steps.append(t_esc * d)
         lrs.append(lr)
-        ode_times.append(t_ode)
+        pred_times.append(t_pred)
+        seconds.append(time.perf_counter() - clock)
     steps = np.array(steps)
-    counted = np.array(counted)
-    typ = [_typical(s[c]) if c.any() else (math.nan, None)
-           for s, c in zip(steps, counted, strict=True)]
+    typ = [_typical(s) for s in steps]
     typical = np.array([v for v, _ in typ])
     ok = np.isfinite(typical)
     fit = None
@@ -232,5 +257,13 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
               "seed": seed, "lr0": lr0, "threshold": threshold, "budget": budget,
               "n_records": n_records, "engine": engine, "loss": loss, "p": 1,
               "spherical": True}
-    return EscapeScaling(law, ds, tuple(lrs), np.array(ode_times), np.array(horizons), steps,
-                         counted, typical, fit, law.exponent(ds), config)
+    pred_times = np.array(pred_times)
+    diffusion = _slope(ds, np.array(ds) * pred_times) if len(ds) >= 2 else math.nan
+    config["lr0"] = lr0
+    config["lr_rule"] = lr_rule
+    return EscapeScaling(law, ds, tuple(lrs), pred_times, np.array(horizons), steps,
+                         typical, fit, law.exponent(ds), diffusion, np.array(seconds), config)
+
+
+def _slope(x, y) -> float:
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])

@@ -1,0 +1,183 @@
+"""The small-overlap diffusion of spherical single-index SGD, its mean escape time, and the
+learning rate that minimises it.
+
+Spherical online SGD on y = f(nu) (p = k = 1, ||w||^2 = d, THEORY.md section 3) moves the
+overlap m by (lr / d) a Delta_e sigma'(lambda) (nu - m lambda) + O(lr^2 / d) per step. Over
+t = steps / d this is, to leading order, the diffusion
+
+    dm = mu(m) dt + sqrt(2 D(m)) dW,   mu = the overlap ODE's right-hand side (drift and the
+    lr^2 term of the normalisation),   D(m) = lr^2 V(m) / (2 d),
+    V(m) = Var[a Delta_e sigma'(lambda) (nu - m lambda)]   ((lambda, nu) unit normals, corr m).
+
+The ODE keeps mu and drops D. For information exponent l >= 3 that is not a small
+correction where the escape is decided: with lr = c d^{-(l-2)/2} and x = sqrt(d) m, the drift
+c x^{l-1}, the lr^2 term and the noise are all of order one in x on the time scale d^{l-2},
+so the escape time is a random multiple of d^{l-1} steps whose law depends on c but not on d,
+and the start m0 ~ N(0, 1/d) may have either sign. The ODE alone would also forbid every
+c above the one where its lr^2 term beats the drift at m = d^{-1/2}, although the walk still
+escapes there (noise-driven), on the same d^{l-1} scale and faster.
+
+`mean_escape_time` solves the backward equation mu T' + D T'' = -1 on (-threshold, threshold)
+with T = 0 at both ends (escape is |m| >= threshold), by central differences on a grid
+fine enough for the drift, and averages T over the start m0 ~ N(0, 1/d).
+`diffusion_prefactor` minimises it over the prefactor c (among rates whose per-step move
+of m stays below a tenth of the start's scale d^{-1/2}, where the diffusion holds) of the prescribed rate;
+`escalier scaling` uses half that c, found at the smallest d, at every d (module
+numerics.verify._escape). It is a prediction of the leading-order diffusion, not of the chain itself; the
+simulation measures the escape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["diffusion_prefactor", "mean_escape_time", "noise_variance"]
+
+_NODES = 64
+_V_GRID = 257
+_MAX_GRID = 200_001
+_MAX_STEP = 0.1
+
+
+def noise_variance(scenario, ms) -> np.ndarray:
+    """V(m) = Var[a Delta_e sigma'(lambda) (nu - m lambda)] for unit normals of correlation m.
+
+    Gauss-Hermite quadrature (64 x 64 nodes; exact for polynomial f and sigma of total
+    degree below 64), label noise included; Delta_e = y (correlation loss) or y - a sigma.
+    """
+    import jax.numpy as jnp
+
+    from escalier.numerics.simulate._networks import student_functions, teacher_function
+
+    f = teacher_function(scenario)
+    sigma, dsigma = student_functions(scenario)
+    a = float(scenario.a[0])
+    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
+    w = w / w.sum()
+    ms = np.clip(np.asarray(ms, dtype=float), -1.0, 1.0)
+    lam = x[None, :, None] * np.ones((ms.size, 1, 1))
+    nu = ms[:, None, None] * x[None, :, None] + np.sqrt(1 - ms**2)[:, None, None] * x[None, None, :]
+    lam = np.broadcast_to(lam, nu.shape)
+    y = np.asarray(f(jnp.asarray(nu)[..., None]))
+    s, ds = np.asarray(sigma(jnp.asarray(lam))), np.asarray(dsigma(jnp.asarray(lam)))
+    delta = y - a * s if scenario.loss == "square" else y
+    proj = nu - ms[:, None, None] * lam
+    ww = w[:, None] * w[None, :]
+    g = a * delta * ds * proj
+    mean = np.sum(ww * g, axis=(1, 2))
+    second = np.sum(ww * g * g, axis=(1, 2))
+    if scenario.noise > 0:
+        second = second + scenario.noise * np.sum(ww * (a * ds * proj) ** 2, axis=(1, 2))
+    return np.maximum(second - mean**2, 0.0)
+
+
+class _Escape:
+    """Drift and noise of one scenario, reused across learning rates and d."""
+
+    def __init__(self, fns, scenario, threshold: float):
+        import jax
+        import jax.numpy as jnp
+
+        from ._escape import _eta_index
+
+        self.threshold = threshold
+        i = _eta_index(fns)
+        self._rhs = jax.jit(jax.vmap(
+            lambda m, eta: fns.rhs(0.0, m[None], fns.args.at[i].set(eta))[0], (0, None)))
+        self._jnp = jnp
+        grid = np.linspace(-threshold, threshold, _V_GRID)
+        self._v_grid, self._v = grid, noise_variance(scenario, grid)
+
+    def max_lr(self, d: int) -> float:
+        """The largest rate whose per-step move of m, lr sqrt(V) / d, stays below
+        _MAX_STEP times the start's scale d^{-1/2}: beyond it the walk is not a diffusion."""
+        return _MAX_STEP * math.sqrt(d / max(float(self._v.max()), 1e-300))
+
+    def time(self, eta: float, d: int) -> float:
+        theta = self.threshold
+        # grid: resolve the start's scale d^{-1/2} and keep the cell Peclet number <= 1
+        h = min(0.05 / math.sqrt(d), theta / 200)
+        for _ in range(4):
+            n = min(int(2 * theta / h) + 1, _MAX_GRID)
+            m = np.linspace(-theta, theta, n)
+            h = m[1] - m[0]
+            mu = np.asarray(self._rhs(self._jnp.asarray(m), eta), dtype=float)
+            D = 0.5 * eta**2 * np.interp(m, self._v_grid, self._v) / d
+            if not np.all(D[1:-1] > 0):
+                return math.inf
+            peclet = np.max(np.abs(mu) * h / D)
+            if peclet <= 1 or n == _MAX_GRID:
+                break
+            h = h / (1.5 * peclet)
+        T = _solve(mu, D, h)
+        if not np.all(np.isfinite(T)) or T.min() < -1e-9 * max(1.0, T.max()):
+            return math.inf
+        start = np.exp(-0.5 * d * m**2)
+        return float(np.sum(start * T) / np.sum(start))
+
+
+def _solve(mu, D, h):
+    """T with mu T' + D T'' = -1 inside, T = 0 at both ends (central differences)."""
+    from scipy.linalg import solve_banded
+
+    inner = slice(1, -1)
+    lower = D[inner] / h**2 - mu[inner] / (2 * h)
+    diag = -2 * D[inner] / h**2
+    upper = D[inner] / h**2 + mu[inner] / (2 * h)
+    n = diag.size
+    ab = np.zeros((3, n))
+    ab[0, 1:] = upper[:-1]
+    ab[1] = diag
+    ab[2, :-1] = lower[1:]
+    T = np.zeros(n + 2)
+    T[1:-1] = solve_banded((1, 1), ab, -np.ones(n))
+    return T
+
+
+def mean_escape_time(fns, scenario, eta: float, d: int, threshold: float = 0.5) -> float:
+    """Mean time (t = steps / d) for |m| to reach `threshold` from m0 ~ N(0, 1/d), in the
+    small-overlap diffusion (module docstring); inf when it does not escape."""
+    return _Escape(fns, scenario, threshold).time(eta, d)
+
+
+def diffusion_prefactor(fns, scenario, law, d: int, threshold: float = 0.5,
+                        centre: float | None = None) -> tuple[float, float]:
+    """The prefactor c of the prescribed rate law.lr(c, d) (c (l <= 2), c d^{-(l-2)/2}
+    (l >= 3)) that minimises the diffusion's mean escape time at this d, and that time.
+
+    Args:
+        fns: the lowered overlap ODE of `scenario` (p = k = 1, spherical), with parameter eta.
+        scenario: the Scenario (its lr is ignored).
+        law: the ScalingLaw of the information exponent.
+        d: dimension.
+        threshold: escape level of |m|.
+        centre: centre of the search (default: the prefactor of the ODE's drift-maximising
+            rate at m = d^{-1/2}); the search covers 10^-2 to 10^2 times it on a log grid,
+            then refines around the best point.
+
+    Raises:
+        ValueError: the diffusion escapes at no rate of the search.
+    """
+    from ._escape import best_lr
+
+    model = _Escape(fns, scenario, threshold)
+    unit = law.lr(1.0, d)
+    if centre is None:
+        centre = best_lr(fns, d**-0.5) / unit
+    grid = centre * np.logspace(-2, 2, 33)
+    grid = grid[grid * unit <= model.max_lr(d)]
+    if grid.size == 0:
+        raise ValueError(f"at d = {d} every rate of the search moves m by more than "
+                         f"{_MAX_STEP} d^(-1/2) per step, where the diffusion does not hold")
+    T = np.array([model.time(float(c) * unit, int(d)) for c in grid])
+    if not np.isfinite(T).any():
+        raise ValueError(f"the small-overlap diffusion does not escape at d = {d} for any "
+                         f"learning rate in [{grid[0] * unit:.3g}, {grid[-1] * unit:.3g}]")
+    j = int(np.argmin(T))
+    fine = grid[j] * np.logspace(-0.125, 0.125, 9)
+    fine = fine[fine * unit <= model.max_lr(d)]
+    Tf = np.array([model.time(float(c) * unit, int(d)) for c in fine])
+    k = int(np.argmin(Tf))
+    return float(fine[k]), float(Tf[k])
