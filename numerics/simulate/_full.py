@@ -34,8 +34,8 @@ import numpy as np
 from escalier.derive import Scenario
 
 from ._init import initial_state, overlaps
-from ._normals import normals, philox_state
 from ._networks import student_functions, teacher_function
+from ._normals import normals, philox_state
 
 __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
 
