@@ -9,7 +9,10 @@ network) for
   - numpy       a plain NumPy loop of the same update, one seed after another,
   - rng floor   the Gaussian data alone, drawn exactly as the simulation draws them
                 (same generator, keys, chunks and vmap over seeds) and summed: the floor for
-                any full simulation with this generator,
+                any full simulation with this generator (numerics/simulate/_normals.py:
+                SplitMix64 words and a Box-Muller transform with vectorised polynomial log
+                and sine, drawn in float64 also for --dtype float32; NumPy draws its data
+                with its ziggurat, default_rng().standard_normal),
 
 and the ratios escalier / numpy and escalier / rng floor. Goals of issue 5: >= 3x numpy and
 >= 70% of the floor. Each rate is given twice: per wall-clock second and per CPU second of

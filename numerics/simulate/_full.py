@@ -9,11 +9,15 @@ One step (derive/_scenario.py, THEORY.md sections 1 and 3), for a fresh batch X 
     a <- a + (lr_a / (n_b d)) sigma(lambda)^T Delta_e                (train_second_layer)
     spherical (p = 1): w <- sqrt(d) w / ||w||
 
-The data of step s of seed i come from fold_in(data_key_i, s): the stream does not depend on
-how the run is cut into records, chunks or blocks. Steps are run as nested lax.scans
-(records > chunks > steps), vmapped over seeds; the normals of a chunk of steps are drawn
-in one call (one per-step key each) so the RNG works on long vectors, and only a chunk
-(at most CHUNK_ELEMENTS numbers per seed) is ever in memory. The host sees the state only
+The data: seed i's data key is hashed into a SplitMix64 stream state (`_normals.philox_state`),
+and step s takes the n_pad normals of words [s n_pad, (s + 1) n_pad) of that stream
+(n_pad = n_b (d + 1 if noise) rounded up to even; Box-Muller with vectorised polynomial
+log and sine, exact to float64 rounding, `_normals`), drawn in float64 and rounded to the
+run's dtype. Without x64 (no uint64) step s draws jax.random.normal(fold_in(data_key_i, s)).
+Either way the stream does not depend on how the run is cut into records, chunks or blocks.
+Steps are run as nested lax.scans (records > chunks > steps), vmapped over seeds; the
+normals of a chunk of steps are drawn in one call so the RNG works on long vectors, and
+only a chunk (at most CHUNK_ELEMENTS numbers per seed) is ever in memory. The host sees the state only
 between blocks of records (progress bar, early stop on divergence).
 """
 
@@ -31,6 +35,7 @@ from escalier.derive import Scenario
 
 from ._init import initial_state, overlaps
 from ._networks import student_functions, teacher_function
+from ._normals import normals, philox_state
 
 __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
 
@@ -95,15 +100,17 @@ def _chunk_length(record_every: int, per_step: int) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _start(scenario: Scenario, d: int, dtype_name: str):
-    """Jitted: keys (S,) -> (V, a, data_keys, Q0, M0); seed i's key splits into its
-    initial-condition key and its data key."""
+    """Jitted: keys (S,) -> (V, a, data, Q0, M0); seed i's key splits into its
+    initial-condition key and its data key; data is the key's SplitMix64 stream state
+    (philox_state) under x64, else the key itself."""
     dtype = jnp.dtype(dtype_name)
 
     def one_seed(key):
         init_key, data_key = jax.random.split(key)
         V, a = initial_state(scenario, d, init_key, dtype)
         Q, M = overlaps(V, scenario.p)
-        return V, a, data_key, Q, M
+        data = philox_state(data_key) if jax.config.jax_enable_x64 else data_key
+        return V, a, data, Q, M
 
     return jax.jit(jax.vmap(one_seed))
 
@@ -117,7 +124,7 @@ def _block(
     dtype_name: str,
     draw_only: bool = False,
 ):
-    """Jitted: (V, a, data_keys, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
+    """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
     vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
     the dot product of its batch with the first student row (the least work that keeps
     every number drawn): the random-number floor of the benchmark."""
@@ -135,14 +142,19 @@ def _block(
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
 
     offsets = jnp.arange(chunk)
+    n_pad = _per_step_words(B, width)
 
-    def draw(key, s):
-        return jax.random.normal(jax.random.fold_in(key, s), (B, width), dtype)
+    def draw(data, c):
+        """The data of steps c chunk + [0, chunk): (chunk, B, width)."""
+        if jax.config.jax_enable_x64:  # step s: words [s n_pad, (s + 1) n_pad) of the stream
+            z = normals(data, c * chunk * n_pad, (chunk, n_pad), dtype)
+            return z[:, : B * width].reshape(chunk, B, width)
+        keys = jax.vmap(jax.random.fold_in, (None, 0))(data, c * chunk + offsets)
+        return jax.vmap(lambda k: jax.random.normal(k, (B, width), dtype))(keys)
 
     def one_seed(V, a, key, first):
         def chunk_body(carry, c):
-            steps = c * chunk + offsets
-            X = jax.vmap(draw, (None, 0))(key, steps)
+            X = draw(key, c)
             carry, _ = jax.lax.scan(step, carry, X)
             return carry, None
 
@@ -156,6 +168,11 @@ def _block(
         return jax.lax.scan(record_body, (V, a), jnp.arange(n_rec))
 
     return jax.jit(jax.vmap(one_seed, (0, 0, 0, None)))
+
+
+def _per_step_words(batch: int, width: int) -> int:
+    """SplitMix64 words (= normals) per step: batch * width rounded up to even."""
+    return batch * width + (batch * width) % 2
 
 
 def _diverged(*arrays) -> bool:
@@ -180,10 +197,18 @@ def run(
     Returns:
         dict with Q (S, T, p, p), M (S, T, p, k), a (S, T, p), T = n_steps / record_every + 1.
     """
-    if n_steps >= 2**32:
+    if jax.config.jax_enable_x64:
+        words = n_steps * _per_step_words(scenario.batch, d + (1 if scenario.noise > 0 else 0))
+        if words >= 2**64:
+            raise ValueError(
+                f"the full engine draws fewer than 2^64 numbers per run (the period of its "
+                f"SplitMix64 stream), got {n_steps} steps; use the gram engine"
+            )
+    elif n_steps >= 2**32:
         raise ValueError(
-            f"the full engine takes fewer than 2^32 steps per run (data keys are fold_in(key, "
-            f"step) with a 32-bit step), got {n_steps}; use the gram engine or a shorter time"
+            f"the full engine takes fewer than 2^32 steps per run without x64 (data keys are "
+            f"fold_in(key, step) with a 32-bit step), got {n_steps}; use the gram engine or a "
+            f"shorter time"
         )
     dtype = jnp.dtype(dtype)
     n_rec = n_steps // record_every

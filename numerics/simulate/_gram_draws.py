@@ -1,15 +1,16 @@
 """Exact random draws of the Gram engine: normals, chi-square, Bartlett factors, initial overlaps.
 
-All the randomness comes from a counter-based SplitMix64 stream (Steele, Lea, Flood,
-"Fast splittable pseudorandom number generators", OOPSLA 2014; the output function
-mix(seed + i * 0x9E3779B97F4A7C15) passes BigCrush), one stream per seed, its state
+All the randomness comes from a counter-based SplitMix64 stream (`_normals`: Steele, Lea,
+Flood, OOPSLA 2014; the output function mix(seed + i * 0x9E3779B97F4A7C15) passes
+BigCrush), one stream per seed, its state
 (seed, counter) threaded explicitly through the simulation: no global state,
 reproducible from the caller's JAX PRNG key (hashed into the seed by XLA's Philox), and
 cheap to compile and to run on CPU (jax.random's threefry takes seconds per call site to
 compile on CPU and is several times slower per draw). Without JAX x64 (no uint64) the
 stream falls back to Philox-4x32-10 through jax.lax.rng_bit_generator. Uniforms are the
 midpoints of the 2^-53 (float64) or 2^-24 (float32) grid of (0, 1); normals come from the
-Box-Muller transform.
+Box-Muller transform of `_normals` (vectorised polynomial log and sine of SplitMix64 words,
+drawn in float64 and rounded under float32; jnp.log/cos/sin of Philox uniforms without x64).
 
 Bartlett decomposition (Bartlett 1933; Anderson, An Introduction to Multivariate
 Statistical Analysis, 3rd ed., Cor. 7.2.1): for an m x m lower-triangular H with
@@ -32,6 +33,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ._normals import box_muller, box_muller_uniforms, philox_state, splitmix
+
 __all__ = ["Stream", "bartlett", "bartlett_size", "gamma", "initial_state", "philox_state",
            "uniforms"]
 
@@ -39,44 +42,13 @@ __all__ = ["Stream", "bartlett", "bartlett_size", "gamma", "initial_state", "phi
 _PHILOX = jax.lax.RandomAlgorithm.RNG_PHILOX
 
 
-_GOLDEN = 0x9E3779B97F4A7C15
-
-
-def philox_state(key):
-    """The stream state of one JAX PRNG key (typed or raw uint32[2]).
-
-    XLA's Philox keyed by the caller's key, at counter 0, hashes it into 128 random bits:
-    the SplitMix64 (seed, counter) as uint64[2] under x64, else a Philox state uint32[4].
-    Distinct keys thus give unrelated streams.
-    """
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    key = jnp.ravel(key).astype(jnp.uint32)
-    seed = jnp.concatenate([key[:2], jnp.zeros(2, jnp.uint32)]) if key.size < 4 else key[:4]
-    _, bits = jax.lax.rng_bit_generator(seed, (4,), jnp.uint32, algorithm=_PHILOX)
-    if not jax.config.jax_enable_x64:
-        return bits
-    wide = bits.astype(jnp.uint64)
-    return jnp.stack([(wide[0] << 32) | wide[1], (wide[2] << 32) | wide[3]])
-
-
-def _splitmix(seed, counter, size):
-    z = seed + (counter + jnp.arange(size, dtype=jnp.uint64)) * jnp.uint64(_GOLDEN)
-    z = (z ^ (z >> 30)) * jnp.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> 27)) * jnp.uint64(0x94D049BB133111EB)
-    return z ^ (z >> 31)
-
-
 def uniforms(state, shape, dtype):
     """(new state, uniforms of `shape` on the open interval (0, 1))."""
     size = math.prod(shape)
     if state.dtype == jnp.uint64:
-        bits = _splitmix(state[0], state[1], size)
+        bits = splitmix(state[0], state[1], size)
         state = state.at[1].add(jnp.uint64(size))
-        if jnp.dtype(dtype) == jnp.float64:
-            u = ((bits >> 11).astype(dtype) + 0.5) * (2.0**-53)
-        else:
-            u = ((bits >> 40).astype(dtype) + 0.5) * (2.0**-24)
+        u = _bits_to_uniforms(bits, dtype)
     elif jnp.dtype(dtype) == jnp.float64:
         state, bits = jax.lax.rng_bit_generator(state, (size,), jnp.uint64, algorithm=_PHILOX)
         u = ((bits >> 11).astype(dtype) + 0.5) * (2.0**-53)
@@ -86,10 +58,10 @@ def uniforms(state, shape, dtype):
     return state, u.reshape(shape)
 
 
-def _box_muller(u1, u2):
-    r = jnp.sqrt(-2.0 * jnp.log(u1))
-    theta = 2.0 * math.pi * u2
-    return jnp.concatenate([r * jnp.cos(theta), r * jnp.sin(theta)], axis=-1)
+def _bits_to_uniforms(bits, dtype):
+    if jnp.dtype(dtype) == jnp.float64:
+        return ((bits >> 11).astype(dtype) + 0.5) * (2.0**-53)
+    return ((bits >> 40).astype(dtype) + 0.5) * (2.0**-24)
 
 
 class Stream:
@@ -105,9 +77,19 @@ class Stream:
 
     def __init__(self, state, batch, normals: int, uniforms_: int, dtype):
         half = (normals + 1) // 2
-        self.state, u = uniforms(state, tuple(batch) + (2 * half + uniforms_,), dtype)
-        self._normal = _box_muller(u[..., :half], u[..., half:2 * half])[..., :normals]
-        self._uniform = u[..., 2 * half:]
+        shape = tuple(batch) + (2 * half + uniforms_,)
+        if state.dtype == jnp.uint64:  # SplitMix64 words: polynomial Box-Muller in float64
+            size = math.prod(shape)
+            bits = splitmix(state[0], state[1], size).reshape(shape)
+            self.state = state.at[1].add(jnp.uint64(size))
+            z = box_muller(bits[..., :half], bits[..., half:2 * half])
+            self._normal = z.reshape(tuple(batch) + (2 * half,))[..., :normals].astype(dtype)
+            self._uniform = _bits_to_uniforms(bits[..., 2 * half:], dtype)
+        else:
+            self.state, u = uniforms(state, shape, dtype)
+            z = box_muller_uniforms(u[..., :half], u[..., half:2 * half])
+            self._normal = jnp.concatenate(z, axis=-1)[..., :normals]
+            self._uniform = u[..., 2 * half:]
         self._batch = tuple(batch)
         self._n = self._u = 0
 
