@@ -25,6 +25,10 @@ more than one core since it charges every thread).
 `--engine gram --d 1000 10000 100000 1000000 --no-numpy` times the exact Gram engine through
 the same `simulate` entry point (the rng-floor columns are then n/a: that engine draws O(1)
 numbers per step, independent of d).
+
+`--engines --d 1000 10000 100000 1000000` (issue 6) times both engines of `simulate` on the
+same scenario (batch 1, one seed, float64) and prints their steps per second and the ratio
+gram / full: the Gram engine's cost should be flat in d.
 """
 
 from __future__ import annotations
@@ -94,6 +98,8 @@ def main(argv=None):
     parser.add_argument("--no-numpy", action="store_true", help="skip the NumPy loop (large d)")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--engine", default="full")
+    parser.add_argument("--engines", action="store_true",
+                        help="compare the full and gram engines over --d (batch 1, one seed)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
@@ -106,6 +112,9 @@ def main(argv=None):
     from escalier.numerics.simulate._full import rng_floor
 
     p, k = args.p, args.k
+    if args.engines:
+        compare_engines(args, Scenario, targets, simulate)
+        return
     print(
         f"jax {jax.__version__} on {jax.devices()[0].platform}, p = {p}, k = {k}, "
         f"dtype {args.dtype}, engine {args.engine}"
@@ -159,6 +168,23 @@ def main(argv=None):
                     f"{rate[i] / numpy_rate[i]:6.2f} {floor_s}",
                     flush=True,
                 )
+
+
+def compare_engines(args, Scenario, targets, simulate):
+    """Steps per second of simulate(engine="full") and simulate(engine="gram") over d."""
+    sc = Scenario(targets.committee("erf", args.k), student="erf", p=args.p, lr=1.0, batch=1)
+    print(f"p = {args.p}, k = {args.k}, batch 1, one seed, {args.dtype}: SGD steps per second")
+    print(f"{'clock':>5} {'d':>8} {'full':>10} {'gram':>10} {'gram/full':>10}")
+    for d in args.d:
+        rates = {}
+        for engine, steps in (("full", max(200, int(2e7 / d))), ("gram", 200_000)):
+            run = functools.partial(simulate, sc, d, steps / d, seeds=1, n_records=10,
+                                    engine=engine, dtype=args.dtype, progress=False)
+            r = run()  # compile
+            rates[engine] = r.config["n_steps"] / best_of(run, args.repeat)
+        for i, name in enumerate(("wall", "cpu")):
+            print(f"{name:>5} {d:8d} {rates['full'][i]:10.0f} {rates['gram'][i]:10.0f} "
+                  f"{rates['gram'][i] / rates['full'][i]:10.0f}", flush=True)
 
 
 if __name__ == "__main__":
