@@ -202,9 +202,10 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     if not (0 < threshold < 1):
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not budget > 1:
-        raise ValueError(f"budget must be > 1 (a multiple of the ODE escape time), got {budget}")
+        raise ValueError(f"budget must be > 1 (a multiple of the diffusion's mean escape time), "
+                         f"got {budget}")
     if lr0 is not None and not lr0 > 0:
-        raise ValueError(f"lr0 must be > 0 (or None for the drift-maximising rate), got {lr0}")
+        raise ValueError(f"lr0 must be > 0 (or None for the diffusion rule), got {lr0}")
     ds = tuple(sorted({int(d) for d in ds}))
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
@@ -259,7 +260,6 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
               "spherical": True}
     pred_times = np.array(pred_times)
     diffusion = _slope(ds, np.array(ds) * pred_times) if len(ds) >= 2 else math.nan
-    config["lr0"] = lr0
     config["lr_rule"] = lr_rule
     return EscapeScaling(law, ds, tuple(lrs), pred_times, np.array(horizons), steps,
                          typical, fit, law.exponent(ds), diffusion, np.array(seconds), config)
