@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from ._app import CliError
 from ._common import enable_float64, save_figure, write_json
 
 NAME = "scaling"
@@ -46,24 +45,18 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     enable_float64()
-    from escalier.numerics.integrate import IntegrationError
     from escalier.numerics.verify import escape_scaling
 
     if args.seeds is None:
         args.seeds = 48 if args.engine == "gram" else 8
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be a positive integer, got {args.seeds}")
     if any(d < 2 for d in args.d):
         raise ValueError(f"--d must be integers >= 2, got {args.d}")
     print(f"escalier scaling: target {args.target}; spherical single neuron; loss "
           f"{args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
-    try:
-        r = escape_scaling(args.target, args.student, args.d, seeds=args.seeds, seed=args.seed,
-                           lr0=args.lr, threshold=args.threshold, budget=args.budget,
-                           n_records=args.records, engine=args.engine, loss=args.loss,
-                           progress=not args.no_progress)
-    except IntegrationError as err:
-        raise CliError(str(err)) from None
+    r = escape_scaling(args.target, args.student, args.d, seeds=args.seeds, seed=args.seed,
+                       lr0=args.lr, threshold=args.threshold, budget=args.budget,
+                       n_records=args.records, engine=args.engine, loss=args.loss,
+                       progress=not args.no_progress)
     law = r.law
     print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
           f"learning rate {r.config['lr_rule']}")

@@ -20,7 +20,7 @@ escapes there (noise-driven), on the same d^{l-1} scale and faster.
 `mean_escape_time` solves the backward equation mu T' + D T'' = -1 on (-threshold, threshold)
 with T = 0 at both ends (escape is |m| >= threshold), by central differences on a grid
 fine enough for the drift, and averages T over the start m0 ~ N(0, 1/d).
-`diffusion_prefactor` minimises it over the prefactor c (among rates whose per-step move
+`EscapeDiffusion.prefactor` minimises it over the prefactor c (among rates whose per-step move
 of m stays below a tenth of the start's scale d^{-1/2}, where the diffusion holds) of the prescribed rate;
 `escalier scaling` uses half that c, found at the smallest d, at every d (module
 numerics.verify._escape). It is a prediction of the leading-order diffusion, not of the chain itself; the
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-__all__ = ["diffusion_prefactor", "mean_escape_time", "noise_variance"]
+__all__ = ["EscapeDiffusion", "mean_escape_time", "noise_variance"]
 
 _NODES = 64
 _V_GRID = 257
@@ -73,8 +73,15 @@ def noise_variance(scenario, ms) -> np.ndarray:
     return np.maximum(second - mean**2, 0.0)
 
 
-class _Escape:
-    """Drift and noise of one scenario, reused across learning rates and d."""
+class EscapeDiffusion:
+    """The small-overlap diffusion of one scenario (module docstring), built once and
+    evaluated at any learning rate and d.
+
+    Args:
+        fns: the lowered overlap ODE of `scenario` (p = k = 1, spherical), with parameter eta.
+        scenario: the Scenario (its lr is ignored).
+        threshold: escape level of |m|.
+    """
 
     def __init__(self, fns, scenario, threshold: float):
         import jax
@@ -83,6 +90,7 @@ class _Escape:
         from ._escape import _eta_index
 
         self.threshold = threshold
+        self._fns = fns
         i = _eta_index(fns)
         self._rhs = jax.jit(jax.vmap(
             lambda m, eta: fns.rhs(0.0, m[None], fns.args.at[i].set(eta))[0], (0, None)))
@@ -117,6 +125,42 @@ class _Escape:
         start = np.exp(-0.5 * d * m**2)
         return float(np.sum(start * T) / np.sum(start))
 
+    def prefactor(self, law, d: int, centre: float | None = None) -> tuple[float, float]:
+        """The prefactor c of the prescribed rate law.lr(c, d) (c (l <= 2), c d^{-(l-2)/2}
+        (l >= 3)) that minimises the mean escape time at this d, and that time.
+
+        Args:
+            law: the ScalingLaw of the information exponent.
+            d: dimension.
+            centre: centre of the search (default: the prefactor of the ODE's
+                drift-maximising rate at m = d^{-1/2}); the search covers 10^-2 to 10^2 times
+                it on a log grid, then refines around the best point, among rates up to
+                `max_lr(d)`.
+
+        Raises:
+            ValueError: the diffusion escapes at no rate of the search.
+        """
+        from ._escape import best_lr
+
+        unit = law.lr(1.0, d)
+        if centre is None:
+            centre = best_lr(self._fns, d**-0.5) / unit
+        grid = centre * np.logspace(-2, 2, 33)
+        grid = grid[grid * unit <= self.max_lr(d)]
+        if grid.size == 0:
+            raise ValueError(f"at d = {d} every rate of the search moves m by more than "
+                             f"{_MAX_STEP} d^(-1/2) per step, where the diffusion does not "
+                             f"hold")
+        T = np.array([self.time(float(c) * unit, int(d)) for c in grid])
+        if not np.isfinite(T).any():
+            raise ValueError(f"the small-overlap diffusion does not escape at d = {d} for any "
+                             f"learning rate in [{grid[0] * unit:.3g}, {grid[-1] * unit:.3g}]")
+        fine = grid[int(np.argmin(T))] * np.logspace(-0.125, 0.125, 9)
+        fine = fine[fine * unit <= self.max_lr(d)]
+        Tf = np.array([self.time(float(c) * unit, int(d)) for c in fine])
+        k = int(np.argmin(Tf))
+        return float(fine[k]), float(Tf[k])
+
 
 def _solve(mu, D, h):
     """T with mu T' + D T'' = -1 inside, T = 0 at both ends (central differences)."""
@@ -139,45 +183,4 @@ def _solve(mu, D, h):
 def mean_escape_time(fns, scenario, eta: float, d: int, threshold: float = 0.5) -> float:
     """Mean time (t = steps / d) for |m| to reach `threshold` from m0 ~ N(0, 1/d), in the
     small-overlap diffusion (module docstring); inf when it does not escape."""
-    return _Escape(fns, scenario, threshold).time(eta, d)
-
-
-def diffusion_prefactor(fns, scenario, law, d: int, threshold: float = 0.5,
-                        centre: float | None = None) -> tuple[float, float]:
-    """The prefactor c of the prescribed rate law.lr(c, d) (c (l <= 2), c d^{-(l-2)/2}
-    (l >= 3)) that minimises the diffusion's mean escape time at this d, and that time.
-
-    Args:
-        fns: the lowered overlap ODE of `scenario` (p = k = 1, spherical), with parameter eta.
-        scenario: the Scenario (its lr is ignored).
-        law: the ScalingLaw of the information exponent.
-        d: dimension.
-        threshold: escape level of |m|.
-        centre: centre of the search (default: the prefactor of the ODE's drift-maximising
-            rate at m = d^{-1/2}); the search covers 10^-2 to 10^2 times it on a log grid,
-            then refines around the best point.
-
-    Raises:
-        ValueError: the diffusion escapes at no rate of the search.
-    """
-    from ._escape import best_lr
-
-    model = _Escape(fns, scenario, threshold)
-    unit = law.lr(1.0, d)
-    if centre is None:
-        centre = best_lr(fns, d**-0.5) / unit
-    grid = centre * np.logspace(-2, 2, 33)
-    grid = grid[grid * unit <= model.max_lr(d)]
-    if grid.size == 0:
-        raise ValueError(f"at d = {d} every rate of the search moves m by more than "
-                         f"{_MAX_STEP} d^(-1/2) per step, where the diffusion does not hold")
-    T = np.array([model.time(float(c) * unit, int(d)) for c in grid])
-    if not np.isfinite(T).any():
-        raise ValueError(f"the small-overlap diffusion does not escape at d = {d} for any "
-                         f"learning rate in [{grid[0] * unit:.3g}, {grid[-1] * unit:.3g}]")
-    j = int(np.argmin(T))
-    fine = grid[j] * np.logspace(-0.125, 0.125, 9)
-    fine = fine[fine * unit <= model.max_lr(d)]
-    Tf = np.array([model.time(float(c) * unit, int(d)) for c in fine])
-    k = int(np.argmin(Tf))
-    return float(fine[k]), float(Tf[k])
+    return EscapeDiffusion(fns, scenario, threshold).time(eta, d)

@@ -191,7 +191,7 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     from escalier.numerics.simulate import simulate
 
     from ._compare import ode_functions
-    from ._diffusion import _Escape, diffusion_prefactor
+    from ._diffusion import EscapeDiffusion
 
     t = Target.parse(target) if isinstance(target, str) else target
     if t.k != 1:
@@ -204,14 +204,16 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     if not budget > 1:
         raise ValueError(f"budget must be > 1 (a multiple of the diffusion's mean escape time), "
                          f"got {budget}")
+    if not (isinstance(seeds, int) and seeds >= 1):
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
     if lr0 is not None and not lr0 > 0:
         raise ValueError(f"lr0 must be > 0 (or None for the diffusion rule), got {lr0}")
     ds = tuple(sorted({int(d) for d in ds}))
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
-    model = _Escape(fns, base, threshold)
+    model = EscapeDiffusion(fns, base, threshold)
     if lr0 is None:
-        c_opt, _ = diffusion_prefactor(fns, base, law, ds[0], threshold)
+        c_opt, _ = model.prefactor(law, ds[0])
         lr0 = c_opt / 2
         lr_rule = (f"{law.lr_rule} with lr0 = {lr0:.4g}: half the prefactor minimising the "
                    f"mean escape time of the small-overlap diffusion at d = {ds[0]}")

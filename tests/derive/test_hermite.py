@@ -20,13 +20,9 @@ def _he(n, x):
 
 
 def _mp_he(n, x):
-    """He_n(x) by the three-term recurrence He_{n+1} = x He_n - n He_{n-1}."""
-    a, b = mpmath.mpf(1), x
-    if n == 0:
-        return a
-    for k in range(1, n):
-        a, b = b, x * b - k * a
-    return b
+    """He_n(x) = 2^{-n/2} H_n(x / sqrt 2) from mpmath's physicists' Hermite (a route
+    independent of the package's recurrence)."""
+    return mpmath.hermite(n, x / mpmath.sqrt(2)) / mpmath.sqrt(2) ** n
 
 
 def test_cube_is_he3_plus_3he1():

@@ -68,11 +68,11 @@ def test_diffusion_prefactor_follows_the_exponent_scaling():
     optimal prefactor converges in d and the mean escape time in steps grows as d^2 (slope
     2 within the finite-d corrections, which shrink from 10^3 to 10^5)."""
     from escalier.numerics.verify import ode_functions
-    from escalier.numerics.verify._diffusion import _Escape
+    from escalier.numerics.verify._diffusion import EscapeDiffusion
     from escalier.numerics.verify._scaling import scaling_law
 
     fns = ode_functions(HE3)
-    model = _Escape(fns, HE3, 0.5)
+    model = EscapeDiffusion(fns, HE3, 0.5)
     law = scaling_law(3)
     c = 0.4
     ds = np.array([1e3, 1e4, 1e5])
