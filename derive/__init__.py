@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import protocols as protocols
 from . import targets as targets
 from ._amp import AlphaC as AlphaC
 from ._amp import alpha_c as alpha_c
@@ -22,6 +23,8 @@ from ._target import Target as Target
 from ._tensor import hermite_image as hermite_image
 from .ode import OdeSystem as OdeSystem
 from .ode import ode_system as ode_system
+from .protocols import Protocol as Protocol
+from .protocols import ProtocolResult as ProtocolResult
 
 try:
     __version__ = version("escalier")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ._certify import certify_vanishing
 from ._context import Context
 from ._linalg import Subspace
-from ._step import Step, online_cost
+from ._step import Step, batch_cost, online_cost
 from ._tensor import conditional_images
 
 __all__ = ["GiantStep", "ImageCache", "few_steps", "giant_step", "online_staircase"]
@@ -132,7 +132,7 @@ def few_steps(ctx: Context, l: int, target_space: Subspace,
             return tuple(steps), False
         orders = [k for k in range(1, l + 1) if imgs.get(k)]
         steps.append(Step(len(steps), l, f"giant step {len(steps) + 1}, n = d^{l}", U, after,
-                          f"d^{l}" if l > 1 else "d", (), True,
+                          batch_cost(l), (), True,
                           "Im T_k(U_t) != 0 for k in " + str(orders)))
         U = after
     return tuple(steps), True

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from ._linalg import Subspace
 
-__all__ = ["Step", "online_cost", "reuse_cost"]
+__all__ = ["REUSE_CLASSES", "Step", "batch_cost", "online_cost", "reuse_class", "reuse_cost"]
+
+REUSE_CLASSES = ("O(d)", "O(d log d)", "hard")
 
 
 def online_cost(k: int) -> str:
@@ -28,6 +30,16 @@ def reuse_cost(order: int) -> str:
         return "d log d"
     bound = f"d^{order // 2}" if order % 2 == 0 else f"d^({order}/2)"
     return f"hard (not O(d log d); SQ lower bound {bound})"
+
+
+def reuse_class(order: int) -> str:
+    """The batch-reuse class of a conditional generative order: O(d), O(d log d) or hard."""
+    return REUSE_CLASSES[min(max(order, 1), 3) - 1]
+
+
+def batch_cost(l: int) -> str:
+    """Samples in one batch of n = d^l (written "d" for l = 1)."""
+    return "d" if l == 1 else f"d^{l}"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,6 @@ import argparse
 import json
 import math
 
-NAME = "exponents"
-HELP = "exponents and staircases of a target for online SGD, giant steps, batch reuse and AMP"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ._app import DEFAULT_TARGET
@@ -43,14 +40,10 @@ def render(report) -> str:
     """The text table of an ExponentReport."""
     ex = report.exact
     lines = [f"target: {report.target}   (k = {report.target.k})", ""]
-    rows = [
-        ("information exponent", _fmt(report.information_exponent, ex["information_exponent"])),
-        ("leap (online staircase)", _fmt(report.leap, ex["leap"])),
-        ("giant-step exponent l", _fmt(report.giant_step_exponent, ex["giant_step_exponent"])),
-        ("few-steps exponent l", _fmt(report.few_step_exponent, ex["few_step_exponent"])),
-        ("generative exponent", _fmt(report.generative_exponent, ex["generative_exponent"])),
-        ("batch reuse class", _fmt(report.reuse, ex["reuse"])),
-    ]
+    rows = [("information exponent", _fmt(report.information_exponent,
+                                          ex["information_exponent"]))]
+    rows += [(label, _fmt(value, proved)) for res in report.protocols.values()
+             for label, value, proved in res.rows]
     if report.student is not None:
         rows.insert(1, (f"student-aware IE ({report.student})",
                         "none (c_k(f) c_k(sigma) = 0 for every k found)"
@@ -60,25 +53,31 @@ def render(report) -> str:
     lines += [f"  {name:<{width}}  {value}" for name, value in rows]
     lines += ["", "predicted sample complexity:"]
     lines += [f"  {p:<11} {c}" for p, c in report.complexity().items()]
-    for title, steps in (("online staircase", report.online),
-                         ("batch-reuse staircase", report.reuse_steps)):
-        lines += ["", f"{title}:"]
-        for s in steps:
+    for res in report.protocols.values():
+        if res.section is None:
+            continue
+        lines += ["", f"{res.section}:"]
+        if not res.steps:
+            lines.append("  (no step)")
+        for s in res.steps:
             dirs = ", ".join(_vec(d) for d in s.directions())
             lines.append(f"  step {s.index + 1}: {s.mechanism:<24} cost {s.cost:<12} "
                          f"dim {s.before.dim} -> {s.after.dim}  new {dirs}")
             for c in s.certificates:
                 lines.append(f"      {c}")
-    amp = report.amp
-    lines += ["", "AMP weak learnability:",
-              f"  trivial dim {amp.trivial.dim}, easy dim {amp.easy.dim}, hard dim {amp.hard.dim}"]
-    if amp.alpha_c is not None:
-        a = "inf" if math.isinf(amp.alpha_c) else f"{amp.alpha_c:.6g}"
-        err = "" if amp.alpha_c_error is None else f" +- {amp.alpha_c_error:.2g}"
-        lines.append(f"  alpha_c = {a}{err}   [{amp.note}]")
-    else:
-        lines.append(f"  alpha_c: {amp.note}")
-    lines += ["", "notes:", f"  online: {report.online_note}", f"  reuse: {report.reuse_note}"]
+    if "amp" in report.protocols:
+        amp = report.amp
+        lines += ["", "AMP weak learnability:",
+                  f"  trivial dim {amp.trivial.dim}, easy dim {amp.easy.dim}, hard dim {amp.hard.dim}"]
+        if amp.alpha_c is not None:
+            a = "inf" if math.isinf(amp.alpha_c) else f"{amp.alpha_c:.6g}"
+            err = "" if amp.alpha_c_error is None else f" +- {amp.alpha_c_error:.2g}"
+            lines.append(f"  alpha_c = {a}{err}   [{amp.note}]")
+        else:
+            lines.append(f"  alpha_c: {amp.note}")
+    lines += ["", "notes:"]
+    lines += [f"  {name}: {res.note}" for name, res in report.protocols.items()
+              if res.section is not None and res.note]
     lines += [f"  {n}" for n in report.notes]
     exact = [k for k, v in report.exact.items() if v]
     lines.append(f"  exact (proved): {', '.join(exact) if exact else 'none'}")

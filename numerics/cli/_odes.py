@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import pathlib
 
-NAME = "odes"
-HELP = "Overlap ODEs of online SGD for a target: LaTeX, SymPy or a standalone JAX module"
-
 EMITS = ("latex", "sympy", "jax")
 
 

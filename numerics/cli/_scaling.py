@@ -7,9 +7,6 @@ import sys
 
 from ._common import enable_float64, save_figure, write_json
 
-NAME = "scaling"
-HELP = "steps to escape against d for a single-index target, vs the theory"
-
 DEFAULT_D = (128, 256, 512, 1024)
 
 

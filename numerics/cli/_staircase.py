@@ -7,9 +7,6 @@ import argparse
 import json
 import pathlib
 
-NAME = "staircase"
-HELP = "the staircase of learned subspaces of a target under a protocol (optionally drawn)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from escalier.derive import PROTOCOLS

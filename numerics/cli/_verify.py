@@ -11,9 +11,6 @@ import sys
 from ._app import CliError
 from ._common import add_scenario_arguments, enable_float64, save_figure, scenario_from_args, write_json
 
-NAME = "verify"
-HELP = "simulate the network at several d and compare it with its derived ODE"
-
 DEFAULT_TARGET = "erf(z1/sqrt(2)) + erf(z2/sqrt(2))"
 DEFAULT_D = (250, 500, 1000)
 

@@ -1,0 +1,24 @@
+"""Training protocols as objects: what each learns about a target, and at what cost.
+
+`PROTOCOLS` is the registry (name -> class), in the order `exponents()` analyses them.
+Adding a protocol is one new module with a final `Protocol` subclass plus one line here
+(docs/design.md, "Adding a protocol").
+"""
+
+from ._base import Analysis as Analysis
+from ._base import Protocol as Protocol
+from ._base import ProtocolResult as ProtocolResult
+from ._base import staircase_graph as staircase_graph
+from .amp import Amp as Amp
+from .few_steps import FewSteps as FewSteps
+from .giant_step import GiantStep as GiantStep
+from .online import Online as Online
+from .reuse import Reuse as Reuse
+
+PROTOCOLS: dict[str, type[Protocol]] = {
+    "online": Online,
+    "giant_step": GiantStep,
+    "few_steps": FewSteps,
+    "reuse": Reuse,
+    "amp": Amp,
+}

@@ -1,0 +1,57 @@
+"""One giant gradient step with a batch of n = d^l samples (docs/theory.md §2.3).
+
+It learns U*_l = sum_{k <= l} Im(C_k); the exponent is the smallest l with U*_l equal to the
+relevant subspace (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, final
+
+from .._online import giant_step
+from .._step import Step, batch_cost
+from ._base import Analysis, Protocol, ProtocolResult
+
+__all__ = ["GiantStep"]
+
+
+@final
+@dataclass(frozen=True)
+class GiantStep(Protocol):
+    """One GD step on a batch of n = d^l fresh samples, for growing l."""
+
+    name: ClassVar[str] = "giant_step"
+    requires: ClassVar[tuple[str, ...]] = ("online",)
+
+    def analyse(self, analysis: Analysis) -> ProtocolResult:
+        online = analysis.result("online")
+        relevant = online.data["relevant"]
+        gs = giant_step(analysis.ctx, relevant, analysis.cache)
+        exponent = None
+        for l, u in enumerate(gs.subspaces, start=1):
+            if relevant.dim > 0 and u.dim == relevant.dim:
+                exponent = l
+                break
+        steps, last = [], analysis.zero()
+        for l, space in enumerate(gs.subspaces, start=1):
+            if space.dim == last.dim:
+                continue
+            steps.append(Step(len(steps), l, f"one giant step, n = d^{l}", last, space,
+                              batch_cost(l), (), True, f"Im C_{l} adds directions"))
+            last = space
+        proved = online.proved and exponent is not None
+        return ProtocolResult(
+            protocol=self.name, title="one giant step", steps=tuple(steps),
+            start=analysis.zero(), exponent=exponent, exponent_name="giant-step exponent l",
+            proved=proved,
+            complexity="?" if exponent is None else f"one step, n = d^{exponent}",
+            exact={"giant_step_exponent": proved},
+            note="U*_l = sum_{k <= l} Im C_k",
+            rows=(("giant-step exponent l", exponent, proved),),
+            json={"giant_step_exponent": exponent,
+                  "giant_step": [
+                      {"l": l + 1, "dimension": u.dim,
+                       "basis": [[float(x) for x in row] for row in u.orthonormal_float()]}
+                      for l, u in enumerate(gs.subspaces)]},
+            data={"subspaces": gs.subspaces})
