@@ -26,7 +26,7 @@ def full_sgd_program(scenario, d, n_steps):
     import jax
     import jax.numpy as jnp
 
-    from escalier.numerics.simulate._networks import student_functions, teacher_function
+    from escalier.numerics.lower import student_functions, teacher_function
 
     f = teacher_function(scenario)
     sigma, dsigma = student_functions(scenario)

@@ -9,6 +9,7 @@ from ._amp import alpha_c as alpha_c
 from ._exponents import AmpReport as AmpReport
 from ._exponents import ExponentReport as ExponentReport
 from ._exponents import exponents as exponents
+from ._exponents import student_order as student_order
 from ._hermite import Coefficient as Coefficient
 from ._hermite import Expansion as Expansion
 from ._hermite import hermite_expansion as hermite_expansion
@@ -19,6 +20,7 @@ from ._scenario import activation as activation
 from ._staircase import PROTOCOLS as PROTOCOLS
 from ._staircase import staircase as staircase
 from ._step import Step as Step
+from ._step import online_cost as online_cost
 from ._target import Target as Target
 from ._tensor import hermite_image as hermite_image
 from .ode import OdeSystem as OdeSystem

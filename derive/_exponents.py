@@ -30,7 +30,7 @@ from ._target import Target, latent
 from .protocols import PROTOCOLS, Analysis, ProtocolResult
 from .protocols.amp import AmpReport
 
-__all__ = ["AmpReport", "ExponentReport", "exponents"]
+__all__ = ["AmpReport", "ExponentReport", "exponents", "student_order"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,17 @@ class ExponentReport:
     reuse_note = property(lambda self: self._get("reuse").note)
     amp = property(lambda self: self._get("amp").data["report"])
 
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        rows = [["information exponent", self.information_exponent,
+                 self.exact.get("information_exponent"), ""]]
+        for res in self.protocols.values():
+            for label, value, proved in res.rows:
+                rows.append([label, value, proved, res.complexity])
+        return html_table(["quantity", "value", "proved", "predicted cost"], rows,
+                          caption=f"exponents of {self.target}")
+
     def complexity(self) -> dict[str, str]:
         """Predicted sample complexity per protocol (in powers of d)."""
         return {name: res.complexity for name, res in self.protocols.items()}
@@ -100,12 +111,25 @@ class ExponentReport:
         return out
 
 
-def _student_ie(ctx: Context, student, first_orders: set[int], kmax: int):
+def student_order(student, orders, max_degree: int | None = None) -> tuple[int | None, bool]:
+    """The student-compatible information exponent: the smallest k among `orders` (the k
+    with C_k(f) != 0) with c_k(sigma) != 0, c_k(sigma) = E[sigma(x) He_k(x)] / k!
+    (docs/theory.md §3.1, student compatibility).
+
+    Args:
+        student: an activation name or an expression in x.
+        orders: the target's non-zero orders.
+        max_degree: expansion degree of sigma (default: the largest order).
+
+    Returns:
+        (k or None, whether every c_k(sigma) used is exact).
+    """
     sigma = activation(student)
     x = next(iter(sigma.variables))
     expr = sigma.expr.xreplace({x: latent(1)})
-    e = hermite_expansion(Target(expr, 1), kmax)
-    for k in sorted(first_orders):
+    orders = sorted(set(orders))
+    e = hermite_expansion(Target(expr, 1), max_degree or max(orders, default=1))
+    for k in orders:
         c = e[(k,)]
         if not c.is_zero:
             return k, c.is_exact
@@ -115,7 +139,7 @@ def _student_ie(ctx: Context, student, first_orders: set[int], kmax: int):
 def exponents(target: Target | str, *, student=None, max_degree: int | None = None,
               max_power: int | None = None, alpha_c: bool = True,
               protocols: Iterable | None = None) -> ExponentReport:
-    """Exponents and staircases of a target for every protocol (docs/theory.md §2).
+    """Exponents and staircases of a target for every protocol (docs/theory.md §3).
 
     Args:
         target: a Target or its text, e.g. "z1 + He3(z2)" (no free parameters).
@@ -160,7 +184,7 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         U0 = Subspace.zero(ctx.k, ctx.scalars)
         imgs = analysis.cache.images(1, U0, U0.complement(), max(ctx.power(1).degree, 1))
         orders = {k for k, v in imgs.items() if v}
-        student_ie, student_exact = _student_ie(ctx, student, orders, max(orders, default=1))
+        student_ie, student_exact = student_order(student, orders)
 
     exact = {"information_exponent": bool(steps) and steps[0].certified and exact_kind}
     for res in results.values():

@@ -32,6 +32,7 @@ import sympy as sp
 from ._functions import hermite_he
 from ._target import Target
 from ._univariate import exact_moments, monomial_to_hermite
+from .gaussian import hermite_rule
 
 __all__ = ["Coefficient", "Expansion", "hermite_expansion"]
 
@@ -146,6 +147,20 @@ class Expansion:
 
         return hermite_image(self, k)
 
+    def _repr_latex_(self) -> str:
+        from ._display import expansion_latex
+
+        return expansion_latex(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        rows = [[c.alpha, "" if c.exact is None else c.exact, f"{c.value:.8g}",
+                 "" if c.error is None else f"{c.error:.2g}", c.status] for c in self.nonzero()]
+        return html_table(["alpha", "exact", "value", "error", "status"], rows,
+                          caption=f"Hermite expansion of {self.target} up to degree "
+                                  f"{self.max_degree}" + (" (complete)" if self.complete else ""))
+
     def to_sympy(self) -> sp.Expr:
         """sum_alpha c_alpha He_alpha(z) over the exact coefficients."""
         zs = self.target.variables
@@ -243,8 +258,9 @@ def _ridge(expr: sp.Expr, vars_: tuple[sp.Symbol, ...]):
 
 @lru_cache(maxsize=32)
 def _gh_rule(n: int):
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    return x, w / math.sqrt(2 * math.pi)
+    """The one-dimensional probabilists' Gauss-Hermite rule (escalier.derive.gaussian's)."""
+    nodes, weights = hermite_rule(n, 1)
+    return nodes[:, 0], weights
 
 
 def _he_table(x: np.ndarray, nmax: int) -> np.ndarray:

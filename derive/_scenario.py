@@ -22,7 +22,7 @@ dM/dt = O(lr / sqrt(d)); the ODEs it states are the specification followed here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sympy as sp
 
@@ -165,3 +165,53 @@ class Scenario:
     def k(self) -> int:
         """Number of teacher directions."""
         return self.target.k
+
+    def teacher_factor(self):
+        """A k x k matrix L with L L^T = P: the symmetric PSD square root, so that a singular
+        P (a teacher with coinciding directions) is allowed. Every initial-state sampler
+        builds W* = sqrt(d) L O (O with orthonormal rows) from it.
+
+        Raises:
+            ValueError: P not symmetric or not positive semi-definite.
+        """
+        import numpy as np
+
+        P = np.asarray(self.P, dtype=np.float64)
+        if not np.allclose(P, P.T, rtol=0, atol=1e-12):
+            raise ValueError(f"P (teacher overlaps) must be symmetric, got {P.tolist()}")
+        evals, evecs = np.linalg.eigh(P)
+        if evals.min() < -1e-12 * max(1.0, float(np.abs(evals).max())):
+            raise ValueError(f"P (teacher overlaps) must be positive semi-definite, got "
+                             f"eigenvalues {evals.tolist()}")
+        return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
+
+    @classmethod
+    def options(cls) -> dict:
+        """The Scenario's options (every field but the target) with their defaults: the one
+        list that ode_system, the command line and the JSON read."""
+        return {f.name: f.default for f in fields(cls) if f.init and f.name != "target"}
+
+    def to_json(self) -> dict:
+        """A JSON-ready description; Scenario.from_json(s.to_json()) == s."""
+        out = {"target": str(self.target.expr), "k": self.k}
+        for name in self.options():
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            out[name] = str(value) if isinstance(value, sp.Basic) else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> Scenario:
+        """The Scenario a to_json dictionary describes (ValueError on unknown keys)."""
+        data = dict(data)
+        unknown = set(data) - {"target", "k", *cls.options()}
+        if unknown:
+            raise ValueError(f"unknown Scenario keys {sorted(unknown)}; accepted: "
+                             f"{['target', *cls.options()]}")
+        k = data.pop("k", None)
+        target = Target.parse(data.pop("target"), k=k)
+        for name in ("a", "P"):
+            if data.get(name) is not None:
+                data[name] = tuple(tuple(v) if isinstance(v, list) else v for v in data[name])
+        return cls(target, **data)

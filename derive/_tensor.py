@@ -25,10 +25,13 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from ._hermite import Expansion
 from ._linalg import Scalars, Subspace
 from ._poly import Poly, substitute, taylor_at
+
+if TYPE_CHECKING:  # annotations only: _hermite imports this module
+    from ._hermite import Expansion
 
 __all__ = ["conditional_images", "expansion_form", "hermite_image", "scalars_of"]
 

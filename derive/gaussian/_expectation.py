@@ -14,6 +14,7 @@ actual covariance entries are then substituted (no simplify on large expressions
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -26,7 +27,6 @@ __all__ = ["BACKENDS", "Expectation", "expectation"]
 BACKENDS = ("wick", "closed-form", "numeric")
 """From most to least exact."""
 
-_CACHE: dict[tuple, sp.Expr | None] = {}
 
 
 @dataclass(frozen=True)
@@ -206,10 +206,9 @@ def _pattern(factors):
     return key, atoms
 
 
+@functools.lru_cache(maxsize=4096)
 def _generic_value(key, m):
-    if key not in _CACHE:
-        _CACHE[key] = reduce_factors(list(key), _generic(m))
-    return _CACHE[key]
+    return reduce_factors(list(key), _generic(m))
 
 
 def expectation(integrand, variables, covariance, *, points: int | None = None) -> Expectation:

@@ -64,11 +64,14 @@ def reduce_factors(factors, K: sp.Matrix) -> sp.Expr | None:
     """
     key = (tuple(sorted(factors, key=str)), sp.ImmutableMatrix(K))
     if key not in _MEMO:
+        if len(_MEMO) >= _MEMO_SIZE:  # bounded: start afresh rather than grow
+            _MEMO.clear()
         _MEMO[key] = _reduce(list(factors), K)
     return _MEMO[key]
 
 
 _MEMO: dict = {}
+_MEMO_SIZE = 4096
 
 
 def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:

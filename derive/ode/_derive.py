@@ -40,9 +40,7 @@ def _name(base: str, *idx: int, wide: bool) -> str:
     return base + ("_".join(map(str, idx)) if wide else "".join(map(str, idx)))
 
 
-_OPTIONS = dict(student="erf", p=2, loss="square", batch=1, noise=0.0,
-                train_second_layer=False, spherical=False, lr=1.0, lr_a=None, a=None, P=None,
-                init_scale=1.0)
+_OPTIONS = Scenario.options()
 
 
 def ode_system(target, student="erf", p=2, loss="square", batch=1, noise=0.0,
@@ -69,8 +67,8 @@ def ode_system(target, student="erf", p=2, loss="square", batch=1, noise=0.0,
         points: Gauss-Hermite nodes per dimension for expectations without closed form.
 
     Returns:
-        OdeSystem (state, parameters, rhs, risk, backend; latex(), to_source("jax"),
-        initial_state(d, seed)).
+        OdeSystem (state, parameters, rhs, risk, backend; latex(), to_sympy(),
+        initial_state(d, seed)); its standalone JAX module is escalier.numerics.lower.ode_source.
 
     Raises:
         ValueError: invalid options (from Scenario), or a Scenario together with options.

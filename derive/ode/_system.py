@@ -90,26 +90,13 @@ class OdeSystem:
         lines.append(rf"R &= {sp.latex(self.risk)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
     def to_sympy(self) -> str:
         """The system as plain text: `d<state>/dt = <expr>` lines, then `R = <risk>`."""
         lines = [f"d{s}/dt = {e}" for s, e in zip(self.state, self.rhs, strict=True)]
         return "\n".join([*lines, f"R = {self.risk}"])
-
-    def to_source(self, target: str = "jax") -> str:
-        """A standalone Python module defining rhs(t, y, args) and risk(y, args).
-
-        Args:
-            target: "jax" (imports only jax; rhs has diffrax's signature; args is a dict of
-                parameter values, DEFAULT_ARGS when None).
-
-        Raises:
-            ValueError: an unknown target, or a function the JAX table cannot lower.
-        """
-        if target != "jax":
-            raise ValueError(f"unknown source target {target!r}; accepted: 'jax'")
-        from ._emit import jax_module
-
-        return jax_module(self)
 
     # --- initial conditions ----------------------------------------------------------------
 
@@ -118,8 +105,9 @@ class OdeSystem:
         """The overlaps of a random start at dimension d, in `state` order.
 
         W ~ N(0, init_scale^2) (p x d); W* has W* W*^T / d = P exactly (orthonormal random
-        directions times chol(P) sqrt(d)); spherical: w rescaled to ||w||^2 = d; a from the
-        scenario. Or the overlaps of given weights W (p x d) and W_star (k x d).
+        directions times the PSD root of P times sqrt(d); a singular P is allowed); spherical:
+        w rescaled to ||w||^2 = d; a from the scenario. Or the overlaps of given weights
+        W (p x d) and W_star (k x d).
 
         Args:
             d: input dimension (ignored when W and W_star are given).
@@ -142,7 +130,7 @@ class OdeSystem:
                 raise ValueError(f"d must be an integer >= k = {k}, got {d!r}")
             W = sc.init_scale * rng.standard_normal((p, d))
             basis, _ = np.linalg.qr(rng.standard_normal((d, k)))
-            W_star = np.linalg.cholesky(np.asarray(sc.P, dtype=float)) @ basis.T * np.sqrt(d)
+            W_star = sc.teacher_factor() @ basis.T * np.sqrt(d)
         W = np.asarray(W, dtype=float)
         W_star = np.asarray(W_star, dtype=float)
         if W.ndim != 2 or W.shape[0] != p or W_star.shape != (k, W.shape[1]):

@@ -5,7 +5,7 @@ shared analysis of a target (its Hermite context and image cache, plus the resul
 protocols it depends on) to a `ProtocolResult`: the staircase (a chain of `Step`s), the
 protocol's exponent, which values are proved, and the predicted sample cost. Concrete
 protocols are final classes, one module each; the registry in `escalier.derive.protocols`
-lists them in the order `exponents()` runs them (docs/theory.md §2, docs/design.md).
+lists them in the order `exponents()` runs them (docs/theory.md §3, docs/design.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Approximate message passing at n = alpha d: weak learnability (docs/theory.md §2.6).
+"""Approximate message passing at n = alpha d: weak learnability (docs/theory.md §3.5).
 
 Trivial subspace span_y E[z | y] (any alpha > 0); easy subspace: the images of
 G(y) = E[z z^T | y] - I outside it (alpha > alpha_c); hard: the relevant directions in

@@ -1,4 +1,4 @@
-"""A few gradient steps, each on a fresh batch of n = d^l samples (docs/theory.md §2.3).
+"""A few gradient steps, each on a fresh batch of n = d^l samples (docs/theory.md §3.3).
 
 U_{t+1} = U_t + sum_{k <= l} Im T_k(U_t); the exponent is the smallest l whose chain learns
 every relevant direction (Dandi et al., arXiv 2305.18270). `FewSteps(l=3)` fixes l.

@@ -1,4 +1,4 @@
-"""One giant gradient step with a batch of n = d^l samples (docs/theory.md §2.3).
+"""One giant gradient step with a batch of n = d^l samples (docs/theory.md §3.3).
 
 It learns U*_l = sum_{k <= l} Im(C_k); the exponent is the smallest l with U*_l equal to the
 relevant subspace (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).

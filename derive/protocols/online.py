@@ -1,4 +1,4 @@
-"""Online SGD from a random start: the subspace recursion (docs/theory.md §2.2).
+"""Online SGD from a random start: the subspace recursion (docs/theory.md §3.2).
 
 U_0 = {0}; k_t = min{k >= 1 : T_k(U_t) != 0}; U_{t+1} = U_t + span Im T_{k_t}(U_t);
 leap = max_t k_t; phase t costs d^max(k_t - 1, 1) samples (d log d for k_t = 2)

@@ -1,4 +1,4 @@
-"""Batch reuse (data repetition): the generalised staircase (docs/theory.md §2.5).
+"""Batch reuse (data repetition): the generalised staircase (docs/theory.md §3.4).
 
 A new direction given U costs O(d) when E[z_perp | y, z_U] != 0 (first order), O(d log d)
 when only E[He_2(z_perp) | y, z_U] != 0 (second order); higher conditional orders are hard.

@@ -6,7 +6,8 @@ import json
 import os
 import pathlib
 
-__all__ = ["add_scenario_arguments", "enable_float64", "scenario_from_args", "write_json"]
+__all__ = ["add_engine_argument", "add_scenario_arguments", "enable_float64", "scenario_from_args",
+           "write_json"]
 
 
 def enable_float64() -> None:
@@ -15,6 +16,27 @@ def enable_float64() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+def engine_name(text: str) -> str:
+    """argparse type: a registered engine name (escalier.numerics.simulate.ENGINES)."""
+    import argparse
+
+    from escalier.numerics.simulate import ENGINES
+
+    if text not in ENGINES:
+        raise argparse.ArgumentTypeError(
+            f"unknown engine {text!r}; accepted: {', '.join(ENGINES)}")
+    return text
+
+
+def add_engine_argument(parser, default: str = "full") -> None:
+    """--engine NAME, checked against the engine registry when parsed."""
+    parser.add_argument("--engine", default=default, type=engine_name, metavar="NAME",
+                        help="simulation engine: full (d-dimensional SGD) or gram (the exact "
+                             "Gram-matrix chain, cost independent of d), or any engine "
+                             f"registered in escalier.numerics.simulate.ENGINES (default: "
+                             f"{default})")
 
 
 def add_scenario_arguments(parser, *, student="erf", p=2, lr=1.0, loss="square") -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from escalier.derive import hermite_expansion
-from escalier.derive._target import Target
+from escalier.derive import Target, hermite_expansion
 
 
 def add_arguments(parser) -> None:

@@ -41,7 +41,9 @@ def run(args) -> int:
     elif args.emit == "sympy":
         text = system.to_sympy() + "\n"
     else:
-        text = system.to_source("jax")
+        from escalier.numerics.lower import ode_source
+
+        text = ode_source(system)
     if args.output:
         path = pathlib.Path(args.output)
         if path.parent and not path.parent.exists():

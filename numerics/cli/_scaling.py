@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import enable_float64, save_figure, write_json
+from ._common import add_engine_argument, enable_float64, save_figure, write_json
 
 DEFAULT_D = (128, 256, 512, 1024)
 
@@ -34,7 +34,7 @@ def add_arguments(parser) -> None:
                              "(default: 10)")
     parser.add_argument("--records", type=int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
-    parser.add_argument("--engine", default="full", choices=["full", "gram"])
+    add_engine_argument(parser)
     parser.add_argument("--plot", metavar="FILE", help="write a figure")
     parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -9,7 +9,14 @@ from __future__ import annotations
 import sys
 
 from ._app import CliError
-from ._common import add_scenario_arguments, enable_float64, save_figure, scenario_from_args, write_json
+from ._common import (
+    add_engine_argument,
+    add_scenario_arguments,
+    enable_float64,
+    save_figure,
+    scenario_from_args,
+    write_json,
+)
 
 DEFAULT_TARGET = "erf(z1/sqrt(2)) + erf(z2/sqrt(2))"
 DEFAULT_D = (250, 500, 1000)
@@ -28,9 +35,7 @@ def add_arguments(parser) -> None:
                    help="duration in t = steps / d (default: 50)")
     g.add_argument("--records", type=int, default=100,
                    help="record times after t = 0 (default: 100)")
-    g.add_argument("--engine", default="full", choices=["full", "gram"],
-                   help="simulation engine: full d-dimensional SGD, or the exact Gram-matrix "
-                        "chain (default: full)")
+    add_engine_argument(g)
     g.add_argument("--rtol", type=float, default=1e-8, help="ODE relative tolerance")
     g.add_argument("--atol", type=float, default=1e-10, help="ODE absolute tolerance")
     g.add_argument("--plot", metavar="FILE", help="write a figure (png, pdf, svg)")

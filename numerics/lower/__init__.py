@@ -1,9 +1,16 @@
-"""Lowering of SymPy expressions to JAX functions (table-driven, with shared sub-expressions)."""
+"""SymPy -> JAX, in one place: the table of heads (JAX_FUNCTIONS), the lowering to JAX
+functions (`lower`), the standalone JAX source of an ODE system (`ode_source`), and the
+lowered teacher and student networks of a Scenario."""
 
+from ._emit import jax_module as jax_module
+from ._emit import ode_source as ode_source
 from ._gaussian import register_gaussian_expectation as _register_gaussian_expectation
 from ._lower import Lowered as Lowered
 from ._lower import lower as lower
+from ._networks import student_functions as student_functions
+from ._networks import teacher_function as teacher_function
 from ._registry import register as register
 from ._registry import supported_heads as supported_heads
+from ._table import JAX_FUNCTIONS as JAX_FUNCTIONS
 
 _register_gaussian_expectation()

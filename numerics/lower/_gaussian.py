@@ -48,15 +48,12 @@ def _build(expr, compile_):
     return fn
 
 
-def register_gaussian_expectation() -> bool:
-    """Register the GaussianExpectation head if escalier.derive defines it; True if so."""
-    try:
-        from escalier.derive.gaussian import GaussianExpectation
-    except ImportError:
-        return False
+def register_gaussian_expectation() -> None:
+    """Register the GaussianExpectation head (a numeric Gauss-Hermite expectation)."""
+    from escalier.derive.gaussian import GaussianExpectation
+
     from ._registry import register
 
     register(GaussianExpectation, _build, structural=True)
-    return True
 
 

@@ -1,6 +1,6 @@
 """Lowering of SymPy expressions to JAX callables, driven by one table of heads.
 
-Every elementwise head comes from `escalier.derive._jax_table.JAX_FUNCTIONS` (plus heads
+Every elementwise head comes from `escalier.numerics.lower._table.JAX_FUNCTIONS` (plus heads
 registered with `register`); the structural ones (numbers, Add, Mul, Pow, Piecewise) are
 handled here once. Shared sub-expressions are found by `sympy.cse` and computed once.
 The SymPy tree is compiled into nested Python closures when `lower` is called, so calling
@@ -248,7 +248,7 @@ def _compile(expr: sp.Basic, slots: dict) -> _Fn:
         raise ValueError(
             f"cannot lower {head} (in {expr}): no JAX implementation. Supported heads: "
             f"{', '.join(supported_heads())}. Add a row to "
-            f"escalier.derive._jax_table.JAX_FUNCTIONS or call "
+            f"escalier.numerics.lower._table.JAX_FUNCTIONS or call "
             f"escalier.numerics.lower.register({head}, fn)"
         )
     args = [_compile(a, slots) for a in expr.args]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from escalier.derive._jax_table import JAX_FUNCTIONS, VARIADIC
+from ._table import JAX_FUNCTIONS, VARIADIC
 
 __all__ = ["implementation", "register", "structural_builder", "structural_heads",
            "supported_heads"]

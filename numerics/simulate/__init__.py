@@ -1,8 +1,20 @@
-"""Simulations of the real two-layer network: full d-dimensional and exact Gram engines."""
+"""Simulations of the real two-layer network: engines (full d-dimensional, exact Gram chain)
+as objects, training protocols and stop conditions, one `simulate` entry point."""
 
 from ._api import DTYPES as DTYPES
-from ._api import ENGINES as ENGINES
+from ._api import resolve_engine as resolve_engine
 from ._api import simulate as simulate
-from ._full import DIVERGENCE_BOUND as DIVERGENCE_BOUND
+from ._blocks import DIVERGENCE_BOUND as DIVERGENCE_BOUND
+from ._escape import gram_escape_steps as gram_escape_steps
 from ._gram_giant import giant_step as giant_step
 from ._result import SimulationResult as SimulationResult
+from .engines import ENGINES as ENGINES
+from .engines import Engine as Engine
+from .engines import EscapeThreshold as EscapeThreshold
+from .engines import FullEngine as FullEngine
+from .engines import GramEngine as GramEngine
+from .engines import Horizon as Horizon
+from .engines import OnlineSGD as OnlineSGD
+from .engines import StepsPerBatch as StepsPerBatch
+from .engines import StopCondition as StopCondition
+from .engines import TrainingProtocol as TrainingProtocol

@@ -1,32 +1,15 @@
-"""`simulate`: the network twin of a Scenario, by engine, with checks at the API edge.
+"""`simulate`: the network twin of a Scenario, run by an engine object, checked at the edge.
 
-The engine interface (every engine implements it; "full" in _full.py, "gram" in _gram.py):
-
-    run(scenario, d, n_steps, keys, record_every, dtype) -> dict(Q=..., M=..., a=...)
-
-    scenario      escalier.derive.Scenario (the update is fixed by its docstring)
-    d             int, input dimension
-    n_steps       int, total SGD steps, a multiple of record_every
-    keys          (S,) typed JAX PRNG key array, one key per seed (jax.random.key / split);
-                  the engine derives everything random (initial condition, data) from it
-    record_every  int, steps between records
-    dtype         "float64" or "float32" (a string; jnp.dtype(dtype) gives the dtype)
-
-    returns Q (S, T, p, p), M (S, T, p, k), a (S, T, p) as numpy or jax arrays, recorded at
-    steps 0, record_every, 2 * record_every, ..., n_steps (T = n_steps / record_every + 1).
-    The initial condition must have the law of the full engine's (_init.py): w_j iid
-    N(0, init_scale^2 I_d) (spherical: normalised to ||w||^2 = d), W* W*^T / d = P exactly,
-    a = scenario.a. An engine may stop early after a divergence and fill the remaining
-    records with NaN; `simulate` turns any non-finite or exploding record into a ValueError.
-
-Time is t = steps / d (THEORY.md section 1).
+Engines, training protocols and stop conditions are objects (escalier.numerics.simulate.
+engines): `simulate(scenario, d, time, engine=GramEngine(), protocol=StepsPerBatch(2))`.
+A registry name ("full", "gram") is accepted for the engine and resolved through ENGINES.
+Time is t = steps / d (docs/theory.md §1.3).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -34,53 +17,26 @@ import numpy as np
 
 from escalier.derive import Scenario
 
-from . import _full
-from ._full import DIVERGENCE_BOUND
+from ._blocks import DIVERGENCE_BOUND
 from ._result import SimulationResult
+from .engines import ENGINES, Engine, OnlineSGD, TrainingProtocol
 
-__all__ = ["DTYPES", "ENGINES", "engine_runner", "scenario_config", "simulate"]
+__all__ = ["DTYPES", "resolve_engine", "simulate"]
 
-ENGINES = ("full", "gram")
 DTYPES = ("float64", "float32")
 
 
-def engine_runner(engine: str) -> Callable:
-    """The `run` function of an engine (see module docstring).
+def resolve_engine(engine: str | Engine) -> Engine:
+    """An Engine object from an Engine or a registry name.
 
     Raises:
-        ValueError: unknown engine, or the gram engine is not installed in this build.
+        ValueError: an unknown name or a value that is not an Engine.
     """
-    if engine == "full":
-        return _full.run
-    if engine == "gram":
-        try:
-            from . import _gram
-        except ImportError as err:
-            raise ValueError(
-                f"engine 'gram' is not available in this build ({err}); use engine='full'"
-            ) from None
-        return _gram.run
-    raise ValueError(f"unknown engine {engine!r}; accepted: {list(ENGINES)}")
-
-
-def scenario_config(scenario: Scenario) -> dict[str, Any]:
-    """A JSON-ready description of a Scenario."""
-    return {
-        "target": str(scenario.target.expr),
-        "student": str(scenario.student),
-        "p": scenario.p,
-        "k": scenario.k,
-        "lr": scenario.lr,
-        "loss": scenario.loss,
-        "batch": scenario.batch,
-        "noise": scenario.noise,
-        "a": list(scenario.a),
-        "train_second_layer": scenario.train_second_layer,
-        "lr_a": scenario.lr_a,
-        "spherical": scenario.spherical,
-        "P": [list(row) for row in scenario.P],
-        "init_scale": scenario.init_scale,
-    }
+    if isinstance(engine, Engine):
+        return engine
+    if isinstance(engine, str) and engine in ENGINES:
+        return ENGINES[engine]()
+    raise ValueError(f"unknown engine {engine!r}; accepted: {list(ENGINES)} or an Engine object")
 
 
 def _check_int(name: str, value, low: int) -> int:
@@ -97,7 +53,8 @@ def simulate(
     seeds: int = 8,
     seed: int = 0,
     n_records: int = 100,
-    engine: str = "full",
+    engine: str | Engine = "full",
+    protocol: TrainingProtocol | None = None,
     dtype: str = "float64",
     risk_fn: Callable | None = None,
     progress: bool = True,
@@ -117,11 +74,14 @@ def simulate(
         seed: the PRNG seed; seed i uses jax.random.split(jax.random.key(seed), S)[i].
         n_records: number of records after t = 0 (T = n_records + 1 in all, or fewer when
             the run has fewer steps than n_records).
-        engine: "full" (d-dimensional weights) or "gram" (exact overlap-space chain).
+        engine: an Engine (FullEngine(): d-dimensional weights; GramEngine(): the exact
+            overlap-space chain), or its registry name "full" / "gram".
+        protocol: the training protocol (default OnlineSGD(); StepsPerBatch(k) takes k steps
+            on each fresh batch); an engine that cannot run it exactly refuses it.
         dtype: "float64" (default; needs jax_enable_x64) or "float32".
         risk_fn: optional JAX function risk_fn(Q, M, P, a) -> scalar, evaluated on every
             record (vmapped) to fill `risk`.
-        progress: show a progress bar (full engine).
+        progress: show a progress bar (every engine: SGD steps done / total).
 
     Returns:
         SimulationResult with times (T,), Q (S, T, p, p), M (S, T, p, k), a (S, T, p),
@@ -155,16 +115,21 @@ def simulate(
         )
     if risk_fn is not None and not callable(risk_fn):
         raise ValueError(f"risk_fn must be a function risk_fn(Q, M, P, a), got {risk_fn!r}")
-    run = engine_runner(engine)
+    eng = resolve_engine(engine)
+    protocol = OnlineSGD() if protocol is None else protocol
+    if not isinstance(protocol, TrainingProtocol):
+        raise ValueError(f"protocol must be a TrainingProtocol (OnlineSGD(), StepsPerBatch(k)), "
+                         f"got {protocol!r}")
+    eng.check(scenario, protocol)
+    engine = eng.name
 
     n_steps = max(1, math.ceil(time * d))
-    record_every = math.ceil(n_steps / n_records)
+    unit = protocol.steps_per_batch
+    record_every = unit * math.ceil(math.ceil(n_steps / n_records) / unit)
     n_steps = record_every * math.ceil(n_steps / record_every)
     keys = jax.random.split(jax.random.key(seed), seeds)
-    if engine == "full":
-        out = run(scenario, d, n_steps, keys, record_every, dtype, progress=progress)
-    else:
-        out = run(scenario, d, n_steps, keys, record_every, dtype)
+    out = eng.run(scenario, d, n_steps, keys, record_every, dtype, protocol=protocol,
+                  progress=progress)
     Q, M, a = (np.asarray(out[name]) for name in ("Q", "M", "a"))
     T = n_steps // record_every + 1
     times = np.arange(T) * (record_every / d)
@@ -177,7 +142,7 @@ def simulate(
         if not np.all(np.isfinite(risk)):
             raise ValueError("risk_fn returned non-finite values on finite overlaps")
     config = {
-        "scenario": scenario_config(scenario),
+        "scenario": scenario.to_json(),
         "d": d,
         "time": float(times[-1]),
         "time_requested": time,
@@ -186,6 +151,7 @@ def simulate(
         "seeds": seeds,
         "seed": seed,
         "engine": engine,
+        "protocol": protocol.describe(),
         "dtype": dtype,
         "jax": jax.__version__,
     }

@@ -32,9 +32,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from escalier.derive import Scenario
+from escalier.numerics.lower import student_functions, teacher_function
 
+from ._blocks import DIVERGENCE_BOUND, block_size, diverged, pad_nan, progress_bar
 from ._init import initial_state, overlaps
-from ._networks import student_functions, teacher_function
 from ._normals import normals, philox_state
 
 __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
@@ -42,8 +43,6 @@ __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
 CHUNK_ELEMENTS = 1 << 16
 """Most random numbers drawn at once per seed (a chunk of steps' data)."""
 
-DIVERGENCE_BOUND = 1e10
-"""A run whose |Q|, |M| or |a| exceeds this (or is not finite) has diverged."""
 
 
 def _networks(scenario: Scenario) -> tuple[Callable, Callable, Callable]:
@@ -175,8 +174,6 @@ def _per_step_words(batch: int, width: int) -> int:
     return batch * width + (batch * width) % 2
 
 
-def _diverged(*arrays) -> bool:
-    return any(not bool(np.all(np.isfinite(x))) or bool(np.any(np.abs(x) > DIVERGENCE_BOUND)) for x in arrays)
 
 
 def run(
@@ -214,9 +211,9 @@ def run(
     n_rec = n_steps // record_every
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
     records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
-    per_block = _block_size(n_rec)
+    per_block = block_size(n_rec)
     fn = _block(scenario, d, record_every, per_block, dtype.name)
-    bar = _bar(progress, n_steps, scenario, d)
+    bar = progress_bar(progress, n_steps, "full", scenario, d)
     done = 0
     while done < n_rec:
         (V, a), (Q, M, A) = fn(V, a, data_keys, done * record_every)
@@ -225,34 +222,21 @@ def run(
         done += per_block
         if bar is not None:
             bar.update(per_block * record_every)
-        if _diverged(Q, M, A):
+        if diverged(Q, M, A):
             break
     if bar is not None:
         bar.close()
     Q, M, A = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
     T = n_rec + 1
     if Q.shape[1] < T:
-        Q, M, A = (_pad_nan(x, T) for x in (Q, M, A))
+        Q, M, A = (pad_nan(x, T) for x in (Q, M, A))
     return {"Q": Q, "M": M, "a": A}
 
 
-def _block_size(n_rec: int) -> int:
-    """Records per jitted call: a divisor of n_rec giving about 10 host round trips."""
-    target = max(1, math.ceil(n_rec / 10))
-    return max(c for c in range(1, target + 1) if n_rec % c == 0)
 
 
-def _pad_nan(x: np.ndarray, T: int) -> np.ndarray:
-    pad = np.full((x.shape[0], T - x.shape[1], *x.shape[2:]), np.nan, dtype=x.dtype)
-    return np.concatenate([x, pad], axis=1)
 
 
-def _bar(progress: bool, n_steps: int, scenario: Scenario, d: int):
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=n_steps, desc=f"simulate d={d} p={scenario.p}", unit="step", leave=False)
 
 
 def rng_floor(

@@ -84,9 +84,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from escalier.numerics.lower import student_functions, teacher_function
+
+from ._blocks import block_size, diverged, pad_nan, progress_bar
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
-from ._init import teacher_factor
-from ._networks import student_functions, teacher_function
 
 __all__ = ["GramChain", "check_exact", "run"]
 
@@ -134,7 +135,7 @@ def check_exact(scenario, *, inputs: str | None = None, optimizer: str | None = 
         )
 
 
-def _row_factor(K):
+def row_factor(K):
     """A p x p matrix L with L L^T = K K^T for K of shape (p, c), c >= p (LQ factor)."""
     if K.shape[0] == 1:
         return jnp.sqrt(jnp.sum(K * K, axis=1, keepdims=True))
@@ -186,7 +187,7 @@ class GramChain:
             )
         # symmetric PSD square root of P (singular P allowed, as in the full engine: the
         # teacher frame E* then has directions the teacher does not use, still k + p in all)
-        object.__setattr__(self, "_LP", teacher_factor(sc.P))
+        object.__setattr__(self, "teacher_root", sc.teacher_factor())
         f = teacher_function(sc)
         sigma, dsigma = student_functions(sc)
         object.__setattr__(self, "_fns", (f, sigma, dsigma))
@@ -223,7 +224,7 @@ class GramChain:
     def observe(self, state):
         """(Q, M, a) of a state."""
         A, B, a = state[:3]
-        LP = jnp.asarray(self._LP, self.dtype)
+        LP = jnp.asarray(self.teacher_root, self.dtype)
         return A @ A.T + B @ B.T, A @ LP.T, a
 
     def draw(self, rng, size: int) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -258,7 +259,7 @@ class GramChain:
         """(C, sigma(lambda), Delta_e) of one batch at the current weights."""
         sc = self.scenario
         f, sigma, dsigma = self._fns
-        LP = jnp.asarray(self._LP, self.dtype)
+        LP = jnp.asarray(self.teacher_root, self.dtype)
         nu = gs @ LP.T
         lam = gs @ A.T + gx @ Bx.T
         y = f(nu)
@@ -293,8 +294,8 @@ class GramChain:
             if n <= p:
                 T = C.T @ H
             else:
-                T = _row_factor(C.T) @ H
-            B1 = _row_factor(jnp.concatenate([Bt, eps * T], axis=1))
+                T = row_factor(C.T) @ H
+            B1 = row_factor(jnp.concatenate([Bt, eps * T], axis=1))
             return self._finish(A1, B1, a, s, delta, eps_a)
         gx = jnp.concatenate([gf, H], axis=1)
         Bx = jnp.concatenate([B, jnp.zeros((p, self.q), self.dtype)], axis=1)
@@ -307,7 +308,7 @@ class GramChain:
             return self._finish(A, Bx, a, s, delta, eps_a), None
 
         (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), None, length=self.reuse)
-        return A, _row_factor(Bx), a
+        return A, row_factor(Bx), a
 
     def advance(self, state, units: int, chunk: int = _CHUNK):
         """Advance (A, B, a, rng) by `units` units (static count), drawn in chunks of `chunk`.
@@ -337,7 +338,7 @@ class GramChain:
         return jax.lax.fori_loop(0, n_chunks, run_chunk, state)
 
 
-def _as_keys(keys):
+def as_keys(keys):
     keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         if keys.ndim != 1:
@@ -353,26 +354,27 @@ def _as_keys(keys):
 
 @functools.lru_cache(maxsize=32)
 def _program(scenario, d, dtype, reuse, n_records, units, chunk):
-    """The jitted, seed-vmapped simulation (cached: repeated calls skip the compilation)."""
+    """The jitted, seed-vmapped start and record block (cached: repeated calls skip the
+    compilation): start(keys) -> (state, first record); block(state) -> (state, records)."""
     chain = GramChain(scenario, d, dtype, reuse)
 
-    def one_seed(key):
+    def start(key):
         state = chain.init(key)
-        first = chain.observe(state)
+        return state, chain.observe(state)
 
+    def block(state):
         def record(state, _):
             state = chain.advance(state, units, chunk)
             return state, chain.observe(state)
 
-        _, rest = jax.lax.scan(record, state, None, length=n_records)
-        return jax.tree.map(lambda x0, xs: jnp.concatenate([x0[None], xs]), first, rest)
+        return jax.lax.scan(record, state, None, length=n_records)
 
-    return jax.jit(jax.vmap(one_seed))
+    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(block))
 
 
 def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
         inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
-        chunk: int = _CHUNK) -> dict[str, np.ndarray]:
+        chunk: int = _CHUNK, progress: bool = False) -> dict[str, np.ndarray]:
     """Simulate SGD of the Scenario at dimension d exactly in overlap space, over seeds.
 
     Records Q = W W^T / d, M = W W*^T / d and a at steps 0, record_every, ..., n_steps
@@ -389,6 +391,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         reuse: consecutive steps on the same mini-batch (1: online SGD, fresh data).
         inputs, optimizer, covariance: refused unless exact (see check_exact).
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
+        progress: show a progress bar (records are computed in about ten jitted blocks).
 
     Returns:
         dict with Q (S, T, p, p), M (S, T, p, k), a (S, T, p) as numpy arrays,
@@ -410,8 +413,27 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         raise ValueError(f"n_steps = {n_steps} must be a multiple of record_every = {record_every}")
     if record_every % reuse:
         raise ValueError(f"record_every = {record_every} must be a multiple of reuse = {reuse}")
-    keys = _as_keys(keys)
-    program = _program(scenario, int(d), chain.dtype, int(reuse), n_steps // record_every,
-                       record_every // reuse, int(chunk))
-    Q, M, a = program(keys)
-    return {"Q": np.asarray(Q), "M": np.asarray(M), "a": np.asarray(a)}
+    keys = as_keys(keys)
+    n_rec = n_steps // record_every
+    per_block = block_size(n_rec) if n_rec else 1
+    start, block = _program(scenario, int(d), chain.dtype, int(reuse), per_block,
+                            record_every // reuse, int(chunk))
+    state, first = start(keys)
+    records = [tuple(np.asarray(x)[:, None] for x in first)]
+    bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
+    done = 0
+    while done < n_rec:
+        state, recs = block(state)
+        recs = tuple(np.asarray(x) for x in recs)
+        records.append(recs)
+        done += per_block
+        if bar is not None:
+            bar.update(per_block * record_every)
+        if diverged(*recs):
+            break
+    if bar is not None:
+        bar.close()
+    Q, M, a = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
+    if Q.shape[1] < n_rec + 1:
+        Q, M, a = (pad_nan(x, n_rec + 1) for x in (Q, M, a))
+    return {"Q": Q, "M": M, "a": a}

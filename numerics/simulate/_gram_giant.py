@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._gram import GramChain, _as_keys, _row_factor, check_exact
+from ._gram import GramChain, as_keys, check_exact, row_factor
 from ._gram_draws import Stream, bartlett, bartlett_size
 
 __all__ = ["giant_step"]
@@ -74,7 +74,7 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
     key_arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
     single = (key_arr.ndim == 1 and not jnp.issubdtype(key_arr.dtype, jax.dtypes.prng_key)) or (
         key_arr.ndim == 0)
-    keys = _as_keys(key_arr[None] if single else key_arr)
+    keys = as_keys(key_arr[None] if single else key_arr)
 
     def one(key):
         A, B, a, rng = chain.init(key)
@@ -101,7 +101,7 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
         root = (V * jnp.sqrt(jnp.clip(w, 0.0))) @ V.T
         eps = lr / (n * d)
         A1 = A + eps * s_star
-        B1 = _row_factor(jnp.concatenate([B + eps * s_f, eps * (root @ H)], axis=1))
+        B1 = row_factor(jnp.concatenate([B + eps * s_f, eps * (root @ H)], axis=1))
         a1 = a + scenario.lr_a / (n * d) * s_a if scenario.train_second_layer else a
         if scenario.spherical:
             norm = jnp.sqrt(jnp.sum(A1 * A1) + jnp.sum(B1 * B1))

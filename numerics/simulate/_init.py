@@ -1,7 +1,8 @@
 """Initial conditions of a simulation: student and teacher weights for one seed.
 
     w_j ~ N(0, init_scale^2 I_d)  (j = 1..p; spherical: then w <- sqrt(d) w / ||w||)
-    W*  = sqrt(d) L O,  L L^T = P,  O in R^{k x d} with orthonormal rows (uniformly random)
+    W*  = sqrt(d) L O,  L = Scenario.teacher_factor() (PSD root of P),
+          O in R^{k x d} with orthonormal rows (uniformly random)
 
 so that W* W*^T / d = P exactly (up to rounding), whatever the seed.
 """
@@ -10,28 +11,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from escalier.derive import Scenario
 
-__all__ = ["initial_state", "overlaps", "teacher_factor"]
-
-
-def teacher_factor(P) -> np.ndarray:
-    """A factor L with L L^T = P (symmetric PSD square root, so singular P is allowed).
-
-    Raises:
-        ValueError: P not symmetric or not positive semi-definite.
-    """
-    P = np.asarray(P, dtype=np.float64)
-    if not np.allclose(P, P.T, rtol=0, atol=1e-12):
-        raise ValueError(f"P (teacher overlaps) must be symmetric, got {P.tolist()}")
-    evals, evecs = np.linalg.eigh(P)
-    if evals.min() < -1e-12 * max(1.0, float(np.abs(evals).max())):
-        raise ValueError(
-            f"P (teacher overlaps) must be positive semi-definite, got eigenvalues {evals.tolist()}"
-        )
-    return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
+__all__ = ["initial_state", "overlaps"]
 
 
 def initial_state(scenario: Scenario, d: int, key, dtype) -> tuple[jax.Array, jax.Array]:
@@ -52,7 +35,7 @@ def initial_state(scenario: Scenario, d: int, key, dtype) -> tuple[jax.Array, ja
     if scenario.spherical:
         W = W * (jnp.sqrt(float(d)) / jnp.linalg.norm(W, axis=1, keepdims=True))
     O = _orthonormal_rows(Z[p:])
-    L = jnp.asarray(teacher_factor(scenario.P), dtype)
+    L = jnp.asarray(scenario.teacher_factor(), dtype)
     Wstar = jnp.sqrt(float(d)) * (L @ O)
     a = jnp.asarray(scenario.a, dtype)
     return jnp.concatenate([W, Wstar], axis=0), a

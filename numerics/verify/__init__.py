@@ -10,10 +10,10 @@ from ._deviation import DeviationTable as DeviationTable
 from ._deviation import deviation_table as deviation_table
 from ._deviation import sup_deviation as sup_deviation
 from ._escape import EscapeScaling as EscapeScaling
-from ._escape import best_lr as best_lr
 from ._escape import escape_scaling as escape_scaling
 from ._fit import ExponentFit as ExponentFit
 from ._fit import fit_exponent as fit_exponent
+from ._rates import best_lr as best_lr
 from ._scaling import ScalingLaw as ScalingLaw
 from ._scaling import escape_times as escape_times
 from ._scaling import information_exponent as information_exponent

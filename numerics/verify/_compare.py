@@ -16,10 +16,8 @@ __all__ = ["OdeFunctions", "Verification", "VerifyRun", "ode_functions", "overla
 
 
 def _ode_system(scenario):
-    try:
-        from escalier.derive import ode_system
-    except ImportError:
-        from escalier.derive.ode import ode_system
+    from escalier.derive import ode_system
+
     return ode_system(scenario)
 
 
@@ -225,9 +223,7 @@ def verify(scenario, ds, time: float, *, seeds: int = 8, seed: int = 0, n_record
         sims.append(np.concatenate([sim, sim_risk[..., None]], axis=-1))
         odes.append(np.concatenate([sol.y, sol.risk[..., None]], axis=-1))
     table = deviation_table((*fns.names, "R"), ds, sims, odes)
-    from escalier.numerics.simulate._api import scenario_config
-
-    config = {"scenario": scenario_config(scenario), "d": ds, "time": float(time),
+    config = {"scenario": scenario.to_json(), "d": ds, "time": float(time),
               "seeds": seeds, "seed": seed, "n_records": n_records, "engine": engine,
               "rtol": rtol, "atol": atol, "ode_backend": getattr(fns.system, "backend", None)}
     return Verification(fns.names, tuple(runs), table, config)

@@ -33,6 +33,8 @@ import math
 
 import numpy as np
 
+from ._rates import best_lr, eta_index
+
 __all__ = ["EscapeDiffusion", "mean_escape_time", "noise_variance"]
 
 _NODES = 64
@@ -49,7 +51,7 @@ def noise_variance(scenario, ms) -> np.ndarray:
     """
     import jax.numpy as jnp
 
-    from escalier.numerics.simulate._networks import student_functions, teacher_function
+    from escalier.numerics.lower import student_functions, teacher_function
 
     f = teacher_function(scenario)
     sigma, dsigma = student_functions(scenario)
@@ -87,11 +89,9 @@ class EscapeDiffusion:
         import jax
         import jax.numpy as jnp
 
-        from ._escape import _eta_index
-
         self.threshold = threshold
         self._fns = fns
-        i = _eta_index(fns)
+        i = eta_index(fns)
         self._rhs = jax.jit(jax.vmap(
             lambda m, eta: fns.rhs(0.0, m[None], fns.args.at[i].set(eta))[0], (0, None)))
         self._jnp = jnp
@@ -140,8 +140,6 @@ class EscapeDiffusion:
         Raises:
             ValueError: the diffusion escapes at no rate of the search.
         """
-        from ._escape import best_lr
-
         unit = law.lr(1.0, d)
         if centre is None:
             centre = best_lr(self._fns, d**-0.5) / unit

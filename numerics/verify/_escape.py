@@ -12,6 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ._fit import ExponentFit, fit_exponent
+from ._rates import best_lr
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
 
 __all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
@@ -111,44 +112,9 @@ def median_error_need(seeds: int) -> int:
     return min(seeds, math.ceil(seeds / 2 + math.sqrt(seeds) / 2))
 
 
-def _eta_index(fns) -> int:
-    names = [s.name for s in fns.system.parameters]
-    if "eta" not in names:
-        raise ValueError(f"the ODE system has no learning-rate parameter 'eta': {names}")
-    return names.index("eta")
-
-
-def _with_eta(fns, eta: float):
-    return fns.args.at[_eta_index(fns)].set(eta)
-
-
-def best_lr(fns, m0: float) -> float:
-    """The learning rate that maximises the ODE's escape rate (dm/dt) / m at m = m0.
-
-    For spherical online SGD, (dm/dt) / m = eta A(m) - eta^2 B(m) (drift, then the noise
-    term of order eta^2; THEORY.md section 3), so the best rate is A / (2 B); with
-    A ~ c m^{l-2} at m0 = d^{-1/2} it scales as d^{-(l-2)/2} for l >= 3, the rate the
-    information exponent prescribes (Ben Arous et al. 2021), with its constant fixed.
-    A and B are read off two evaluations of the lowered right-hand side.
-
-    Raises:
-        ValueError: no positive drift at m0 (the student cannot escape there).
-    """
-    import jax.numpy as jnp
-
-    y = jnp.asarray([m0])
-    g1 = float(fns.rhs(0.0, y, _with_eta(fns, 1.0))[0]) / m0
-    g2 = float(fns.rhs(0.0, y, _with_eta(fns, 2.0))[0]) / m0
-    B = (2 * g1 - g2) / 2
-    A = g1 + B
-    if not (A > 0 and B > 0):
-        raise ValueError(f"no positive escape drift at m = {m0:.3g} (A = {A:.3g}, B = {B:.3g})")
-    return A / (2 * B)
-
-
 def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int = 8,
                    seed: int = 0, lr0: float | None = None, threshold: float = 0.5,
-                   budget: float = 10.0, n_records: int = 400, engine: str = "full",
+                   budget: float = 10.0, n_records: int = 400, engine="full",
                    loss: str = "correlation", progress: bool = False) -> EscapeScaling:
     """Steps until |m| >= threshold for spherical online SGD on a single-index target.
 
@@ -172,7 +138,8 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
         threshold: escape level of |m|.
         budget: simulated time / the diffusion's mean escape time.
         n_records: records per run (the resolution of the escape time is horizon / n_records).
-        engine: "full" or "gram".
+        engine: an Engine or its registry name ("full", "gram"); an engine with event stops
+            (gram) runs each d until most seeds escaped, the others over the horizon.
         loss: "correlation" or "square".
         progress: progress bars.
 
@@ -187,8 +154,7 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     from tqdm.auto import tqdm
 
     from escalier.derive import Scenario, Target
-    from escalier.numerics.scaling import gram_escape_steps
-    from escalier.numerics.simulate import simulate
+    from escalier.numerics.simulate import EscapeThreshold, resolve_engine, simulate
 
     from ._compare import ode_functions
     from ._diffusion import EscapeDiffusion
@@ -209,6 +175,8 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
     if lr0 is not None and not lr0 > 0:
         raise ValueError(f"lr0 must be > 0 (or None for the diffusion rule), got {lr0}")
     ds = tuple(sorted({int(d) for d in ds}))
+    eng = resolve_engine(engine)
+    engine = eng.name
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
     model = EscapeDiffusion(fns, base, threshold)
@@ -229,17 +197,17 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
                 f"{threshold}: lower the learning rate (--lr)")
         horizon = budget * t_pred
         clock = time.perf_counter()
-        if engine == "gram":
+        if eng.has_events:
             # exact chain, run in chunks until most seeds escaped (cost independent of d)
             keys = jax.random.split(jax.random.key(seed), seeds)
-            s_d, _ = gram_escape_steps(replace(base, lr=lr), d, keys, threshold,
-                                          limit=int(math.ceil(horizon * d)),
-                                          need=median_error_need(seeds))
+            s_d, _ = eng.first_passage(replace(base, lr=lr), d, keys,
+                                       EscapeThreshold(threshold, median_error_need(seeds)),
+                                       limit=int(math.ceil(horizon * d)))
             horizons.append(horizon)
             steps.append(s_d)
         else:
             res = simulate(replace(base, lr=lr), d, horizon, seeds=seeds, seed=seed,
-                           n_records=n_records, engine=engine, progress=progress)
+                           n_records=n_records, engine=eng, progress=progress)
             m = np.asarray(res.M)[:, :, 0, 0]
             t_esc = escape_times(res.times, m, threshold)
             horizons.append(float(res.times[-1]))

@@ -40,8 +40,10 @@ class ScalingLaw:
 
     @property
     def law(self) -> str:
-        """The law in words: "d", "d log d" or "d^(l-1)"."""
-        return {1: "d", 2: "d log d"}.get(self.l, f"d^{self.l - 1}")
+        """The law in words: "d", "d log d" or "d^(l-1)" (escalier.derive.online_cost)."""
+        from escalier.derive import online_cost
+
+        return online_cost(self.l)
 
     @property
     def lr_rule(self) -> str:
@@ -89,21 +91,18 @@ def information_exponent(target, student, max_degree: int = 8, tol: float = 1e-1
     Raises:
         ValueError: target not single-index, or no compatible degree up to max_degree.
     """
-    from escalier.derive import Target, activation, hermite_expansion
+    from escalier.derive import Target, hermite_expansion, student_order
 
     t = Target.parse(target) if isinstance(target, str) else target
     if t.k != 1:
         raise ValueError(f"the scaling law is for single-index targets (k = 1), got k = {t.k}")
-    sigma = activation(student)
-    s = Target.from_sympy(sigma.expr.xreplace({sigma.variables[0]: t.variables[0]}), k=1)
-    ef, es = hermite_expansion(t, max_degree), hermite_expansion(s, max_degree)
-    for k in range(1, max_degree + 1):
-        cf, cs = ef[(k,)], es[(k,)]
-        if not (cf.is_zero or cs.is_zero):
-            vf = cf.value if cf.value is not None else float(cf.exact)
-            vs = cs.value if cs.value is not None else float(cs.exact)
-            if abs(vf * vs) > tol:
-                return k
+    ef = hermite_expansion(t, max_degree)
+    orders = [k for k in range(1, max_degree + 1) if not ef[(k,)].is_zero
+              and abs(ef[(k,)].value if ef[(k,)].value is not None
+                      else float(ef[(k,)].exact)) > tol]
+    k, _ = student_order(student, orders, max_degree)
+    if k is not None:
+        return k
     raise ValueError(
         f"no degree k <= {max_degree} with c_k(target) c_k(student) != 0: this student cannot "
         f"learn {t.text or t.expr} by correlation (try a student sharing its Hermite degrees, "

@@ -7,6 +7,9 @@ Monte Carlo references: the d -> infinity per-sample drift of Scenario's update
 quadrature error (checked below 1e-4 here) to the tolerance.
 """
 
+import inspect
+import json
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -245,8 +248,6 @@ def test_ode_system_from_scenario_and_errors():
         ode_system("z1", loss="hinge")
     with pytest.raises(ValueError, match="seed"):
         s.initial_state(100)
-    with pytest.raises(ValueError, match="accepted: 'jax'"):
-        s.to_source("c")
     with pytest.raises(ValueError, match="unknown parameters"):
         s.evaluate(s.initial_state(100, seed=0), {"lr": 1.0})
     with pytest.raises(ValueError, match="entries"):
@@ -260,3 +261,17 @@ def test_latex_and_sympy_printers():
     tex = s.latex()
     assert tex.startswith("\\begin{aligned}") and "\\frac{d Q_{11}}{dt}" in tex
     assert s.to_sympy().splitlines()[0].startswith("dQ11/dt = ")
+
+
+def test_scenario_json_round_trip_and_one_option_list():
+    sc = Scenario("z1 + c*z1*z2".replace("c", "3/2"), student="tanh", p=3, lr=0.5, batch=4,
+                  noise=0.1, a=(1.0, -1.0, 0.5), train_second_layer=True, lr_a=0.2,
+                  P=((1.0, 0.3), (0.3, 1.0)), init_scale=0.7)
+    data = json.loads(json.dumps(sc.to_json()))
+    assert Scenario.from_json(data) == sc
+    assert set(data) == {"target", "k", *Scenario.options()}
+    # ode_system's keyword defaults are the Scenario's (one list of options)
+    sig = inspect.signature(ode_system)
+    assert {n: sig.parameters[n].default for n in Scenario.options()} == Scenario.options()
+    with pytest.raises(ValueError, match="unknown Scenario keys"):
+        Scenario.from_json({**data, "lr_b": 1})

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from escalier.numerics.simulate._networks import student_functions, teacher_function
+from escalier.numerics.lower import student_functions, teacher_function
 
 
 def _teacher(key, d, P):

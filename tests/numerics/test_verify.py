@@ -1,29 +1,11 @@
-"""The simulated network against its derived ODE (verify) and the `escalier verify` command.
-
-Needs the ODE systems (escalier.derive ode_system) and the simulator (simulate); skipped
-until both are installed.
-"""
+"""The simulated network against its derived ODE (verify) and the `escalier verify` command."""
 
 import json
 
 import numpy as np
 import pytest
 
-import escalier.numerics.simulate as simulate_pkg
 from escalier.derive import Scenario, targets
-
-try:
-    from escalier.derive import ode_system  # noqa: F401
-except ImportError:
-    try:
-        from escalier.derive.ode import ode_system  # noqa: F401
-    except ImportError:
-        ode_system = None
-
-pytestmark = pytest.mark.skipif(
-    ode_system is None or not hasattr(simulate_pkg, "simulate"),
-    reason="needs escalier.derive ode_system and escalier.numerics.simulate.simulate",
-)
 
 SCENARIO = Scenario(targets.committee("erf", 2), student="erf", p=2, lr=1.0)
 D, TIME, SEEDS = 400, 2.0, 16

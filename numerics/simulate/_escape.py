@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._gram import GramChain
+
 __all__ = ["gram_escape_steps"]
 
 
@@ -21,7 +23,7 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
 
     The loop stops at `limit` steps or once `need` seeds escaped.
     """
-    LP = float(chain._LP[0, 0])
+    LP = float(chain.teacher_root[0, 0])
 
     def one_chunk(carry):
         state, hit, done = carry
@@ -72,7 +74,6 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
         (steps, m0): the first step with |m| >= threshold per seed (nan if none when the loop
         stopped) and each seed's initial overlap.
     """
-    from .simulate._gram import GramChain
 
     if scenario.k != 1 or scenario.p != 1 or not scenario.spherical:
         raise ValueError(
@@ -84,7 +85,7 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
     keys = jnp.asarray(keys)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         keys = jax.random.key_data(keys)
-    m0 = np.asarray(jax.jit(jax.vmap(chain.init))(keys)[0][:, 0, 0]) * float(chain._LP[0, 0])
+    m0 = np.asarray(jax.jit(jax.vmap(chain.init))(keys)[0][:, 0, 0]) * float(chain.teacher_root[0, 0])
     if need is None:
         need = keys.shape[0] // 2 + 1
     return _run_until_escape(chain, keys, threshold, limit, chunk, need), m0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import sympy as sp
 
-from escalier.numerics.lower import lower as _lower
+from ._lower import lower as _lower
 
 __all__ = ["elementwise", "student_functions", "teacher_function"]
 

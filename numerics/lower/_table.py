@@ -1,7 +1,7 @@
 """SymPy heads -> dotted names of their JAX counterparts: the one table behind both the
-lowering in escalier.numerics and the emitted standalone JAX source.
+lowering (`lower`) and the emitted standalone JAX source (`ode_source`).
 
-Kept as strings so that derive never imports JAX. `jnp` is `jax.numpy`, `jsp` is
+Kept as strings so that the emitter can print them. `jnp` is `jax.numpy`, `jsp` is
 `jax.scipy.special`. Add a row here, never a special case elsewhere.
 """
 

@@ -16,6 +16,7 @@ import pytest
 
 from escalier.derive import targets
 from escalier.derive.ode import ode_system
+from escalier.numerics.lower import ode_source
 
 SYSTEMS = {
     "committee": lambda: ode_system(targets.committee("erf", 2), student="erf", p=2, noise=0.1),
@@ -46,7 +47,7 @@ print(json.dumps({"rhs": [float(v) for v in rhs], "risk": float(mod.risk(y, case
                                   else n for n in sorted(SYSTEMS)])
 def test_generated_module_in_fresh_process_matches_sympy(tmp_path, name):
     system = SYSTEMS[name]()
-    source = system.to_source("jax")
+    source = ode_source(system)
     imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)]
     for node in imports:
         mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
@@ -75,7 +76,7 @@ def test_generated_rhs_integrates_with_diffrax():
 
     system = ode_system("z1", student="linear", p=1, lr=0.5, a=(0.8,))
     ns: dict = {}
-    exec(compile(system.to_source("jax"), "<generated>", "exec"), ns)
+    exec(compile(ode_source(system), "<generated>", "exec"), ns)
     y0 = np.array([0.5, 0.1])
     sol = diffrax.diffeqsolve(diffrax.ODETerm(ns["rhs"]), diffrax.Tsit5(), 0.0, 2.0, 0.01,
                               jax.numpy.asarray(y0), args=ns["DEFAULT_ARGS"],
@@ -90,7 +91,13 @@ def test_generated_rhs_integrates_with_diffrax():
 def test_emitter_rejects_heads_missing_from_the_table():
     import sympy as sp
 
-    from escalier.derive.ode._emit import jax_code
+    from escalier.numerics.lower._emit import jax_code
 
     with pytest.raises(ValueError, match="JAX_FUNCTIONS"):
         jax_code(sp.gamma(sp.Symbol("q")), {})
+
+
+def test_unknown_source_target_is_refused():
+    s = ode_system(targets.committee("erf", 2), p=2)
+    with pytest.raises(ValueError, match="accepted: 'jax'"):
+        ode_source(s, "c")

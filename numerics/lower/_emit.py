@@ -1,7 +1,7 @@
 """Standalone JAX source for an OdeSystem, printed from the one table JAX_FUNCTIONS.
 
 The printer walks the SymPy tree: Add, Mul and Pow are structural; every elementwise head
-is looked up in escalier.derive._jax_table.JAX_FUNCTIONS (never sympy.lambdify, which
+is looked up in escalier.numerics.lower._table.JAX_FUNCTIONS (never sympy.lambdify, which
 prints erf as math.erf); a GaussianExpectation becomes a call of the tensor Gauss-Hermite
 helper written into the module (same rule as gaussian.quadrature). Common subexpressions
 are shared by hash-consing.
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._jax_table import JAX_FUNCTIONS
-from ..gaussian import GaussianExpectation, hermite_rule
+from escalier.derive.gaussian import GaussianExpectation, hermite_rule
 
-__all__ = ["jax_code", "jax_module"]
+from ._table import JAX_FUNCTIONS
+
+__all__ = ["jax_code", "jax_module", "ode_source"]
 
 
 def jax_code(expr: sp.Expr, names: dict) -> str:
@@ -73,7 +74,7 @@ def jax_code(expr: sp.Expr, names: dict) -> str:
     head = JAX_FUNCTIONS.get(type(expr))
     if head is None:
         raise ValueError(f"cannot emit {type(expr).__name__} to JAX: no row in "
-                         f"escalier.derive._jax_table.JAX_FUNCTIONS")
+                         f"escalier.numerics.lower._table.JAX_FUNCTIONS")
     return f"{head}({', '.join(jax_code(a, names) for a in expr.args)})"
 
 
@@ -188,3 +189,19 @@ def jax_module(system) -> str:
             '    """Population risk E[(f - yhat)^2] / 2."""',
             *unpack_y, *unpack_a, *risk_lines, f"    return {risk_out}", ""]
     return "\n".join(out)
+
+
+def ode_source(system, target: str = "jax") -> str:
+    """A standalone Python module defining rhs(t, y, args) and risk(y, args) for an OdeSystem.
+
+    Args:
+        system: an escalier.derive.OdeSystem.
+        target: "jax" (the module imports only jax; rhs has diffrax's signature; args is a
+            dict of parameter values, DEFAULT_ARGS when None).
+
+    Raises:
+        ValueError: an unknown target, or a function the JAX table cannot lower.
+    """
+    if target != "jax":
+        raise ValueError(f"unknown source target {target!r}; accepted: 'jax'")
+    return jax_module(system)

@@ -1,0 +1,18 @@
+"""Simulation engines as objects: the abstract Engine, FullEngine and GramEngine (one module
+each), the training protocols and stop conditions they run. `ENGINES` (name -> class) is the
+registry the command line reads; adding an engine is one module plus one line here."""
+
+from ._base import Engine as Engine
+from ._base import EscapeThreshold as EscapeThreshold
+from ._base import Horizon as Horizon
+from ._base import OnlineSGD as OnlineSGD
+from ._base import StepsPerBatch as StepsPerBatch
+from ._base import StopCondition as StopCondition
+from ._base import TrainingProtocol as TrainingProtocol
+from .full import FullEngine as FullEngine
+from .gram import GramEngine as GramEngine
+
+ENGINES: dict[str, type[Engine]] = {
+    "full": FullEngine,
+    "gram": GramEngine,
+}

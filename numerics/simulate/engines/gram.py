@@ -1,0 +1,34 @@
+"""The gram engine: the exact finite-d Markov chain of the overlaps (docs/theory.md §6.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, final
+
+from .. import _escape, _gram
+from ._base import Engine, EscapeThreshold, OnlineSGD, StepsPerBatch
+
+__all__ = ["GramEngine"]
+
+
+@final
+@dataclass(frozen=True)
+class GramEngine(Engine):
+    """Simulates the Gram matrix of [W; W*] exactly: cost per step independent of d; online
+    SGD and k steps per batch; an escape threshold as an event stop."""
+
+    name: ClassVar[str] = "gram"
+    protocols = (OnlineSGD, StepsPerBatch)
+
+    def check(self, scenario, protocol) -> None:
+        super().check(scenario, protocol)
+        _gram.check_exact(scenario)
+
+    def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
+        return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
+                         reuse=protocol.steps_per_batch, progress=progress)
+
+    def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
+                      progress=False):
+        return _escape.gram_escape_steps(scenario, d, keys, stop.threshold, limit,
+                                         need=stop.need)
