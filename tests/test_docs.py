@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_mkdocs_build_strict(tmp_path):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONWARNINGS="ignore")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # no end-of-life banner of mkdocs-material
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
          str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],

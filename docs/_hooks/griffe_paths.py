@@ -1,38 +1,43 @@
 """mkdocs hook: give griffe (mkdocstrings) an `escalier/` tree to read the API from.
 
-The installed package maps the folders derive/ and numerics/ to escalier.derive and
-escalier.numerics (setuptools package-dir). An editable install resolves that with an import
-hook, which griffe's static finder cannot follow (it looks for a folder named `escalier` on
-its search paths). This hook copies the two packages' Python files, once per build, into
-build/docs-griffe/escalier/ (ignored by git); mkdocs.yml lists build/docs-griffe in the
-mkdocstrings handler's `paths`. Nothing is imported or downloaded.
+pyproject.toml maps folders of the repository to packages of the `escalier` namespace with
+setuptools `package-dir` (derive/ -> escalier.derive, numerics/ -> escalier.numerics). An
+editable install resolves that with an import hook, which griffe's static finder cannot
+follow (it looks for a folder named `escalier` on its search paths). So, when mkdocs loads
+this hook (before any page is rendered), the mapped folders' Python files are copied to
+build/docs-griffe/escalier/<name>/ (build/ is ignored by git), and mkdocs.yml lists
+build/docs-griffe in the mkdocstrings handler's `paths`. Nothing is imported or downloaded.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIM = ROOT / "build" / "docs-griffe"
-PACKAGES = {"derive": "derive", "numerics": "numerics"}
+
+
+def _package_dirs() -> dict[str, Path]:
+    """{"escalier.derive": ROOT / "derive", ...} from pyproject.toml's package-dir."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mapping = config["tool"]["setuptools"]["package-dir"]
+    return {name: ROOT / folder for name, folder in mapping.items() if name}
 
 
 def _build_shim() -> None:
     SHIM.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="docs-griffe-", dir=SHIM.parent))
-    for name, folder in PACKAGES.items():
-        shutil.copytree(ROOT / folder, staging / "escalier" / name,
+    for name, folder in _package_dirs().items():
+        shutil.copytree(folder, staging.joinpath(*name.split(".")),
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    old = None
+    old = Path(tempfile.mkdtemp(prefix="docs-griffe-old-", dir=SHIM.parent))
     if SHIM.exists():
-        old = SHIM.with_name(f"{SHIM.name}-old-{os.getpid()}")
-        SHIM.rename(old)
-    staging.rename(SHIM)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        SHIM.replace(old / "tree")
+    staging.replace(SHIM)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 _build_shim()
