@@ -100,6 +100,37 @@ class ExponentReport:
     max_degree: int
     max_power: int
     notes: tuple[str, ...] = field(default=())
+    reuse_searched: tuple[tuple[int, int, int, str], ...] = field(default=())
+    reuse_complete: bool = True
+
+    def generative_bound(self) -> dict:
+        """The generative exponent as what is proved about it.
+
+        Returns:
+            {"proved", "relation", "value", "reuse", "text"}: relation "=" when proved, "<="
+            when a witness staircase reaches every relevant direction but some lower order
+            was neither found nor proved to vanish (the value found is then an upper bound),
+            "undetermined" when the staircase did not reach every relevant direction.
+        """
+        gen = self.generative_exponent
+        if self.exact["generative_exponent"]:
+            return {"proved": True, "relation": "=", "value": gen, "reuse": self.reuse,
+                    "text": str(gen)}
+        if gen is None or not self.reuse_complete:
+            text = ("not determined" + ("" if gen is None else
+                                        f" (orders up to {gen} found)")
+                    + f"; {self.reuse_note}")
+            return {"proved": False, "relation": "undetermined", "value": gen,
+                    "reuse": None, "text": text}
+        reasons = []
+        for step, order, m, _ in self.reuse_searched:
+            where = "" if step == 0 else f" at step {step + 1}"
+            reasons.append(f"{_ordinal(order)} order not found{where} up to m = {m}")
+        if not reasons:
+            reasons.append("numerical coefficients")
+        return {"proved": False, "relation": "<=", "value": gen,
+                "reuse": self.reuse,
+                "text": f"<= {gen}, not proved; {'; '.join(reasons)}"}
 
     def complexity(self) -> dict[str, str]:
         """Predicted sample complexity per protocol (in powers of d)."""
@@ -109,7 +140,10 @@ class ExponentReport:
         out["few_steps"] = ("?" if self.few_step_exponent is None else
                             f"{len(self.few_steps[self.few_step_exponent])} steps, "
                             f"n = d^{self.few_step_exponent} each")
-        out["reuse"] = "?" if self.reuse is None else self.reuse
+        bound = self.generative_bound()
+        out["reuse"] = ("?" if self.reuse is None else self.reuse if bound["proved"] else
+                        f"<= {self.reuse}, not proved" if bound["relation"] == "<=" else
+                        f"{self.reuse} or more, not proved")
         a = self.amp.alpha_c
         out["amp"] = ("?" if a is None else "n = alpha d, any alpha > 0" if a == 0 else
                       "not weakly learnable with n = O(d)" if math.isinf(a) else
@@ -118,6 +152,7 @@ class ExponentReport:
 
     def to_json(self) -> dict:
         """JSON-ready dictionary (keys of issue 3 plus details)."""
+        bound = self.generative_bound()
         return {
             "target": str(self.target),
             "k": self.target.k,
@@ -127,8 +162,10 @@ class ExponentReport:
             "leap": self.leap,
             "giant_step_exponent": self.giant_step_exponent,
             "few_step_exponent": self.few_step_exponent,
-            "generative_exponent": self.generative_exponent,
-            "reuse": self.reuse,
+            # a value that is not proved is given only as a bound, in generative_exponent_bound
+            "generative_exponent": bound["value"] if bound["proved"] else None,
+            "reuse": self.reuse if bound["proved"] else None,
+            "generative_exponent_bound": bound,
             "staircase": [s.to_json() for s in self.online],
             "information_exponent_per_direction": [
                 {"directions": s.directions(), "information_exponent": s.order}
@@ -147,6 +184,10 @@ class ExponentReport:
             "max_degree": self.max_degree,
             "max_label_power": self.max_power,
         }
+
+
+def _ordinal(k: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(k, f"{k}th")
 
 
 def _student_ie(ctx: Context, student, first_orders: set[int], kmax: int):
@@ -172,8 +213,10 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         max_degree: truncation degree of the Hermite expansions of non-polynomial targets
             (default 8; polynomial targets are expanded exactly and completely).
         max_power: largest label power m in the generative witnesses E[y~^m He(z)]
-            (default: up to 6 with m * degree <= 12 for polynomials, 3 otherwise, n - 1 for a
-            label with n values).
+            (default: for polynomials, the powers with m * degree <= 12 and then, at orders
+            neither witnessed nor certified, the powers whose parity the target's symmetries
+            admit up to 8 within a time budget (see `reuse_staircase`); 3 for other targets,
+            n - 1 for a label with n values).
         alpha_c: whether to compute the numerical AMP threshold when it is needed (Monte
             Carlo, n = 2e5, seed 0; about 0.2-0.8 s; see `alpha_c`).
 
@@ -262,7 +305,7 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         few_steps=MappingProxyType(few), generative_exponent=gen, reuse=reuse_class,
         reuse_steps=reuse.steps, reuse_note=reuse.note, amp=amp,
         exact=MappingProxyType(exact), max_degree=ctx.max_degree, max_power=ctx.max_power,
-        notes=tuple(notes))
+        notes=tuple(notes), reuse_searched=reuse.searched, reuse_complete=reuse.complete)
 
 
 def _amp(ctx: Context, reuse, relevant: Subspace, cache: ImageCache, want_alpha: bool) -> AmpReport:

@@ -73,8 +73,10 @@ def staircase(target: Target | str | ExponentReport, protocol: str = "online", *
     elif protocol == "reuse":
         start = report.reuse_steps[0].before if report.reuse_steps else zero
         _from_steps(graph, report.reuse_steps, start)
-        graph.graph["exponent"] = report.generative_exponent
-        graph.graph["class"] = report.reuse
+        bound = report.generative_bound()
+        graph.graph["exponent"] = report.generative_exponent if bound["proved"] else None
+        graph.graph["class"] = report.reuse if bound["proved"] else None
+        graph.graph["exponent_bound"] = bound
     elif protocol == "few_steps":
         ell = report.few_step_exponent if l is None else l
         if ell is None:

@@ -48,8 +48,8 @@ def render(report) -> str:
         ("leap (online staircase)", _fmt(report.leap, ex["leap"])),
         ("giant-step exponent l", _fmt(report.giant_step_exponent, ex["giant_step_exponent"])),
         ("few-steps exponent l", _fmt(report.few_step_exponent, ex["few_step_exponent"])),
-        ("generative exponent", _fmt(report.generative_exponent, ex["generative_exponent"])),
-        ("batch reuse class", _fmt(report.reuse, ex["reuse"])),
+        ("generative exponent", report.generative_bound()["text"]),
+        ("batch reuse class", report.complexity()["reuse"]),
     ]
     if report.student is not None:
         rows.insert(1, (f"student-aware IE ({report.student})",
@@ -69,6 +69,8 @@ def render(report) -> str:
                          f"dim {s.before.dim} -> {s.after.dim}  new {dirs}")
             for c in s.certificates:
                 lines.append(f"      {c}")
+            if title.startswith("batch") and s.witness:
+                lines.append(f"      witness: {s.witness}")
     amp = report.amp
     lines += ["", "AMP weak learnability:",
               f"  trivial dim {amp.trivial.dim}, easy dim {amp.easy.dim}, hard dim {amp.hard.dim}"]
