@@ -79,9 +79,9 @@ def test_witness_by_monte_carlo():
 
 
 def test_cli_report_and_json(capsys):
-    from escalier.numerics.cli import _exponents
-
     import argparse
+
+    from escalier.numerics.cli import _exponents
 
     parser = argparse.ArgumentParser()
     _exponents.add_arguments(parser)
