@@ -5,21 +5,7 @@ import runpy
 
 import pytest
 
-import escalier.numerics.simulate as simulate_pkg
-
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-def _has_ode_system() -> bool:
-    import escalier.derive
-
-    if hasattr(escalier.derive, "ode_system"):
-        return True
-    try:
-        from escalier.derive.ode import ode_system  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
 
 TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
@@ -32,8 +18,6 @@ def test_every_example_has_tiny_arguments():
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_example_runs(name, tmp_path, capsys):
-    if not hasattr(simulate_pkg, "simulate") or not _has_ode_system():
-        pytest.skip("needs escalier.numerics.simulate.simulate and the ODE systems")
     module = runpy.run_path(str(EXAMPLES / name), run_name="example")
     out = tmp_path / "figure.png"
     assert module["main"]([*TINY[name], "--out", str(out)]) == 0

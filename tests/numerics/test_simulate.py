@@ -1,7 +1,6 @@
 """The full-engine simulation: reproducibility, shapes, checks, and one-step drift statistics
 against closed forms."""
 
-import importlib.util
 
 import jax
 import numpy as np
@@ -197,15 +196,6 @@ def test_float64_needs_x64_mode():
             run()
     finally:
         jax.config.update("jax_enable_x64", True)
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("escalier.numerics.simulate._gram") is not None,
-    reason="the gram engine is installed",
-)
-def test_gram_engine_missing_is_a_clear_error():
-    with pytest.raises(ValueError, match="engine 'gram' is not available"):
-        run(engine="gram")
 
 
 def test_many_steps_mean_follows_exact_linear_recursion():
