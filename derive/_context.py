@@ -28,6 +28,9 @@ __all__ = ["Context", "LabelPower"]
 DEFAULT_DEGREE = 8
 """Truncation degree of Hermite expansions of non-polynomial targets."""
 
+POWER_LIMIT = 8
+"""Largest label power m the reuse witness search reaches for polynomial targets."""
+
 
 @dataclass(frozen=True)
 class LabelPower:
@@ -57,6 +60,9 @@ class Context:
     _poly: Poly | None = None
     _powers: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    power_limit: int | None = None
+    """Largest label power the reuse witness search may raise max_power to (None: max_power
+    is fixed, as when the caller gives it)."""
 
     @classmethod
     def build(cls, target: Target | str, max_degree: int | None = None,
@@ -92,8 +98,12 @@ class Context:
                     del centred_poly[key]
             centred_form = dict(form)
             centred_form.pop((0,) * target.k, None)
+            limit = None
             if max_power is None:
+                # the powers searched up front; the reuse witness search goes on to
+                # POWER_LIMIT where the symmetries admit them and its time budget allows
                 max_power = max(2, min(6, 12 // max(degree, 1)))
+                limit = POWER_LIMIT
             # a positive multiple of y~ with integer coefficients: same zeros, spans and
             # symmetries for every power, and Python ints are much faster than Fractions
             if kind == "rational" and centred_poly:
@@ -103,6 +113,7 @@ class Context:
                       sp.expand(target.expr - sp.sympify(_to_sympy(mean))), None,
                       find_symmetries(None, zs, centred_poly), centred_poly)
             ctx._powers[1] = LabelPower(1, centred_form, True, degree, scalars)
+            ctx.power_limit = limit
             return ctx
         deg = DEFAULT_DEGREE if max_degree is None else max_degree
         try:

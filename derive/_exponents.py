@@ -53,6 +53,11 @@ class ExponentReport:
     max_power: int
     notes: tuple[str, ...] = field(default=())
 
+    def generative_bound(self) -> dict:
+        """The generative exponent as what is proved about it: {"proved", "relation",
+        "value", "reuse", "text"} (see escalier.derive.protocols.reuse.generative_bound)."""
+        return dict(self._get("reuse").data["bound"])
+
     def _get(self, name: str) -> ProtocolResult:
         if name not in self.protocols:
             raise AttributeError(f"protocol {name!r} was not analysed in this report")
@@ -148,8 +153,10 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         max_degree: truncation degree of the Hermite expansions of non-polynomial targets
             (default 8; polynomial targets are expanded exactly and completely).
         max_power: largest label power m in the generative witnesses E[y~^m He(z)]
-            (default: up to 6 with m * degree <= 12 for polynomials, 3 otherwise, n - 1 for a
-            label with n values).
+            (default: for polynomials, the powers with m * degree <= 12 and then, at orders
+            neither witnessed nor certified, the powers whose parity the target's symmetries
+            admit up to 8 within a time budget (see `reuse_staircase`); 3 for other targets,
+            n - 1 for a label with n values).
         alpha_c: whether to compute the numerical AMP threshold when it is needed (Monte
             Carlo, n = 2e5, seed 0; about 0.2-0.8 s; see `alpha_c`).
         protocols: the protocols to analyse: Protocol objects or registry names (default:

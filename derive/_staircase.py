@@ -59,6 +59,9 @@ def staircase(target: Target | str | ExponentReport, protocol: str | Protocol = 
     if protocol.name == "few_steps" and result.exponent is None:
         raise ValueError("no batch exponent l learns every direction; pass l explicitly")
     graph = result.graph(name)
-    if protocol.name == "reuse":
-        graph.graph["class"] = result.data["class"]
+    if protocol.name == "reuse":  # an unproved value is given only as a bound
+        bound = result.data["bound"]
+        graph.graph["exponent"] = result.exponent if bound["proved"] else None
+        graph.graph["class"] = result.data["class"] if bound["proved"] else None
+        graph.graph["exponent_bound"] = bound
     return graph

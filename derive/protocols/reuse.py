@@ -38,14 +38,52 @@ class Reuse(Protocol):
         proved = res.complete and all(s.certified for s in res.steps) and \
             all(ctx.power(m).scalars.is_exact for m in range(1, ctx.max_power + 1)
                 if m in ctx._powers)
+        bound = generative_bound(gen, cls, proved, res)
+        complexity = ("?" if cls is None else cls if proved else
+                      f"<= {cls}, not proved" if bound["relation"] == "<=" else
+                      f"{cls} or more, not proved")
         start = res.steps[0].before if res.steps else analysis.zero()
         return ProtocolResult(
             protocol=self.name, title="batch reuse", steps=res.steps, start=start,
             exponent=gen, exponent_name="generative exponent", proved=proved,
-            complexity="?" if cls is None else cls,
+            complexity=complexity,
             exact={"generative_exponent": proved, "reuse": proved}, note=res.note,
-            rows=(("generative exponent", gen, proved), ("batch reuse class", cls, proved)),
+            # an unproved value is shown as a bound, never as a plain number
+            rows=(("generative exponent", bound["text"], None),
+                  ("batch reuse class", complexity, None)),
             section="batch-reuse staircase",
-            json={"generative_exponent": gen, "reuse": cls,
+            json={"generative_exponent": gen if proved else None,
+                  "reuse": cls if proved else None,
+                  "generative_exponent_bound": bound,
                   "reuse_staircase": [s.to_json() for s in res.steps]},
-            data={"result": res, "class": cls})
+            data={"result": res, "class": cls, "bound": bound})
+
+
+def generative_bound(gen: int | None, cls: str | None, proved: bool, res) -> dict:
+    """The generative exponent as what is proved about it.
+
+    Returns:
+        {"proved", "relation", "value", "reuse", "text"}: relation "=" when proved, "<="
+        when a witness staircase reaches every relevant direction but some lower order was
+        neither found nor proved to vanish (the value found is then an upper bound),
+        "undetermined" when the staircase did not reach every relevant direction.
+    """
+    if proved:
+        return {"proved": True, "relation": "=", "value": gen, "reuse": cls, "text": str(gen)}
+    if gen is None or not res.complete:
+        text = ("not determined" + ("" if gen is None else f" (orders up to {gen} found)")
+                + f"; {res.note}")
+        return {"proved": False, "relation": "undetermined", "value": gen, "reuse": None,
+                "text": text}
+    reasons = []
+    for step, order, m, _ in res.searched:
+        where = "" if step == 0 else f" at step {step + 1}"
+        reasons.append(f"{_ordinal(order)} order not found{where} up to m = {m}")
+    if not reasons:
+        reasons.append("numerical coefficients")
+    return {"proved": False, "relation": "<=", "value": gen, "reuse": cls,
+            "text": f"<= {gen}, not proved; {'; '.join(reasons)}"}
+
+
+def _ordinal(k: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(k, f"{k}th")

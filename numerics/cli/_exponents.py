@@ -65,6 +65,8 @@ def render(report) -> str:
                          f"dim {s.before.dim} -> {s.after.dim}  new {dirs}")
             for c in s.certificates:
                 lines.append(f"      {c}")
+            if res.protocol == "reuse" and s.witness:
+                lines.append(f"      witness: {s.witness}")
     if "amp" in report.protocols:
         amp = report.amp
         lines += ["", "AMP weak learnability:",

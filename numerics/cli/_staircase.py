@@ -25,6 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print nodes and edges as JSON")
 
 
+def _exponent_text(graph) -> str:
+    """The exponent, or its bound when it is not proved (never a bare unproved number)."""
+    bound = graph.graph.get("exponent_bound")
+    if bound is not None and not bound["proved"]:
+        return bound["text"]
+    return str(graph.graph.get("exponent"))
+
+
 def _draw(graph, path: pathlib.Path) -> None:
     import matplotlib
 
@@ -49,7 +57,8 @@ def _draw(graph, path: pathlib.Path) -> None:
     ax.set_xlim(-0.6, max(nodes) + 0.6)
     ax.set_ylim(-0.8, 0.8)
     ax.axis("off")
-    ax.set_title(f"{graph.graph['target']}: {graph.graph['protocol']} staircase", fontsize=11)
+    ax.set_title(f"{graph.graph['target']}: {graph.graph['protocol']} staircase "
+                 f"(exponent {_exponent_text(graph)})", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                                     for a, b, d in graph.edges(data=True)]}, indent=2))
     else:
         print(f"{graph.graph['target']}: {graph.graph['protocol']} staircase "
-              f"(exponent {graph.graph.get('exponent')})")
+              f"(exponent {_exponent_text(graph)})")
         for a, b, e in graph.edges(data=True):
             print(f"  U{a} (dim {graph.nodes[a]['dimension']}) -> U{b} "
                   f"(dim {graph.nodes[b]['dimension']}): leap {e['leap']}, {e['mechanism']}, "

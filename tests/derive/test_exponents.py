@@ -253,11 +253,23 @@ def test_target_of_fewer_directions():
 
 
 def test_not_found_is_reported_for_truncated_expansions():
-    # tanh(z1) tanh(z2) has C_1 = 0 and C_2 = c1^2 sym(e1 e2); over degree <= 2 the report
-    # must not prove anything about orders beyond the truncation.
+    # y = tanh(z1) + He5(z2): given z1, y - E[y | z1] = He5(z2), so T_k(span e1) = 0 for
+    # k < 5 and T_5 != 0: the online staircase is z1 (order 1), then z2 (order 5), leap 5.
+    # Truncated at degree 4 the expansion cannot see z2: the report must say so, keep the
+    # leap unproved and the relevant subspace one-dimensional; at degree 6 it finds order 5.
+    r = exponents("tanh(z1) + He5(z2)", max_degree=4, alpha_c=False)
+    assert [s.order for s in r.online] == [1] and r.relevant.dim == 1
+    assert r.online_note == "no further direction found up to degree 4"
+    assert not r.exact["leap"] and not r.exact["directions"]
+    assert "non-polynomial target: Hermite expansion truncated at degree 4" in r.notes
+    deeper = exponents("tanh(z1) + He5(z2)", max_degree=6, alpha_c=False)
+    assert [s.order for s in deeper.online] == [1, 5] and deeper.leap == 5
+    assert deeper.relevant.dim == 2
+    # tanh(z1) tanh(z2): C_1 = 0 proved (each coefficient zero by parity), C_2 = c1^2
+    # sym(e1 e2) != 0 numerically: the order-1 vanishing is certified, the value numerical
     r = exponents("tanh(z1)*tanh(z2)", max_degree=4, alpha_c=False)
-    assert r.information_exponent == 2
-    assert not r.exact["directions"]
+    assert r.information_exponent == 2 and r.exact["information_exponent"] is False
+    assert r.online[0].certified and "exact zero" in r.online[0].certificates[0]
 
 
 def test_report_is_immutable_and_json_has_issue_keys():

@@ -107,7 +107,13 @@ def test_alpha_c_phase_retrieval():
 def test_alpha_c_norm_squared():
     # y = |z|^2 in k = 2: E[z z^T | y] = (y / 2) I, G = (y/2 - 1) I,
     # F(M) = E[(y/2 - 1)^2] M = Var(y) / 4 M = M (Var chi^2_2 = 4): alpha_c = 1.
+    # Bias: F = I has a triple top eigenvalue on the symmetric 2 x 2 matrices; sampling
+    # noise splits it and the largest of three noisy eigenvalues is biased upward. Measured
+    # over seeds 0..5 the radius averages 1.018 (every seed >= 1.000), against 1.005 for
+    # y = z^2 (a simple eigenvalue, test above). The estimator's own error bar must cover
+    # that bias, and the 3% margin is the bias plus about two standard errors of one run.
     res = alpha_c("z1**2 + z2**2")
+    assert abs(res.value - 1.0) < res.value_error
     assert abs(res.value - 1.0) < 0.03
 
 

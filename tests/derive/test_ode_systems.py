@@ -258,9 +258,31 @@ def test_ode_system_from_scenario_and_errors():
 
 def test_latex_and_sympy_printers():
     s = ode_system(targets.committee("erf", 2), p=2)
+    # the plain-text printer reads back to the same expressions (numerically, at a random
+    # point of state and parameters)
+    lines = s.to_sympy().splitlines()
+    assert len(lines) == len(s.state) + 1
+    symbols = {x.name: x for e in (*s.rhs, s.risk) for x in e.free_symbols}
+    rng = np.random.default_rng(0)
+    point = {x: sp.Float(v) for x, v in zip(symbols.values(),
+                                             rng.uniform(0.2, 0.6, len(symbols)), strict=True)}
+    for line, state, rhs in zip(lines, s.state, s.rhs, strict=False):
+        name, expr = line.split(" = ", 1)
+        assert name == f"d{state}/dt"
+        back = sp.parse_expr(expr, local_dict=symbols)
+        assert abs(float((back - rhs).xreplace(point).evalf(20))) < 1e-12, name
+    name, expr = lines[-1].split(" = ", 1)
+    assert name == "R"
+    assert abs(float((sp.parse_expr(expr, local_dict=symbols) - s.risk)
+                     .xreplace(point).evalf(20))) < 1e-12
+    # LaTeX: one aligned row per equation, in state order, each SymPy's LaTeX of its rhs
     tex = s.latex()
-    assert tex.startswith("\\begin{aligned}") and "\\frac{d Q_{11}}{dt}" in tex
-    assert s.to_sympy().splitlines()[0].startswith("dQ11/dt = ")
+    assert tex.startswith("\\begin{aligned}\n") and tex.endswith("\n\\end{aligned}")
+    rows = tex[len("\\begin{aligned}\n"):-len("\n\\end{aligned}")].split(" \\\\\n")
+    assert len(rows) == len(s.state) + 1
+    for row, state, rhs in zip(rows, s.state, s.rhs, strict=False):
+        assert row == f"\\frac{{d {sp.latex(state)}}}{{dt}} &= {sp.latex(rhs)}"
+    assert rows[-1] == f"R &= {sp.latex(s.risk)}"
 
 
 def test_scenario_json_round_trip_and_one_option_list():

@@ -1,7 +1,6 @@
 """`escalier odes`: argument handling, the three emitters, the emitted module runs alone."""
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 
@@ -57,8 +56,6 @@ def test_bad_input_is_a_value_error(argv, match):
         _run(argv)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("escalier.numerics.cli._hermite") is None,
-                    reason="the app builds every sub-command's parser; `hermite` is not merged")
 def test_registered_in_the_app(capsys):
     from escalier.numerics.cli import main
 

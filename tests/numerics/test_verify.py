@@ -48,7 +48,7 @@ def test_deviation_is_of_order_inverse_square_root_of_d(verification):
     assert verification.names == ("Q11", "Q12", "Q22", "M11", "M12", "M21", "M22")
 
 
-def test_verify_command_writes_json_and_plot(tmp_path):
+def test_verify_command_writes_json_and_plot(tmp_path, verification):
     import argparse
 
     from escalier.numerics.cli import _verify
@@ -64,6 +64,11 @@ def test_verify_command_writes_json_and_plot(tmp_path):
     data = json.loads(out_json.read_text())
     assert data["config"]["d"] == [D] and data["config"]["seeds"] == SEEDS
     assert data["table"]["names"][-1] == "R" and len(data["table"]["mean"][0]) == 8
+    # the table is the library's, for the same seeds (reproducible), and its deviations are
+    # O(d^-1/2) (see test_deviation_is_of_order_inverse_square_root_of_d)
+    np.testing.assert_allclose(np.array(data["table"]["mean"]), verification.table.mean,
+                               rtol=1e-10, atol=1e-14)
+    assert np.all(np.array(data["table"]["mean"]) < 3 / np.sqrt(D))
     assert data["command"]["time"] == TIME
     assert out_png.stat().st_size > 10_000
 

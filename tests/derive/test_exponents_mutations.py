@@ -1,0 +1,140 @@
+"""Staircases whose step orders decrease, the giant-step and few-step exponents on more
+targets, and the AMP classes, each derived by hand in the comments (issue 21, section 2).
+
+Notation: C_k = E[y He_k(z)] (Hermite tensors); T_k(U) = E[y He_k(z_perp) | z_U]; U*_l =
+sum_{k <= l} Im C_k (one giant step with n = d^l); few steps with fresh batches n = d^l:
+U_{t+1} = U_t + sum_{k <= l} Im T_k(U_t); reuse: the smallest k with
+E[He_k(z_perp) | y, z_U] != 0; AMP: trivial = span_y E[z | y], easy = images of
+E[z z^T | y] - I outside it, hard = the rest; alpha_c = 0 when the trivial subspace is not
+{0}, inf when trivial and easy are both {0}.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from escalier.derive import exponents, staircase
+
+
+def _span_is(subspace, vectors):
+    """The subspace equals span(vectors) (orthogonal projectors agree)."""
+    if not vectors:
+        return subspace.dim == 0
+    v = np.array(vectors, float)
+    q, _ = np.linalg.qr(v.T)
+    want = q @ q.T
+    return subspace.dim == len(vectors) and np.allclose(subspace.projector_float(), want,
+                                                        atol=1e-10)
+
+
+# (target, online orders, leap, giant-step l, few-step l, few-step steps, reuse orders)
+DECREASING = [
+    # y = He3(z1) (1 + z2). C_1 = C_2 = 0 (He3 is orthogonal to 1, z1, He2; the z2 part is
+    # He3(z1) z2, of degree 4). C_3 = 6 e1 e1 e1 -> first step order 3 learns z1. Given z1,
+    # T_1 = E[y z2 | z1] = He3(z1) != 0: second step order 1. Leap = max = 3 (the last step
+    # is 1). Giant step: e2 only in C_4 (from He3(z1) z2) -> l = 4. Few steps: l = 3 learns
+    # z1, then T_1 learns z2: 2 steps. Reuse: E[y^2 z2] = 6 E[(1 + z2)^2 z2] = 12 and
+    # E[y^3 z1] = 324 E[(1 + z2)^3] = 1296: both first order at once.
+    ("He3(z1) + He3(z1)*z2", [3, 1], 3, 4, 3, 2, [1]),
+    # y = He4(z1) (1 + z2): same structure with order 4 -> 1. Reuse: y is even in z1, so
+    # E[z1 | y, ...] = 0 by z1 -> -z1; z2 first (E[y^2 z2] = 24 * 2 = 48), then z1 at second
+    # order given z2 (E[He2(z1) | y, z2] != 0). Giant step l = 5 (He4(z1) z2).
+    ("He4(z1) + He4(z1)*z2", [4, 1], 4, 5, 4, 2, [1, 2]),
+    # y = He2(z1) + He3(z1) z2: C_2 = 2 e1 e1 -> z1 at order 2; then T_1 = He3(z1) != 0.
+    # Leap 2. Giant step: e2 only in C_4 -> l = 4; few steps: l = 2, 2 steps.
+    ("He2(z1) + He3(z1)*z2", [2, 1], 2, 4, 2, 2, None),
+    # y = He3(z1) + z1 z2 z3: C_3 = 6 e1^3 + sym(e1 e2 e3): one step of order 3 learns all.
+    ("He3(z1) + z1*z2*z3", [3], 3, 3, 3, 1, None),
+]
+
+
+@pytest.mark.parametrize(("text", "orders", "leap", "gs", "few", "nsteps", "reuse"), DECREASING)
+def test_decreasing_step_orders(text, orders, leap, gs, few, nsteps, reuse):
+    r = exponents(text, alpha_c=False)
+    assert [s.order for s in r.online] == orders
+    assert r.leap == leap == max(orders)
+    assert r.exact["leap"]
+    assert r.complexity()["online"] == ("d" if leap == 1 else "d log d" if leap == 2
+                                        else f"d^{leap - 1}")
+    assert r.giant_step_exponent == gs
+    assert r.few_step_exponent == few and len(r.few_steps[few]) == nsteps
+    if reuse is not None:
+        assert [s.order for s in r.reuse_steps] == reuse
+        assert r.generative_exponent == max(reuse)
+    # the staircase graph carries the same leaps and exponent
+    graph = staircase(r, "online")
+    assert [e["leap"] for _, _, e in graph.edges(data=True)] == orders
+    assert graph.graph["exponent"] == leap
+
+
+# (target, giant-step l, few-step l, few-step steps, leap)
+GIANT = [
+    # z1 z2: C_1 = 0, C_2 = sym(e1 e2) has full rank 2 -> l = 2, one step; T_1(0) = 0 -> leap 2.
+    ("z1*z2", 2, 2, 1, 2),
+    # z1 + z2 He2(z1): C_1 = e1, C_2 = 0 (z2 He2(z1) has degree 3), C_3 has e1 e1 e2 -> one
+    # giant step needs l = 3. Few steps at l = 1: z1, then T_1(z1) = E[y z2 | z1] = He2(z1)
+    # != 0 -> z2: 2 steps at n = d. Online leap 1.
+    ("z1 + z2*He2(z1)", 3, 1, 2, 1),
+    # z1 + z1 z2 z3: C_1 = e1, C_2 = 0, C_3 = sym(e1 e2 e3) -> l = 3. Few steps at l = 1 stop
+    # after z1 (T_1(z1) = E[z1 z2 z3 z_perp | z1] = 0); at l = 2, T_2(z1) = z1 sym(e2 e3) adds
+    # z2, z3: 2 steps. Online: 1 then 2 -> leap 2.
+    ("z1 + z1*z2*z3", 3, 2, 2, 2),
+    # z1 + z1 z2 + z1 z2 z3 (Abbe et al. 2022's staircase): C_1 = e1, C_2 = sym(e1 e2),
+    # C_3 = sym(e1 e2 e3) -> l = 3; few steps at l = 1: z1, z2 (T_1(z1) = z1 e2...), z3:
+    # 3 steps.
+    ("z1 + z1*z2 + z1*z2*z3", 3, 1, 3, 1),
+    # He2(z1) + He2(z2) + z1 z2: C_2 = 2 e1e1 + 2 e2e2 + sym(e1e2), rank 2 -> l = 2, one step.
+    ("He2(z1) + He2(z2) + z1*z2", 2, 2, 1, 2),
+]
+
+
+@pytest.mark.parametrize(("text", "gs", "few", "nsteps", "leap"), GIANT)
+def test_giant_and_few_step_exponents(text, gs, few, nsteps, leap):
+    r = exponents(text, alpha_c=False)
+    assert (r.giant_step_exponent, r.few_step_exponent, r.leap) == (gs, few, leap)
+    assert len(r.few_steps[few]) == nsteps
+    assert r.exact["giant_step_exponent"] and r.exact["few_step_exponent"]
+    # U*_l grows to the relevant subspace exactly at l = gs
+    dims = [u.dim for u in r.giant_step_subspaces]
+    assert dims[gs - 1] == r.target.k and (gs == 1 or dims[gs - 2] < r.target.k)
+    # no smaller batch exponent reaches every direction with few steps
+    for smaller in range(1, few):
+        assert r.few_steps[smaller][-1].after.dim < r.target.k if r.few_steps[smaller] else True
+
+
+# (target, trivial basis, easy basis, hard basis, alpha_c)
+AMP = [
+    # z1 + He2(z2): E[z1 | y] != 0 (y is increasing in z1 on average), E[z2 | y] = 0
+    # (z2 -> -z2 keeps y): trivial = z1; E[He2(z2) | y] != 0: easy = z2; alpha_c = 0.
+    ("z1 + He2(z2)", [[1, 0]], [[0, 1]], [], 0.0),
+    # He2(z1): even in z1 -> trivial {0}; E[He2(z1) | y] = y: easy = z1; alpha_c numerical
+    # (not computed here).
+    ("He2(z1)", [], [[1]], [], None),
+    # sign(z1 z2 z3): y = +-1, every E[He_k | y] with k <= 2 vanishes (C_1 = C_2 = 0) ->
+    # trivial = easy = {0}, all three hard, alpha_c = inf.
+    ("sign(z1*z2*z3)", [], [], [[1, 0, 0], [0, 1, 0], [0, 0, 1]], math.inf),
+    # He3(z1) + He3(z1) z2: trivial = span(z1, z2) (E[y^3 z1] and E[y^2 z2] != 0) -> 0.
+    ("He3(z1) + He3(z1)*z2", [[1, 0], [0, 1]], [], [], 0.0),
+    # z1 z2 z3 + z1: E[z | y] = e1 E[z1 | y] (z2, z3 -> -z2, -z3 keeps y): trivial z1;
+    # E[z2 z3 | y] != 0: easy z2, z3.
+    ("z1*z2*z3 + z1", [[1, 0, 0]], [[0, 1, 0], [0, 0, 1]], [], 0.0),
+    # z1 z2 z3: trivial {0} (two sign flips), E[He2(z_i) | y] != 0 -> easy = all.
+    ("z1*z2*z3", [], [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [], None),
+]
+
+
+@pytest.mark.parametrize(("text", "trivial", "easy", "hard", "alpha"), AMP)
+def test_amp_subspaces_and_threshold(text, trivial, easy, hard, alpha):
+    r = exponents(text, alpha_c=False)
+    amp = r.amp
+    assert _span_is(amp.trivial, trivial), amp.trivial.dim
+    assert _span_is(amp.easy, easy), amp.easy.dim
+    assert _span_is(amp.hard, hard), amp.hard.dim
+    assert amp.alpha_c == alpha
+    expected = {0.0: "n = alpha d, any alpha > 0",
+                math.inf: "not weakly learnable with n = O(d)", None: "?"}[alpha]
+    assert r.complexity()["amp"] == expected
+    data = amp.to_json()
+    assert data["alpha_c"] == (None if alpha is None else "inf" if alpha == math.inf else 0.0)
+    assert data["alpha_c_numeric"] is False
