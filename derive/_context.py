@@ -60,7 +60,10 @@ class Context:
 
     @classmethod
     def build(cls, target: Target | str, max_degree: int | None = None,
-              max_power: int | None = None, atol: float = 1e-9) -> Context:
+              max_power: int | None = None, atol: float = 1e-9,
+              numeric: bool = False) -> Context:
+        """The context of a target; `numeric=True` keeps every irrational coefficient as a
+        float64 (Scalars kind "float", threshold atol) instead of an exact SymPy number."""
         if isinstance(target, str):
             target = Target.parse(target)
         if not isinstance(target, Target):
@@ -79,7 +82,7 @@ class Context:
         if polynomial:
             coeffs = sp.Poly(sp.expand(target.expr), *zs).coeffs()
             kind = "rational" if all(c.is_Rational for c in coeffs) else "exact"
-            scalars = Scalars(kind)
+            scalars = Scalars("float", atol) if numeric and kind == "exact" else Scalars(kind)
             raw = from_sympy(target.expr, zs, scalars.convert)
             form = leading_form(raw)
             degree = sp.Poly(sp.expand(target.expr), *zs).total_degree()
@@ -111,6 +114,8 @@ class Context:
             raise ValueError(f"no Hermite expansion of {target} to degree {deg}: "
                              f"{type(err).__name__}: {err}") from None
         scalars = scalars_of(expansion, atol)
+        if numeric and scalars.kind == "exact":
+            scalars = Scalars("float", atol)
         form = expansion_form(expansion, scalars)
         zero = (0,) * target.k
         mean = form.pop(zero, scalars.convert(0))

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._amp import alpha_c as _alpha_c
+from ._budget import stage
 from ._context import Context
 from ._generative import reuse_staircase
 from ._hermite import hermite_expansion
-from ._linalg import Subspace
+from ._linalg import MAX_EXACT_SIZE, ExactTooLarge, Subspace
 from ._online import ImageCache, few_steps, giant_step, online_staircase
 from ._scenario import activation
 from ._step import Step, online_cost
@@ -106,9 +107,12 @@ class ExponentReport:
         out = {"online": "?" if self.leap is None else online_cost(self.leap)}
         out["giant_step"] = ("?" if self.giant_step_exponent is None
                              else f"one step, n = d^{self.giant_step_exponent}")
-        out["few_steps"] = ("?" if self.few_step_exponent is None else
-                            f"{len(self.few_steps[self.few_step_exponent])} steps, "
-                            f"n = d^{self.few_step_exponent} each")
+        if self.few_step_exponent is None:
+            out["few_steps"] = "?"
+        else:
+            t = len(self.few_steps[self.few_step_exponent])
+            out["few_steps"] = (f"{t} step{'s' if t != 1 else ''}, "
+                                f"n = d^{self.few_step_exponent}{' each' if t != 1 else ''}")
         out["reuse"] = "?" if self.reuse is None else self.reuse
         a = self.amp.alpha_c
         out["amp"] = ("?" if a is None else "n = alpha d, any alpha > 0" if a == 0 else
@@ -180,6 +184,10 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     Returns:
         An immutable ExponentReport.
 
+    Exact arithmetic is kept canonical and bounded: when an exact scalar would grow past
+    MAX_EXACT_SIZE nodes, the whole report is recomputed in float64 (Hermite coefficients,
+    subspaces) and every value derived from floats is marked not exact, with a note.
+
     Raises:
         ValueError: bad target (free parameters, unsupported), bad degree or power, unknown
             student activation.
@@ -188,17 +196,32 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     Dandi et al. 2023 (arXiv 2305.18270); Damian et al. 2024 (arXiv 2403.05529); Arnaboldi
     et al. 2024 (arXiv 2405.15459); Troiani et al. 2025 (arXiv 2405.15480).
     """
-    ctx = Context.build(target, max_degree=max_degree, max_power=max_power)
+    kwargs = dict(student=student, max_degree=max_degree, max_power=max_power, alpha_c=alpha_c)
+    try:
+        return _exponents(target, numeric=False, **kwargs)
+    except ExactTooLarge:
+        return _exponents(target, numeric=True, **kwargs)
+
+
+def _exponents(target, *, numeric: bool, student, max_degree, max_power,
+               alpha_c) -> ExponentReport:
+    with stage("Hermite expansion of the target"):
+        ctx = Context.build(target, max_degree=max_degree, max_power=max_power, numeric=numeric)
+    if numeric:
+        ctx.notes.append(f"exact arithmetic exceeded {MAX_EXACT_SIZE} nodes per scalar: "
+                         "computed in float64 (values marked not exact)")
     cache = ImageCache(ctx)
     exact_kind = ctx.scalars.is_exact
 
-    online = online_staircase(ctx, cache)
+    with stage("online staircase"):
+        online = online_staircase(ctx, cache)
     steps = online.steps
     ie = steps[0].order if steps else None
     leap = max((s.order for s in steps), default=None)
     relevant = online.final
 
-    gs = giant_step(ctx, relevant, cache)
+    with stage("giant step"):
+        gs = giant_step(ctx, relevant, cache)
     gs_exp = None
     for l, u in enumerate(gs.subspaces, start=1):
         if relevant.dim > 0 and u.dim == relevant.dim:
@@ -207,13 +230,15 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     few: dict[int, tuple[Step, ...]] = {}
     few_exp = None
     for l in range(1, (gs_exp or 0) + 1):
-        chain, reaches = few_steps(ctx, l, relevant, cache)
+        with stage(f"few steps, n = d^{l}"):
+            chain, reaches = few_steps(ctx, l, relevant, cache)
         few[l] = chain
         if reaches and few_exp is None:
             few_exp = l
             break
 
-    reuse = reuse_staircase(ctx, relevant, online.complete, cache)
+    with stage("batch-reuse staircase"):
+        reuse = reuse_staircase(ctx, relevant, online.complete, cache)
     gen = max((s.order for s in reuse.steps), default=None)
     reuse_class = None if gen is None else REUSE_CLASSES[min(gen, 3) - 1]
 
@@ -226,9 +251,12 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         U0 = Subspace.zero(ctx.k, ctx.scalars)
         imgs = cache.images(1, U0, U0.complement(), max(ctx.power(1).degree, 1))
         orders = {k for k, v in imgs.items() if v}
-        student_ie, student_exact = _student_ie(ctx, student, orders, max(orders, default=1))
+        with stage("student-aware information exponent"):
+            student_ie, student_exact = _student_ie(ctx, student, orders,
+                                                    max(orders, default=1))
 
-    amp = _amp(ctx, reuse, relevant, cache, alpha_c)
+    with stage("AMP classes"):
+        amp = _amp(ctx, reuse, relevant, cache, alpha_c)
 
     online_ok = online.complete and all(s.certified for s in steps) and exact_kind
     reuse_ok = reuse.complete and all(s.certified for s in reuse.steps) and \

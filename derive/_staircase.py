@@ -85,7 +85,8 @@ def staircase(target: Target | str | ExponentReport, protocol: str = "online", *
             from ._context import Context
 
             ctx = Context.build(report.target, max_degree=kwargs.get("max_degree"),
-                                max_power=kwargs.get("max_power"))
+                                max_power=kwargs.get("max_power"),
+                                numeric=not report.relevant.scalars.is_exact)
             chain, _ = few_steps(ctx, ell, report.relevant, ImageCache(ctx))
         _from_steps(graph, chain, zero)
         graph.graph["exponent"] = ell

@@ -2,11 +2,138 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import pathlib
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
 
-__all__ = ["add_scenario_arguments", "enable_float64", "scenario_from_args", "write_json"]
+__all__ = ["DEFAULT_TIMEOUT", "BudgetExceeded", "add_scenario_arguments", "add_timeout_argument",
+           "enable_float64", "finite_float", "parse_settings", "positive_float",
+           "positive_int", "scenario_from_args", "time_budget", "write_json"]
+
+DEFAULT_TIMEOUT = 1800.0
+"""Default time budget of a derivation, in seconds (30 minutes)."""
+
+
+# --- argparse type functions: refuse bad numbers before any work --------------------------
+
+
+def _number(text: str, kind: type) -> float | int:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite (a finite number is needed)")
+    return value
+
+
+def bounded(kind: type = float, low=None, high=None, *, low_open: bool = False,
+            high_open: bool = False, what: str = ""):
+    """An argparse type: a finite number of `kind` in [low, high] (ends open when asked)."""
+
+    def check(text: str):
+        value = _number(text, kind)
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+            rng = " and ".join(x for x in (lo, hi) if x)
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range{what}: need {rng}")
+        return value
+
+    check.__name__ = kind.__name__  # argparse names the type in its messages
+    return check
+
+
+finite_float = bounded(float)
+positive_float = bounded(float, 0, low_open=True)
+nonnegative_float = bounded(float, 0)
+positive_int = bounded(int, 1)
+
+
+def add_timeout_argument(parser) -> None:
+    """--timeout SECONDS: the time budget of a derivation."""
+    parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS",
+                        help=f"time budget of the derivation in seconds (default "
+                             f"{DEFAULT_TIMEOUT:g}); past it, stop and name the stage")
+
+
+def parse_settings(items) -> dict:
+    """{name: value} from --set NAME=VALUE items (exact rationals where the text is one)."""
+    import sympy as sp
+
+    out: dict = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or not text.strip():
+            raise ValueError(f"--set needs NAME=VALUE (e.g. --set c=1), got {item!r}")
+        try:
+            value = sp.nsimplify(sp.sympify(text.strip(), rational=True))
+        except (sp.SympifyError, TypeError, SyntaxError):
+            raise ValueError(f"--set {name}: {text!r} is not a number") from None
+        if value.free_symbols or not value.is_real or not value.is_finite:
+            raise ValueError(f"--set {name}: {text!r} is not a finite real number")
+        if name in out:
+            raise ValueError(f"--set {name} is given twice")
+        out[name] = value
+    return out
+
+
+# --- time budget and progress -------------------------------------------------------------
+
+
+class BudgetExceeded(Exception):
+    """The derivation ran past its time budget (message names the stage)."""
+
+
+@contextmanager
+def time_budget(command: str, seconds: float | None, *, progress_after: float = 10.0,
+                every: float = 15.0):
+    """Run the enclosed derivation within `seconds`: print a progress line on stderr (the
+    stage and elapsed time) every `every` seconds after `progress_after`, and raise
+    BudgetExceeded naming the stage when the budget is spent. A no-op off the main thread
+    or where SIGALRM does not exist."""
+    from escalier.derive._budget import current_stage
+
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+    start = time.monotonic()
+
+    def arm(delay: float) -> None:
+        signal.setitimer(signal.ITIMER_REAL, max(delay, 0.01))
+
+    def handler(signum, frame):
+        elapsed = time.monotonic() - start
+        if elapsed >= seconds - 1e-3:
+            raise BudgetExceeded(
+                f"time budget of {seconds:g} s spent while computing: {current_stage()} "
+                f"(raise --timeout, or lower --max-degree)")
+        if elapsed >= progress_after - 1e-3:
+            print(f"escalier {command}: still working after {elapsed:.0f} s "
+                  f"(stage: {current_stage()})", file=sys.stderr, flush=True)
+        arm(min(every, seconds - elapsed))
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    arm(min(progress_after, seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def enable_float64() -> None:

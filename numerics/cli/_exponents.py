@@ -7,6 +7,8 @@ import argparse
 import json
 import math
 
+from ._common import add_timeout_argument
+
 NAME = "exponents"
 HELP = "exponents and staircases of a target for online SGD, giant steps, batch reuse and AMP"
 
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest label power m in the generative witnesses E[y^m He]")
     parser.add_argument("--no-alpha-c", action="store_true",
                         help="skip the numerical AMP threshold alpha_c")
+    add_timeout_argument(parser)
 
 
 def _fmt(value, exact: bool | None = None) -> str:

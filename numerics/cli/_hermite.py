@@ -7,6 +7,8 @@ import json
 from escalier.derive import hermite_expansion
 from escalier.derive._target import Target
 
+from ._common import add_timeout_argument
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("target", help='the target, e.g. "He3(z1) + z1*z2*z3"')
@@ -17,6 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", type=int, default=None, metavar="DIGITS",
                         help="mpmath digits for numerical one-coordinate integrals")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_timeout_argument(parser)
 
 
 def run(args) -> int:

@@ -7,6 +7,8 @@ import argparse
 import json
 import pathlib
 
+from ._common import add_timeout_argument
+
 NAME = "staircase"
 HELP = "the staircase of learned subspaces of a target under a protocol (optionally drawn)"
 
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw the chain into FILE (png, pdf or svg)")
     parser.add_argument("--json", action="store_true", help="print nodes and edges as JSON")
+    add_timeout_argument(parser)
 
 
 def _draw(graph, path: pathlib.Path) -> None:
