@@ -28,7 +28,7 @@ from ._budget import stage
 from ._context import Context
 from ._generative import reuse_staircase
 from ._hermite import hermite_expansion
-from ._linalg import MAX_EXACT_SIZE, ExactTooLarge, Subspace
+from ._linalg import MAX_EXACT_SIZE, MAX_FIELD_DEGREE, ExactTooLarge, Subspace
 from ._online import ImageCache, few_steps, giant_step, online_staircase
 from ._scenario import activation
 from ._step import Step, online_cost
@@ -198,18 +198,20 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     """
     kwargs = dict(student=student, max_degree=max_degree, max_power=max_power, alpha_c=alpha_c)
     try:
-        return _exponents(target, numeric=False, **kwargs)
-    except ExactTooLarge:
-        return _exponents(target, numeric=True, **kwargs)
+        return _exponents(target, numeric=None, **kwargs)
+    except ExactTooLarge as err:
+        return _exponents(target, numeric=str(err), **kwargs)
 
 
-def _exponents(target, *, numeric: bool, student, max_degree, max_power,
+def _exponents(target, *, numeric: str | None, student, max_degree, max_power,
                alpha_c) -> ExponentReport:
     with stage("Hermite expansion of the target"):
-        ctx = Context.build(target, max_degree=max_degree, max_power=max_power, numeric=numeric)
-    if numeric:
-        ctx.notes.append(f"exact arithmetic exceeded {MAX_EXACT_SIZE} nodes per scalar: "
-                         "computed in float64 (values marked not exact)")
+        ctx = Context.build(target, max_degree=max_degree, max_power=max_power,
+                            numeric=numeric is not None)
+    if numeric is not None:
+        ctx.notes.append(f"computed in float64, values marked not exact: exact arithmetic "
+                         f"outgrew its bounds ({MAX_EXACT_SIZE} nodes, radicals of degree "
+                         f"{MAX_FIELD_DEGREE}): {numeric}")
     cache = ImageCache(ctx)
     exact_kind = ctx.scalars.is_exact
 

@@ -155,3 +155,15 @@ def test_orthogonalisation_stays_small():
         for j in range(i):
             dot = sum(a * b for a, b in zip(s.basis[i], s.basis[j], strict=True))
             assert canonical(dot) == 0
+
+
+def test_outgrown_exact_arithmetic_falls_back_to_floats_marked_numerical():
+    # five square roots: a number field of degree 32, past the bound -> float64, and the
+    # report says so and claims nothing exact; the exponents are those of the structure
+    # (c_1 has both coordinates -> IE 1, leap 1; E[z | y] spans R^2 -> generative 1)
+    text = "sign(z1) + sqrt(3)*z2 + sqrt(5)*z1*z2 + sqrt(7)*z2**2 + sqrt(11)*z1**2"
+    r = exponents(text, alpha_c=False)
+    assert not any(r.exact.values())
+    assert any("computed in float64" in n for n in r.notes)
+    assert (r.information_exponent, r.leap, r.generative_exponent) == (1, 1, 1)
+    assert r.relevant.dim == 2
