@@ -69,9 +69,11 @@ class Context:
         if not isinstance(target, Target):
             raise ValueError(f"target must be a Target or its text, got {type(target).__name__}")
         if target.parameters:
+            names = [str(p) for p in target.parameters]
             raise ValueError(
-                f"target has free parameters {[str(p) for p in target.parameters]}: substitute "
-                f"numerical values first (Target.subs)")
+                f"target has free parameters {names} (names other than z1, z2, ..., pi and E): "
+                f"give them values ({' '.join(f'--set {n}=VALUE' for n in names)} on the "
+                f"command line, Target.subs in Python)")
         zs = target.variables
         polynomial = target.is_polynomial
         if max_degree is not None and (not isinstance(max_degree, int)

@@ -161,6 +161,7 @@ class Expansion:
         return {
             "target": str(self.target),
             "variables": [str(v) for v in self.target.variables],
+            "parameters": [str(p) for p in self.target.parameters],
             "max_degree": self.max_degree,
             "complete": self.complete,
             "coefficients": [

@@ -13,7 +13,8 @@ import threading
 import time
 from contextlib import contextmanager
 
-__all__ = ["DEFAULT_TIMEOUT", "BudgetExceeded", "add_scenario_arguments", "add_timeout_argument",
+__all__ = ["DEFAULT_TIMEOUT", "BudgetExceeded", "add_scenario_arguments", "add_set_argument",
+           "add_timeout_argument", "target_from_args",
            "enable_float64", "finite_float", "parse_settings", "positive_float",
            "positive_int", "scenario_from_args", "time_budget", "write_json"]
 
@@ -58,6 +59,7 @@ finite_float = bounded(float)
 positive_float = bounded(float, 0, low_open=True)
 nonnegative_float = bounded(float, 0)
 positive_int = bounded(int, 1)
+nonnegative_int = bounded(int, 0)
 
 
 def add_timeout_argument(parser) -> None:
@@ -88,6 +90,38 @@ def parse_settings(items) -> dict:
             raise ValueError(f"--set {name} is given twice")
         out[name] = value
     return out
+
+
+def add_set_argument(parser) -> None:
+    """--set NAME=VALUE (repeatable): values of the target's parameters."""
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="value of a target parameter, e.g. --set c=1 --set beta=0.5 "
+                             "(names other than z1, z2, ..., pi and E are parameters)")
+
+
+def target_from_args(text, args, k: int | None = None):
+    """The Target of `text` with the --set values substituted (ValueError when a --set name is
+    not a parameter of the target)."""
+    from escalier.derive import Target
+
+    target = Target.parse(text, k=k)
+    values = parse_settings(getattr(args, "set", None))
+    names = [s.name for s in target.parameters]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"--set {', '.join(unknown)}: not a parameter of the target "
+                         f"(its parameters: {', '.join(names) if names else 'none'})")
+    if not values:
+        return target
+    out = target.subs(values)
+    return type(target)(out.expr, out.k, text=f"{target.text} with "
+                        + ", ".join(f"{n} = {v}" for n, v in values.items()))
+
+
+def missing_values(target) -> str:
+    """A hint naming the --set options a target with free parameters needs ('' if none)."""
+    names = [s.name for s in target.parameters]
+    return "" if not names else " ".join(f"--set {n}=VALUE" for n in names)
 
 
 # --- time budget and progress -------------------------------------------------------------
@@ -150,15 +184,15 @@ def add_scenario_arguments(parser, *, student="erf", p=2, lr=1.0, loss="square")
     g.add_argument("--student", default=student,
                    help=f"student activation: a name (erf = erf(x/sqrt2), relu, tanh, He3, ...) "
                         f"or an expression in x (default: {student})")
-    g.add_argument("--p", type=int, default=p, help=f"student hidden units (default: {p})")
-    g.add_argument("--lr", type=float, default=lr,
+    g.add_argument("--p", type=positive_int, default=p, help=f"student hidden units (default: {p})")
+    g.add_argument("--lr", type=positive_float, default=lr,
                    help=f"first-layer learning rate eta (default: {lr})")
     g.add_argument("--loss", default=loss, choices=["square", "correlation"],
                    help=f"per-sample loss (default: {loss})")
-    g.add_argument("--batch", type=int, default=1, help="mini-batch size n_b (default: 1)")
-    g.add_argument("--noise", type=float, default=0.0,
+    g.add_argument("--batch", type=positive_int, default=1, help="mini-batch size n_b (default: 1)")
+    g.add_argument("--noise", type=nonnegative_float, default=0.0,
                    help="label-noise variance Delta (default: 0)")
-    g.add_argument("--init-scale", type=float, default=1.0,
+    g.add_argument("--init-scale", type=positive_float, default=1.0,
                    help="student rows w_j ~ N(0, s^2 I_d) at the start (default: 1)")
     g.add_argument("--train-second-layer", action="store_true",
                    help="train the second layer too (step lr / d)")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from escalier.derive import hermite_expansion
-from escalier.derive._target import Target
 
-from ._common import add_timeout_argument
+from ._common import add_set_argument, add_timeout_argument, target_from_args
 
 
 def add_arguments(parser) -> None:
@@ -19,11 +18,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", type=int, default=None, metavar="DIGITS",
                         help="mpmath digits for numerical one-coordinate integrals")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_set_argument(parser)
     add_timeout_argument(parser)
 
 
 def run(args) -> int:
-    target = Target.parse(args.target, k=args.k)
+    target = target_from_args(args.target, args, k=args.k)
     expansion = hermite_expansion(target, args.max_degree, precision=args.precision)
     if args.json:
         print(json.dumps(expansion.to_json(), indent=2))
@@ -40,7 +40,12 @@ def render(expansion) -> str:
              "basis    probabilists' Hermite He_alpha(z) = prod_i He_alpha_i(z_i); "
              "c_alpha = E[f He_alpha] / alpha!",
              f"degrees  0..{expansion.max_degree}"
-             + (" (complete: f is this polynomial)" if expansion.complete else ""), ""]
+             + (" (complete: f is this polynomial)" if expansion.complete else "")]
+    if target.parameters:
+        names = ", ".join(str(p) for p in target.parameters)
+        lines.append(f"parameters  {names}: read as free real constants (names other than "
+                     f"z1, z2, ..., pi and E); give values with --set NAME=VALUE")
+    lines.append("")
     nz = expansion.nonzero()
     if not nz:
         lines.append("no non-zero coefficient up to this degree")

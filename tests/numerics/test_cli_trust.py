@@ -77,3 +77,66 @@ def test_broken_pipe_is_quiet():
         err = proc.stderr.read().decode()
         proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["odes", "z1", "--noise", "inf", "--emit", "jax"],
+    ["odes", "z1", "--lr", "0"],
+    ["odes", "z1", "--p", "0"],
+    ["verify", "--noise", "nan"],
+    ["verify", "--noise", "-1"],
+    ["verify", "--lr", "inf"],
+    ["verify", "--lr", "0"],
+    ["verify", "--time", "-5"],
+    ["verify", "--seeds", "0"],
+    ["verify", "--d", "100", "0"],
+    ["verify", "--rtol", "nan"],
+    ["scaling", "He3(z1)", "--lr", "-1"],
+    ["scaling", "He3(z1)", "--threshold", "1.5"],
+    ["scaling", "He3(z1)", "--budget", "1"],
+    ["scaling", "He3(z1)", "--d", "1"],
+    ["scaling", "He3(z1)", "--seeds", "0"],
+    ["exponents", "z1", "--max-degree", "0"],
+    ["staircase", "z1", "--l", "0"],
+])
+def test_bad_numbers_are_refused_before_any_work(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no banner, no table
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "error: argument --" in err
+
+
+# --- parameters: --set on every command that needs numbers ---------------------------------
+
+
+def test_set_gives_parameters_values(capsys):
+    code, out, _ = _main(["exponents", "c*z1 + beta*z1*z2", "--set", "c=1", "--set",
+                          "beta=0.5", "--no-alpha-c"], capsys)
+    assert code == 0
+    assert "leap (online staircase)  1" in out and "c = 1" in out and "beta = 1/2" in out
+    code, out, _ = _main(["hermite", "c*He2(z1)", "--set", "c=3"], capsys)
+    assert code == 0 and "(2,)" in out and " 3 " in out
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["exponents", "c*z1 + z2"], "--set c=VALUE"),
+    (["exponents", "c*z1", "--set", "d=1"], "--set d: not a parameter of the target"),
+    (["exponents", "c*z1", "--set", "c=inf"], "not a finite real number"),
+    (["exponents", "c*z1", "--set", "c"], "NAME=VALUE"),
+    (["odes", "c*z1", "--p", "1"], "--set c=VALUE"),
+])
+def test_missing_or_bad_settings_are_one_line_errors(argv, fragment, capsys):
+    code, _, err = _main(argv, capsys)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_hermite_names_the_parameters(capsys):
+    import json
+
+    code, out, _ = _main(["hermite", "c*z1 + beta"], capsys)
+    assert code == 0 and "parameters  beta, c" in out
+    code, out, _ = _main(["hermite", "c*z1 + beta", "--json"], capsys)
+    assert json.loads(out)["parameters"] == ["beta", "c"]
