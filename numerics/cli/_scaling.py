@@ -77,6 +77,8 @@ def run(args) -> int:
           f"the median when some did not escape; t_diffusion: the diffusion's mean escape "
           f"time, numerical):")
     print(r.to_text())
+    for note in r.notes():
+        print(f"note: {note}")
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
     print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
           f"{r.predicted:.3f}; small-overlap diffusion at these rates: "

@@ -76,8 +76,10 @@ def run(args) -> int:
           f"initial overlaps.")
     print("Largest deviation over time of the simulation from its ODE, mean +- standard "
           "error over seeds;")
-    print("exponent: fitted power of d (theory: about -1/2).")
+    print("exponent: fitted power of d (theory: about -1/2 away from plateaus; see the notes).")
     print(v.table.to_text())
+    for note in v.table.notes():
+        print(f"note: {note}")
     if args.json:
         payload = v.to_json()
         payload["command"] = {"name": "verify", "target": target,
