@@ -6,10 +6,13 @@ from . import protocols as protocols
 from . import targets as targets
 from ._amp import AlphaC as AlphaC
 from ._amp import alpha_c as alpha_c
+from ._budget import current_stage as current_stage
+from ._budget import stage as stage
 from ._exponents import AmpReport as AmpReport
 from ._exponents import ExponentReport as ExponentReport
 from ._exponents import exponents as exponents
 from ._exponents import student_order as student_order
+from ._hermite import PRECISION_RANGE as PRECISION_RANGE
 from ._hermite import Coefficient as Coefficient
 from ._hermite import Expansion as Expansion
 from ._hermite import hermite_expansion as hermite_expansion

@@ -66,15 +66,20 @@ class Context:
 
     @classmethod
     def build(cls, target: Target | str, max_degree: int | None = None,
-              max_power: int | None = None, atol: float = 1e-9) -> Context:
+              max_power: int | None = None, atol: float = 1e-9,
+              numeric: bool = False) -> Context:
+        """The context of a target; `numeric=True` keeps every irrational coefficient as a
+        float64 (Scalars kind "float", threshold atol) instead of an exact SymPy number."""
         if isinstance(target, str):
             target = Target.parse(target)
         if not isinstance(target, Target):
             raise ValueError(f"target must be a Target or its text, got {type(target).__name__}")
         if target.parameters:
+            names = [str(p) for p in target.parameters]
             raise ValueError(
-                f"target has free parameters {[str(p) for p in target.parameters]}: substitute "
-                f"numerical values first (Target.subs)")
+                f"target has free parameters {names} (names other than z1, z2, ..., pi and E): "
+                f"give them values ({' '.join(f'--set {n}=VALUE' for n in names)} on the "
+                f"command line, Target.subs in Python)")
         zs = target.variables
         polynomial = target.is_polynomial
         if max_degree is not None and (not isinstance(max_degree, int)
@@ -85,7 +90,7 @@ class Context:
         if polynomial:
             coeffs = sp.Poly(sp.expand(target.expr), *zs).coeffs()
             kind = "rational" if all(c.is_Rational for c in coeffs) else "exact"
-            scalars = Scalars(kind)
+            scalars = Scalars("float", atol) if numeric and kind == "exact" else Scalars(kind)
             raw = from_sympy(target.expr, zs, scalars.convert)
             form = leading_form(raw)
             degree = sp.Poly(sp.expand(target.expr), *zs).total_degree()
@@ -122,6 +127,8 @@ class Context:
             raise ValueError(f"no Hermite expansion of {target} to degree {deg}: "
                              f"{type(err).__name__}: {err}") from None
         scalars = scalars_of(expansion, atol)
+        if numeric and scalars.kind == "exact":
+            scalars = Scalars("float", atol)
         form = expansion_form(expansion, scalars)
         zero = (0,) * target.k
         mean = form.pop(zero, scalars.convert(0))

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ._budget import stage
 from ._context import Context
 from ._hermite import hermite_expansion
-from ._linalg import Subspace
+from ._linalg import MAX_EXACT_SIZE, MAX_FIELD_DEGREE, ExactTooLarge, Subspace
 from ._scenario import activation
 from ._target import Target, latent
 from .protocols import PROTOCOLS, Analysis, ProtocolResult
@@ -166,6 +167,10 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     Returns:
         An immutable ExponentReport.
 
+    Exact arithmetic is kept canonical and bounded: when an exact scalar would grow past
+    MAX_EXACT_SIZE nodes, the whole report is recomputed in float64 (Hermite coefficients,
+    subspaces) and every value derived from floats is marked not exact, with a note.
+
     Raises:
         ValueError: bad target (free parameters, unsupported), bad degree or power, unknown
             student activation, unknown protocol.
@@ -175,7 +180,22 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     et al. 2024 (arXiv 2405.15459); Troiani et al. 2025 (arXiv 2405.15480).
     """
     chosen = _protocol_objects(protocols)
-    ctx = Context.build(target, max_degree=max_degree, max_power=max_power)
+    kwargs = dict(student=student, max_degree=max_degree, max_power=max_power, alpha_c=alpha_c)
+    try:
+        return _exponents(target, chosen, numeric=None, **kwargs)
+    except ExactTooLarge as err:
+        return _exponents(target, chosen, numeric=str(err), **kwargs)
+
+
+def _exponents(target, chosen, *, numeric: str | None, student, max_degree, max_power,
+               alpha_c) -> ExponentReport:
+    with stage("Hermite expansion of the target"):
+        ctx = Context.build(target, max_degree=max_degree, max_power=max_power,
+                            numeric=numeric is not None)
+    if numeric is not None:
+        ctx.notes.append(f"computed in float64, values marked not exact: exact arithmetic "
+                         f"outgrew its bounds ({MAX_EXACT_SIZE} nodes, radicals of degree "
+                         f"{MAX_FIELD_DEGREE}): {numeric}")
     analysis = Analysis(ctx, chosen, alpha_c=alpha_c)
     results = analysis.results()
     online = results["online"]
@@ -191,7 +211,8 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
         U0 = Subspace.zero(ctx.k, ctx.scalars)
         imgs = analysis.cache.images(1, U0, U0.complement(), max(ctx.power(1).degree, 1))
         orders = {k for k, v in imgs.items() if v}
-        student_ie, student_exact = student_order(student, orders)
+        with stage("student-aware information exponent"):
+            student_ie, student_exact = student_order(student, orders)
 
     exact = {"information_exponent": bool(steps) and steps[0].certified and exact_kind}
     for res in results.values():

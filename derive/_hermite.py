@@ -71,6 +71,10 @@ class Coefficient:
         return sum(self.alpha)
 
 
+PRECISION_RANGE = (8, 60)
+"""Accepted `precision` of hermite_expansion, in significant digits (mpmath)."""
+
+
 def _alpha_factorial(alpha: Alpha) -> int:
     return math.prod(math.factorial(a) for a in alpha)
 
@@ -95,6 +99,7 @@ class Expansion:
     max_degree: int
     coefficients: Mapping[Alpha, Coefficient] = field(repr=False)
     complete: bool = False
+    notes: tuple[str, ...] = ()
 
     def __getitem__(self, alpha) -> Coefficient:
         alpha = tuple(int(a) for a in alpha)
@@ -176,8 +181,10 @@ class Expansion:
         return {
             "target": str(self.target),
             "variables": [str(v) for v in self.target.variables],
+            "parameters": [str(p) for p in self.target.parameters],
             "max_degree": self.max_degree,
             "complete": self.complete,
+            "notes": list(self.notes),
             "coefficients": [
                 {
                     "alpha": list(c.alpha),
@@ -391,6 +398,7 @@ class _Accumulator:
         self.err: dict[Alpha, float] = {a: 0.0 for a in alphas}
         self.numeric: set[Alpha] = set()
         self.parity_note: dict[Alpha, str] = {}
+        self.float64_terms: set[str] = set()
 
 
 def hermite_expansion(target: Target | str, max_degree: int = 6, *, tol: float = 1e-12,
@@ -403,10 +411,15 @@ def hermite_expansion(target: Target | str, max_degree: int = 6, *, tol: float =
         target: a Target or the text of one.
         max_degree: largest total degree |alpha| (polynomials are expanded completely when
             their degree does not exceed it).
-        tol: a numerical coefficient with |value| <= max(tol, its error bound) is reported
-            as zero, with status "zero (below tolerance ...)".
-        precision: significant digits for numerical one-coordinate integrals through mpmath
-            (default: float64 Gauss-Hermite).
+        tol: a numerical coefficient is reported as zero (status "zero (below tolerance
+            ...)") only when both |value| <= tol and its error bound <= tol: a zero is never
+            certified by a tolerance looser than the quadrature's own accuracy; a coefficient
+            whose error bound exceeds tol stays "numeric", with that error.
+        precision: significant digits (PRECISION_RANGE) for the numerical one-coordinate
+            integrals (including ridge terms g(v.z)), through mpmath; terms that couple
+            several coordinates non-separably always use float64 Gauss-Hermite grids, and the
+            expansion's `notes` say so when a precision was asked for (default: float64
+            Gauss-Hermite everywhere).
 
     Returns:
         An immutable Expansion.
@@ -421,6 +434,14 @@ def hermite_expansion(target: Target | str, max_degree: int = 6, *, tol: float =
         raise ValueError(f"max_degree must be an integer >= 0, got {max_degree!r}")
     if max_degree > 40:
         raise ValueError(f"max_degree must be at most 40, got {max_degree}")
+    if not (isinstance(tol, float | int) and 0 < tol <= 1e-6):
+        raise ValueError(f"tol must be a number in (0, 1e-6] (the largest |c| certified as zero), "
+                         f"got {tol!r}")
+    lo, hi = PRECISION_RANGE
+    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)
+                                  or not lo <= precision <= hi):
+        raise ValueError(f"precision must be an integer number of digits in {lo}..{hi} (or "
+                         f"None for float64 quadrature), got {precision!r}")
     zs = target.variables
     k = target.k
     alphas = list(_alphas(k, max_degree))
@@ -471,12 +492,17 @@ def hermite_expansion(target: Target | str, max_degree: int = 6, *, tol: float =
         err = acc.err[alpha] / fact
         if note is not None and ex == 0 and acc.num[alpha] == 0.0 and acc.err[alpha] == 0.0:
             coefficients[alpha] = Coefficient(alpha, sp.Integer(0), 0.0, 0.0, f"zero ({note})")
-        elif abs(value) <= max(tol, err):
+        elif abs(value) <= tol and err <= tol:
             coefficients[alpha] = Coefficient(alpha, None, 0.0, max(err, abs(value)),
-                                              f"zero (below tolerance {max(tol, err):.1e})")
+                                              f"zero (below tolerance {tol:.1e})")
         else:
             coefficients[alpha] = Coefficient(alpha, None, value, err, "numeric")
-    return Expansion(target, max_degree, MappingProxyType(coefficients), complete)
+    notes = ()
+    if precision is not None and acc.float64_terms:
+        notes = (f"precision {precision} digits applies to one-coordinate integrals; "
+                 f"{', '.join(sorted(acc.float64_terms))} coupled several coordinates and used "
+                 f"float64 Gauss-Hermite grids (errors as shown)",)
+    return Expansion(target, max_degree, MappingProxyType(coefficients), complete, notes)
 
 
 def _tidy(ex: sp.Expr) -> sp.Expr:
@@ -507,6 +533,9 @@ def _add_term(term: sp.Expr, zs, acc: _Accumulator, max_degree: int, precision) 
     for gvars, gexpr in groups:
         gv = tuple(z for z in zs if z in gvars)
         tables.append((gv, _group_moments(gexpr, gv, max_degree, precision)))
+        if len(gv) > 1 and any(t[0] is None for t in tables[-1][1].values()) and \
+                _ridge(gexpr, gv) is None:
+            acc.float64_terms.add(str(gexpr))
     index = {z: i for i, z in enumerate(zs)}
     c = float(coeff) if not coeff.free_symbols else None
     for alpha in acc.exact:

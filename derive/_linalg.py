@@ -4,9 +4,14 @@ Three scalar kinds, chosen once per computation:
 
 - "rational": `fractions.Fraction` (polynomial targets with rational coefficients; everything
   exact and fast);
-- "exact": SymPy expressions (exact irrational coefficients such as 1/sqrt(2 pi)); a scalar is
-  zero when SymPy proves it (expansion, then simplification) — a value below 1e-25 at 40
-  digits that SymPy cannot simplify to zero raises, never silently passes;
+- "exact": SymPy expressions (exact irrational coefficients such as 1/sqrt(2 pi)), kept in a
+  canonical form at every step (`canonical`: a reduced fraction of polynomials in powers of pi
+  and E with coefficients in the algebraic numbers); a scalar is zero when its canonical form
+  is, and a value below 1e-25 at 40 digits whose canonical form is not zero raises, never
+  silently passes. An entry whose canonical form grows past `MAX_EXACT_SIZE` nodes raises
+  `ExactTooLarge`, so that the caller can redo the computation in floating point (marked
+  numerical) instead of spending unbounded time on exact algebra; so does a scalar with
+  radicals of total degree over MAX_FIELD_DEGREE;
 - "float": float64 with an absolute threshold (numerical Hermite coefficients).
 
 Subspaces are stored by an orthogonal (not normalised) basis in the chosen kind, so that
@@ -16,13 +21,92 @@ roots) or floats.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["Scalars", "Subspace"]
+__all__ = ["MAX_EXACT_SIZE", "ExactTooLarge", "Scalars", "Subspace", "canonical"]
+
+MAX_EXACT_SIZE = 400
+"""Largest exact scalar (nodes of its canonical SymPy tree) before `ExactTooLarge`."""
+
+MAX_FIELD_DEGREE = 8
+"""Largest product of root orders of the radicals in one exact scalar (e.g. three square
+roots) before `ExactTooLarge`: arithmetic in larger number fields is too slow in SymPy."""
+
+
+class ExactTooLarge(ArithmeticError):
+    """An exact scalar grew past MAX_EXACT_SIZE nodes: redo the computation in floats."""
+
+
+_SMALL = 40  # exact scalars up to this many nodes are taken as they come
+
+
+def _size(x) -> int:
+    return sum(1 for _ in sp.preorder_traversal(x))
+
+
+def canonical(value) -> sp.Expr:
+    """A canonical form of an exact real constant built from rationals, radicals, pi and E.
+
+    Every power of pi (and of E, including exp(q) for rational q) is written as an integer
+    power of one new symbol t (pi = t^q with q the common denominator of the exponents), the
+    result is reduced to p(t)/q(t) over the algebraic numbers it contains (SymPy `cancel` with
+    `extension=True`), and t is put back. Two constants with the same value in this field of
+    rational functions get the same form, so repeated arithmetic does not grow expressions.
+
+    Raises:
+        ExactTooLarge: the form has more than MAX_EXACT_SIZE nodes.
+    """
+    x = sp.sympify(value)
+    if x.is_Rational:
+        return x
+    if _size(x) > 4 * MAX_EXACT_SIZE:  # built from a few canonical operands at most
+        raise ExactTooLarge(f"an exact scalar has more than {4 * MAX_EXACT_SIZE} nodes "
+                            f"({str(x)[:80]}...)")
+    return _canonical(x)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(x: sp.Expr) -> sp.Expr:
+    reps: dict = {}
+    back: dict = {}
+    atoms = x.atoms(sp.Pow, sp.exp, sp.NumberSymbol)
+    for base in (sp.pi, sp.E):
+        exps = []
+        for a in atoms:
+            if a == base:
+                exps.append((a, sp.Integer(1)))
+            elif isinstance(a, sp.Pow) and a.base == base and a.exp.is_Rational:
+                exps.append((a, a.exp))
+            elif base == sp.E and isinstance(a, sp.exp) and a.args[0].is_Rational:
+                exps.append((a, a.args[0]))
+        if not exps:
+            continue
+        q = math.lcm(*[int(e.q) for _, e in exps])
+        t = sp.Dummy(positive=True)
+        for a, e in exps:
+            reps[a] = t ** int(e * q)
+        back[t] = base ** sp.Rational(1, q)
+    y = x.xreplace(reps) if reps else x
+    radicals = [a for a in y.atoms(sp.Pow) if a.base.is_Rational and not a.exp.is_Integer]
+    if math.prod(int(a.exp.q) for a in radicals) > MAX_FIELD_DEGREE:
+        raise ExactTooLarge(f"exact scalar {str(x)[:80]} needs the radicals "
+                            f"{sorted(map(str, radicals))}: more than degree "
+                            f"{MAX_FIELD_DEGREE} over the rationals")
+    try:
+        y = sp.cancel(sp.together(y), extension=True)
+    except (sp.PolynomialError, NotImplementedError, sp.CoercionFailed):
+        y = sp.cancel(sp.together(y))
+    out = sp.factor_terms(y.xreplace(back)) if back else y
+    if _size(out) > MAX_EXACT_SIZE:
+        raise ExactTooLarge(f"an exact scalar grew past {MAX_EXACT_SIZE} nodes "
+                            f"({str(out)[:80]}...)")
+    return out
 
 
 @dataclass(frozen=True)
@@ -60,7 +144,8 @@ class Scalars:
         if self.kind == "exact":
             if isinstance(value, Fraction):
                 return sp.Rational(value.numerator, value.denominator)
-            return sp.sympify(value)
+            value = sp.sympify(value)
+            return canonical(value) if _size(value) > _SMALL else value
         return float(value)
 
     def is_zero(self, value) -> bool:
@@ -77,7 +162,12 @@ class Scalars:
 def _exact_is_zero(value) -> bool:
     if isinstance(value, Fraction | int):
         return value == 0
-    v = sp.expand(value)
+    v = sp.sympify(value)
+    if v.is_Number:
+        return v == 0
+    if abs(complex(v.evalf(30))) > 1e-20:  # clearly not zero: no algebra needed
+        return False
+    v = canonical(v)
     if v == 0:
         return True
     if v.is_Number:
@@ -85,8 +175,6 @@ def _exact_is_zero(value) -> bool:
     num = complex(v.evalf(40))
     if abs(num) > 1e-25:
         return False
-    if sp.simplify(v) == 0:
-        return True
     raise ValueError(f"cannot decide whether the exact value {value} is zero")
 
 
@@ -149,11 +237,16 @@ class Subspace:
                 barr = np.asarray(b, dtype=float)
                 arr = arr - barr * (barr @ arr)
             return tuple(float(x) for x in arr)
+        exact = self.scalars.kind == "exact"
         for b in self.basis:
             c = _dot(b, v) / _dot(b, b)
+            if exact:
+                c = canonical(c)
+                if c == 0:
+                    continue
             v = tuple(x - c * y for x, y in zip(v, b, strict=True))
-        if self.scalars.kind == "exact":
-            v = tuple(sp.expand(x) for x in v)
+            if exact:
+                v = tuple(canonical(x) for x in v)
         return v
 
     def contains(self, v) -> bool:
@@ -242,7 +335,4 @@ def _normalise_exact(r: tuple, scalars: Scalars) -> tuple:
     pivot = next(x for x in r if not scalars.is_zero(x))
     if scalars.kind == "rational":
         return tuple(x / pivot for x in r)
-    out = tuple(sp.nsimplify(sp.radsimp(sp.expand(x / pivot))) for x in r)
-    if all(isinstance(x, sp.Rational) or x.is_Rational for x in out):
-        return out
-    return tuple(sp.expand(x / pivot) for x in r)
+    return tuple(canonical(x / pivot) for x in r)

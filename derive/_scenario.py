@@ -154,9 +154,12 @@ class Scenario:
                 raise ValueError(f"P must be {k} x {k} for a target of k = {k} coordinates")
         object.__setattr__(self, "P", P)
         if target.parameters:
+            names = [str(s) for s in target.parameters]
             raise ValueError(
-                f"the target has free parameters {[str(s) for s in target.parameters]}: "
-                f"substitute values first (Target.subs) to train on it"
+                f"the target has free parameters {names} (names other than z1, z2, ..., pi "
+                f"and E): give them values to train on it "
+                f"({' '.join(f'--set {n}=VALUE' for n in names)} on the command line, "
+                f"Target.subs in Python)"
             )
         if not self.init_scale > 0:
             raise ValueError(f"init_scale must be > 0, got {self.init_scale}")

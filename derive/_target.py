@@ -22,6 +22,17 @@ _VAR = re.compile(r"^z([0-9]+)$")
 _HE = re.compile(r"^He([0-9]+)$")
 _RESERVED = re.compile(r"^(x|y|w|z|u|v|lambda|nu)[0-9]*$")
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
+_NONFINITE = {"nan", "inf", "infinity", "oo", "zoo"}
+_LOOKS_LIKE_VAR = re.compile(r"^(?:[zZ]_?[0-9]+)+$")  # z1z2, Z1, z_1, Z1z2, ...
+_VAR_TOKEN = re.compile(r"[zZ]_?([0-9]+)")
+# non-ASCII characters seen in papers and their ASCII forms
+_UNICODE = {"\u00b7": "*", "\u22c5": "*", "\u2219": "*", "\u00d7": "*", "\u2217": "*",
+            "\u2212": "-", "\u2013": "-", "\u03c0": "pi", "\u00b2": "**2", "\u00b3": "**3",
+            "\u2070": "**0", "\u00b9": "**1", "\u00a0": " ", "\u2009": " ",
+            "\u2080": "0", "\u2081": "1", "\u2082": "2", "\u2083": "3", "\u2084": "4",
+            "\u2085": "5", "\u2086": "6", "\u2087": "7", "\u2088": "8", "\u2089": "9",
+            "\u2011": "-", "\u2044": "/", "\u00f7": "/"}
+_EXCERPT = 60
 _MAX_LEN = 10_000
 _MAX_INT = 10**12
 _MAX_POWER = 64
@@ -32,6 +43,40 @@ ACCEPTED = (
     + ", ".join(f"{name}(.)" if spec.arity == 1 else spec.doc for name, spec in FUNCTIONS.items())
     + "; constants pi and E"
 )
+
+
+def excerpt(text: str, limit: int = _EXCERPT) -> str:
+    """A bounded quotation of (part of) a target for error messages."""
+    text = str(text)
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _suggest_unicode(text: str) -> str | None:
+    """The ASCII form of text with the characters of _UNICODE replaced, or None when some
+    other non-ASCII character remains."""
+    out = "".join(_UNICODE.get(ch, ch) for ch in text)
+    return out if out.isascii() else None
+
+
+def _check_ascii(text: str) -> None:
+    bad = sorted({ch for ch in text if not ch.isascii()})
+    if not bad:
+        return
+    named = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in bad[:5])
+    suggestion = _suggest_unicode(text)
+    if suggestion is not None:
+        raise ValueError(f"non-ASCII character(s) {named} in the target: did you mean "
+                         f"{excerpt(suggestion)}?")
+    letters = [ch for ch in bad if ch.isalpha()]
+    hint = (" (write parameters as ASCII names such as zeta or beta; the latent "
+            "coordinates are z1, z2, ...)") if letters else ""
+    raise ValueError(f"non-ASCII character(s) {named} in the target {excerpt(text)}{hint}; "
+                     "targets are written in ASCII, e.g. 'pi*z1 + z1*z2'")
+
+
+def _suggest_name(name: str) -> str:
+    """The product of latent variables a name like 'z1z2' or 'Z1' was probably meant as."""
+    return "*".join(f"z{m.group(1)}" for m in _VAR_TOKEN.finditer(name))
 
 
 def latent(i: int) -> sp.Symbol:
@@ -56,10 +101,16 @@ class _Parser(ast.NodeVisitor):
         where = ""
         if node is not None and hasattr(node, "col_offset"):
             try:
-                where = f" in {ast.get_source_segment(self.text, node)!r}"
+                segment = ast.get_source_segment(self.text, node)
+                where = "" if segment is None else f" in {excerpt(segment)}"
             except Exception:  # noqa: BLE001 - location is a courtesy only
                 where = ""
         return ValueError(f"{what}{where}; {ACCEPTED}")
+
+    def suggest(self, node, what: str, name: str, replacement: str) -> ValueError:
+        """An error suggesting the target with `name` replaced by `replacement`."""
+        fixed = re.sub(rf"\b{re.escape(name)}\b", replacement, self.text)
+        return ValueError(f"{what}: did you mean {excerpt(fixed)}?")
 
     def generic_visit(self, node):
         raise self.fail(node, f"unsupported syntax {type(node).__name__}")
@@ -91,6 +142,22 @@ class _Parser(ast.NodeVisitor):
             return latent(i)
         if name in _CONSTANTS:
             return _CONSTANTS[name]
+        if name.lower() in _NONFINITE:
+            raise self.fail(node, f"non-finite constant {name!r} (targets are finite functions)")
+        if _LOOKS_LIKE_VAR.match(name):
+            fixed = _suggest_name(name)
+            what = (f"{name!r} looks like latent variables written together" if "*" in fixed
+                    else f"{name!r} looks like the latent variable {fixed} (written z1, z2, ...)")
+            raise self.suggest(node, what, name, fixed)
+        if name.lower() == "pi":
+            raise self.suggest(node, f"unknown constant {name!r}", name, "pi")
+        m = re.match(r"^([zZ][0-9]+)([A-Za-z].*)?", name)
+        if m:
+            if m.group(2):
+                raise self.suggest(node, f"{name!r} looks like a latent variable followed by "
+                                   f"a name", name, f"{m.group(1).lower()}*{m.group(2)}")
+            raise self.fail(node, f"unknown variable {name!r} (the latent coordinates are z1, "
+                            f"z2, ...; a parameter may not start with z and a digit)")
         if name in ("I", "j", "i"):
             raise self.fail(node, f"complex unit {name!r} (targets are real functions)")
         if name == "e":
@@ -113,7 +180,27 @@ class _Parser(ast.NodeVisitor):
             return operand
         raise self.fail(node, f"unsupported operator {type(node.op).__name__}")
 
+    def _chain(self, node, ops: tuple) -> list[tuple[ast.AST, ast.AST | None]]:
+        """The operands of a left-nested chain a op b op c ... (without recursion in its
+        length): [(a, None), (b, op), (c, op), ...]."""
+        items = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+            items.append((node.right, node.op, node))
+            node = node.left
+        items.append((node, None, None))
+        return items[::-1]
+
     def visit_BinOp(self, node):
+        if isinstance(node.op, ast.Add | ast.Sub):
+            terms = []
+            for operand, op, _ in self._chain(node, (ast.Add, ast.Sub)):
+                value = self.visit(operand)
+                terms.append(-value if isinstance(op, ast.Sub) else value)
+            return sp.Add(*terms)
+        if isinstance(node.op, ast.Mult) and isinstance(node.left, ast.BinOp) \
+                and isinstance(node.left.op, ast.Mult):
+            return sp.Mul(*[self.visit(operand) for operand, _, _ in
+                            self._chain(node, (ast.Mult,))])
         left = self.visit(node.left)
         right = self.visit(node.right)
         op = node.op
@@ -179,12 +266,13 @@ def _parse_text(text: str) -> sp.Expr:
         raise ValueError(f"target text is too long ({len(text)} > {_MAX_LEN} characters)")
     if not text.strip():
         raise ValueError(f"empty target; {ACCEPTED}")
+    _check_ascii(text)
     source = text.strip().replace("^", "**")  # ^ as a power, with the precedence of **
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError) as err:
-        raise ValueError(f"could not parse target {text!r}: {err.msg if hasattr(err, 'msg') else err}; "
-                         f"{ACCEPTED}") from None
+        raise ValueError(f"could not parse target {excerpt(text)}: "
+                         f"{err.msg if hasattr(err, 'msg') else err}; {ACCEPTED}") from None
     return _Parser(source).visit(tree)
 
 
@@ -355,9 +443,11 @@ class Target:
         if bad:
             raise ValueError(f"unknown variable(s) {sorted(map(str, bad))}; {ACCEPTED}")
         if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-            raise ValueError(f"target {expr} is not finite (division by zero or infinity)")
+            raise ValueError(f"target {excerpt(str(expr))} is not finite (division by zero or "
+                             f"infinity)")
         if expr.has(sp.I) or any(a.is_real is False for a in expr.atoms(sp.Number)):
-            raise ValueError(f"target {expr} has a complex constant (targets are real functions)")
+            raise ValueError(f"target {excerpt(str(expr))} has a complex constant (targets are "
+                             f"real functions)")
         _check_square_integrable(expr, self.variables)
         if not self.text:
             object.__setattr__(self, "text", str(expr))
@@ -380,9 +470,10 @@ class Target:
         except ValueError:
             raise
         except RecursionError:
-            raise ValueError(f"target {str(text)[:60]!r}... is nested too deeply") from None
+            raise ValueError(f"target {excerpt(text)} is nested too deeply") from None
         except (TypeError, OverflowError, ZeroDivisionError, MemoryError, AttributeError) as err:
-            raise ValueError(f"could not build target {text!r}: {err}; {ACCEPTED}") from None
+            raise ValueError(f"could not build target {excerpt(text)}: "
+                             f"{str(err)[:200]}; {ACCEPTED}") from None
         return cls.from_sympy(expr, k=k, text=text.strip())
 
     @classmethod

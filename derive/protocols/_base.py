@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import networkx as nx
 
+from .._budget import stage
 from .._context import Context
 from .._linalg import Subspace
 from .._online import ImageCache
@@ -109,7 +110,8 @@ class Analysis:
                 raise RuntimeError(f"protocol {name!r} depends on itself")
             self._running.add(name)
             try:
-                res = self._protocols[name].analyse(self)
+                with stage(f"{name} staircase" if name != "amp" else "AMP classes"):
+                    res = self._protocols[name].analyse(self)
             finally:
                 self._running.discard(name)
             if res.protocol != name:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from escalier.derive import __version__
@@ -33,8 +34,16 @@ class CliError(Exception):
     """An error the user can fix: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (`escalier CMD: error: ...`, exit status 2), no usage
+    block: the full usage is one `--help` away."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="escalier",
         description=(
             "Exponents, staircases, overlap ODEs and their verification for two-layer "
@@ -65,9 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from ._common import BudgetExceeded, time_budget
+
     try:
-        return int(_module(args.command).run(args) or 0)
-    except (CliError, ValueError) as err:
+        with time_budget(args.command, getattr(args, "timeout", None)):
+            status = int(_module(args.command).run(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # the reader (e.g. `head`) closed the pipe: stop quietly, without a second error
+        # when Python flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (CliError, ValueError, BudgetExceeded) as err:
         if args.debug:
             raise
         print(f"escalier {args.command}: error: {err}", file=sys.stderr)

@@ -7,6 +7,8 @@ import argparse
 import json
 import math
 
+from ._common import add_set_argument, add_timeout_argument, bounded, target_from_args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ._app import DEFAULT_TARGET
@@ -17,12 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="student activation for the student-aware information exponent "
                              "(e.g. relu, erf, tanh, or an expression in x)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--max-degree", type=int, default=None,
+    parser.add_argument("--max-degree", type=bounded(int, 1, 24), default=None,
                         help="Hermite truncation degree for non-polynomial targets (default 8)")
-    parser.add_argument("--max-power", type=int, default=None,
+    parser.add_argument("--max-power", type=bounded(int, 1, 8), default=None,
                         help="largest label power m in the generative witnesses E[y^m He]")
     parser.add_argument("--no-alpha-c", action="store_true",
                         help="skip the numerical AMP threshold alpha_c")
+    add_set_argument(parser)
+    add_timeout_argument(parser)
 
 
 def _fmt(value, exact: bool | None = None) -> str:
@@ -89,7 +93,7 @@ def render(report) -> str:
 def run(args: argparse.Namespace) -> int:
     from escalier.derive import exponents
 
-    report = exponents(args.target, student=args.student, max_degree=args.max_degree,
+    report = exponents(target_from_args(args.target, args), student=args.student, max_degree=args.max_degree,
                        max_power=args.max_power, alpha_c=not args.no_alpha_c)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

@@ -7,6 +7,15 @@ from __future__ import annotations
 
 import pathlib
 
+from ._common import (
+    add_set_argument,
+    add_timeout_argument,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    target_from_args,
+)
+
 EMITS = ("latex", "sympy", "jax")
 
 
@@ -15,17 +24,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--student", default="erf",
                         help="student activation: a name (erf = erf(x/sqrt 2), relu, tanh, "
                              "linear, quadratic, He1..He6, ...) or an expression in x")
-    parser.add_argument("--p", type=int, default=2, help="student hidden units (default 2)")
+    parser.add_argument("--p", type=positive_int, default=2, help="student hidden units (default 2)")
     parser.add_argument("--loss", default="square", help="square (default) or correlation")
-    parser.add_argument("--batch", type=int, default=1, help="mini-batch size n_b (default 1)")
-    parser.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta")
-    parser.add_argument("--lr", type=float, default=1.0, help="learning rate eta (default 1)")
+    parser.add_argument("--batch", type=positive_int, default=1, help="mini-batch size n_b (default 1)")
+    parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="label-noise variance Delta")
+    parser.add_argument("--lr", type=positive_float, default=1.0, help="learning rate eta (default 1)")
     parser.add_argument("--train-second-layer", action="store_true",
                         help="train the second layer a (state includes a_j)")
     parser.add_argument("--spherical", action="store_true",
                         help="single neuron on the sphere ||w||^2 = d (requires --p 1)")
     parser.add_argument("--emit", default="latex", help="latex (default), sympy or jax")
     parser.add_argument("-o", "--output", default=None, help="write to FILE instead of stdout")
+    add_set_argument(parser)
+    add_timeout_argument(parser)
 
 
 def run(args) -> int:
@@ -33,7 +44,7 @@ def run(args) -> int:
 
     if args.emit not in EMITS:
         raise ValueError(f"unknown --emit {args.emit!r}; accepted: {', '.join(EMITS)}")
-    system = ode_system(args.target, student=args.student, p=args.p, loss=args.loss,
+    system = ode_system(target_from_args(args.target, args), student=args.student, p=args.p, loss=args.loss,
                         batch=args.batch, noise=args.noise, lr=args.lr,
                         train_second_layer=args.train_second_layer, spherical=args.spherical)
     if args.emit == "latex":

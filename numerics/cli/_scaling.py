@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import sys
 
-from ._common import add_engine_argument, enable_float64, save_figure, write_json
+from ._common import (
+    add_engine_argument,
+    add_set_argument,
+    bounded,
+    enable_float64,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    save_figure,
+    target_from_args,
+    write_json,
+)
 
 DEFAULT_D = (128, 256, 512, 1024)
 
@@ -14,30 +25,32 @@ def add_arguments(parser) -> None:
     parser.add_argument("target", help="single-index target f(z1), e.g. 'He3(z1)'")
     parser.add_argument("--student", default=None,
                         help="student activation (default: the target's own link f(x))")
-    parser.add_argument("--d", type=int, nargs="+", default=list(DEFAULT_D),
+    parser.add_argument("--d", type=bounded(int, 2), nargs="+", default=list(DEFAULT_D),
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
-    parser.add_argument("--seeds", type=int, default=None,
+    parser.add_argument("--seeds", type=positive_int, default=None,
                         help="runs per d (default: 8 with --engine full, 48 with gram: the "
                              "escape time of one run is random with O(1) relative spread, so "
                              "a slope to +-0.1 needs about 50 runs per d)")
-    parser.add_argument("--seed", type=int, default=0, help="PRNG seed (default: 0)")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="PRNG seed (default: 0)")
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help="learning-rate prefactor lr0: lr = lr0 (l <= 2) or "
                              "lr0 d^(-(l-2)/2) (l >= 3) (default: half the prefactor that "
                              "minimises the mean escape time of the small-overlap diffusion "
                              "(ODE drift + SGD noise) at the smallest d)")
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
-    parser.add_argument("--threshold", type=float, default=0.5,
+    parser.add_argument("--threshold", type=bounded(float, 0, 1, low_open=True, high_open=True),
+                        default=0.5,
                         help="escape when |m| reaches this overlap (default: 0.5)")
-    parser.add_argument("--budget", type=float, default=10.0,
+    parser.add_argument("--budget", type=bounded(float, 1, low_open=True), default=10.0,
                         help="simulate this many times the diffusion's mean escape time "
                              "(default: 10)")
-    parser.add_argument("--records", type=int, default=400,
+    parser.add_argument("--records", type=positive_int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
     add_engine_argument(parser)
     parser.add_argument("--plot", metavar="FILE", help="write a figure")
     parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_set_argument(parser)
 
 
 def run(args) -> int:
@@ -48,9 +61,10 @@ def run(args) -> int:
         args.seeds = 48 if args.engine == "gram" else 8
     if any(d < 2 for d in args.d):
         raise ValueError(f"--d must be integers >= 2, got {args.d}")
-    print(f"escalier scaling: target {args.target}; spherical single neuron; loss "
+    target = target_from_args(args.target, args)
+    print(f"escalier scaling: target {target}; spherical single neuron; loss "
           f"{args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
-    r = escape_scaling(args.target, args.student, args.d, seeds=args.seeds, seed=args.seed,
+    r = escape_scaling(target, args.student, args.d, seeds=args.seeds, seed=args.seed,
                        lr0=args.lr, threshold=args.threshold, budget=args.budget,
                        n_records=args.records, engine=args.engine, loss=args.loss,
                        progress=not args.no_progress)
@@ -61,6 +75,8 @@ def run(args) -> int:
           f"the median when some did not escape; t_diffusion: the diffusion's mean escape "
           f"time, numerical):")
     print(r.to_text())
+    for note in r.notes():
+        print(f"note: {note}")
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
     print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
           f"{r.predicted:.3f}; small-overlap diffusion at these rates: "

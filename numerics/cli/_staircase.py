@@ -7,6 +7,14 @@ import argparse
 import json
 import pathlib
 
+from ._common import (
+    add_set_argument,
+    add_timeout_argument,
+    bounded,
+    positive_int,
+    target_from_args,
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from escalier.derive import PROTOCOLS
@@ -16,13 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", default=DEFAULT_TARGET, help="the target")
     parser.add_argument("--protocol", default="online", choices=PROTOCOLS,
                         help="training protocol (default online)")
-    parser.add_argument("--l", type=int, default=None,
+    parser.add_argument("--l", type=positive_int, default=None,
                         help="batch exponent for --protocol few_steps")
-    parser.add_argument("--max-degree", type=int, default=None,
+    parser.add_argument("--max-degree", type=bounded(int, 1, 24), default=None,
                         help="Hermite truncation degree for non-polynomial targets")
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw the chain into FILE (png, pdf or svg)")
     parser.add_argument("--json", action="store_true", help="print nodes and edges as JSON")
+    add_set_argument(parser)
+    add_timeout_argument(parser)
 
 
 def _exponent_text(graph) -> str:
@@ -68,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from escalier.derive import staircase
 
     kwargs = {} if args.max_degree is None else {"max_degree": args.max_degree}
-    graph = staircase(args.target, args.protocol, l=args.l, **kwargs)
+    graph = staircase(target_from_args(args.target, args), args.protocol, l=args.l, **kwargs)
     if args.plot:
         path = pathlib.Path(args.plot)
         if path.suffix.lower() not in (".png", ".pdf", ".svg"):

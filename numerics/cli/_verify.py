@@ -12,9 +12,14 @@ from ._app import CliError
 from ._common import (
     add_engine_argument,
     add_scenario_arguments,
+    add_set_argument,
     enable_float64,
+    nonnegative_int,
+    positive_float,
+    positive_int,
     save_figure,
     scenario_from_args,
+    target_from_args,
     write_json,
 )
 
@@ -27,20 +32,21 @@ def add_arguments(parser) -> None:
                         help=f"target f(z1..zk) (default: the erf committee {DEFAULT_TARGET!r})")
     add_scenario_arguments(parser)
     g = parser.add_argument_group("run")
-    g.add_argument("--d", type=int, nargs="+", default=list(DEFAULT_D),
+    g.add_argument("--d", type=positive_int, nargs="+", default=list(DEFAULT_D),
                    help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
-    g.add_argument("--seeds", type=int, default=8, help="runs per d (default: 8)")
-    g.add_argument("--seed", type=int, default=0, help="PRNG seed (default: 0)")
-    g.add_argument("--time", type=float, default=50.0,
+    g.add_argument("--seeds", type=positive_int, default=8, help="runs per d (default: 8)")
+    g.add_argument("--seed", type=nonnegative_int, default=0, help="PRNG seed (default: 0)")
+    g.add_argument("--time", type=positive_float, default=50.0,
                    help="duration in t = steps / d (default: 50)")
-    g.add_argument("--records", type=int, default=100,
+    g.add_argument("--records", type=positive_int, default=100,
                    help="record times after t = 0 (default: 100)")
     add_engine_argument(g)
-    g.add_argument("--rtol", type=float, default=1e-8, help="ODE relative tolerance")
-    g.add_argument("--atol", type=float, default=1e-10, help="ODE absolute tolerance")
+    g.add_argument("--rtol", type=positive_float, default=1e-8, help="ODE relative tolerance")
+    g.add_argument("--atol", type=positive_float, default=1e-10, help="ODE absolute tolerance")
     g.add_argument("--plot", metavar="FILE", help="write a figure (png, pdf, svg)")
     g.add_argument("--json", metavar="FILE", help="write the results and the configuration")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_set_argument(parser)
 
 
 def run(args) -> int:
@@ -51,7 +57,7 @@ def run(args) -> int:
     target = DEFAULT_TARGET if args.target is None else args.target
     if any(d < 1 for d in args.d):
         raise ValueError(f"--d must be positive integers, got {args.d}")
-    scenario = scenario_from_args(target, args)
+    scenario = scenario_from_args(target_from_args(target, args), args)
     print(f"escalier verify: target {target}; student {args.student}; p = {args.p}; "
           f"lr = {args.lr}; loss = {args.loss}; batch = {args.batch}; noise = {args.noise}; "
           f"d = {sorted(set(args.d))}; {args.seeds} seeds; t in [0, {args.time:g}] "
@@ -66,8 +72,10 @@ def run(args) -> int:
           f"initial overlaps.")
     print("Largest deviation over time of the simulation from its ODE, mean +- standard "
           "error over seeds;")
-    print("exponent: fitted power of d (theory: about -1/2).")
+    print("exponent: fitted power of d (theory: about -1/2 away from plateaus; see the notes).")
     print(v.table.to_text())
+    for note in v.table.notes():
+        print(f"note: {note}")
     if args.json:
         payload = v.to_json()
         payload["command"] = {"name": "verify", "target": target,

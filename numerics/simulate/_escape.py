@@ -47,8 +47,15 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
     m0 = np.abs(np.asarray(state[0][:, 0, 0]) * LP)
     hit = jnp.where(jnp.asarray(m0) >= threshold, 0, hit)
     while done < limit:
+        before = done
         state, hit, done = advance((state, hit, done))
         done = int(done)
+        finite = np.all(np.isfinite(np.asarray(state[0]).reshape(keys.shape[0], -1)), axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"the gram chain diverged (non-finite overlaps) in seed(s) "
+                f"{np.flatnonzero(~finite).tolist()} between step {before} and step {done}; "
+                f"lower the learning rate (lr = {float(chain.scenario.lr):g}, set by --lr)")
         if int(np.sum(np.asarray(hit) >= 0)) >= need:
             break
     out = np.asarray(hit, dtype=float)

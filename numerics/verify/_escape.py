@@ -70,6 +70,28 @@ class EscapeScaling:
                          f"{self.typical[i]:>14.4g} {ratio:>12.4g} {self.seconds[i]:>8.1f}")
         return "\n".join(lines)
 
+    def notes(self) -> list[str]:
+        """Plain-language explanations of the table: units, and why runs did not escape."""
+        out = ["t_diffusion and horizon are in units of t = SGD steps / d; typical steps are "
+               "SGD steps (one sample each)"]
+        total = self.steps.size
+        missing = int((~np.isfinite(self.steps)).sum())
+        if missing:
+            seeds = self.steps.shape[1]
+            if self.config.get("engine") == "gram":
+                why = (f"the gram engine stops at each d once at least {median_error_need(seeds)} of "
+                       f"{seeds} runs escaped (enough for the median and its order-statistic "
+                       f"error), so the slower runs are cut off there, not failed")
+            else:
+                why = (f"each run is simulated up to the horizon ({self.config.get('budget')} "
+                       f"times t_diffusion); the escape time of one run is random with an O(1) "
+                       f"relative spread and a long right tail")
+            odd = (" For an odd link (l odd) a run that starts with m0 < 0 is first driven "
+                   "back to m = 0 and escapes later, by fluctuations." if self.law.l % 2 else "")
+            out.append(f"{missing} of {total} runs did not reach the threshold: {why}; the "
+                       f"typical value is then the median over all runs.{odd}")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "config": self.config, "l": self.law.l, "law": self.law.law,
@@ -82,6 +104,7 @@ class EscapeScaling:
             "predicted_exponent": self.predicted,
             "diffusion_exponent": None if math.isnan(self.diffusion_exponent)
             else self.diffusion_exponent,
+            "notes": self.notes(),
         }
 
 
@@ -195,6 +218,12 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
             raise ValueError(
                 f"with lr = {lr:.4g} at d = {d} the small-overlap diffusion never reaches |m| = "
                 f"{threshold}: lower the learning rate (--lr)")
+        if t_pred * d < 1:
+            raise ValueError(
+                f"with lr = {lr:.4g} at d = {d} the small-overlap diffusion predicts an escape "
+                f"within {t_pred * d:.2g} SGD steps (t = {t_pred:.3g}, in units of steps / d): "
+                f"the rate is far outside the small-step regime the diffusion and the law "
+                f"describe; lower the learning-rate prefactor (--lr, now lr0 = {lr0:.4g})")
         horizon = budget * t_pred
         clock = time.perf_counter()
         if eng.has_events:
@@ -212,6 +241,13 @@ def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int
             t_esc = escape_times(res.times, m, threshold)
             horizons.append(float(res.times[-1]))
             steps.append(t_esc * d)
+        if not np.isfinite(steps[-1]).any():
+            raise ValueError(
+                f"no run escaped (|m| >= {threshold}) at d = {d} with lr = {lr:.4g} within "
+                f"{horizons[-1] * d:.4g} steps (t = {horizons[-1]:.4g}, {budget:g} times the "
+                f"diffusion's mean escape time): the learning rate is outside the regime the "
+                f"diffusion describes (lower --lr, now lr0 = {lr0:.4g}) or the horizon is too "
+                f"short (raise --budget)")
         lrs.append(lr)
         pred_times.append(t_pred)
         seconds.append(time.perf_counter() - clock)
