@@ -6,7 +6,7 @@
 Runs escalier.numerics.verify.escape_scaling (the function behind `escalier scaling`) with
 engine="gram" and prints, per d, the learning rate, the diffusion's mean escape time, the
 typical number of steps until |m| >= 0.5 over seeds and the wall time; then the fitted
-exponent beside the information exponent's law (THEORY.md section 3) and the small-overlap
+exponent beside the information exponent's law (docs/theory.md §4.6) and the small-overlap
 diffusion's finite-d prediction at the same rates.
 """
 

@@ -1,7 +1,7 @@
 """Benchmark: escalier's jitted network simulation against a plain NumPy loop of the same SGD.
 
 Same run, same process: d = 1000, p = 4 erf students (erf(x / sqrt 2)) on the erf committee
-teacher with k = 4 hidden units, square loss, lr = 1, batch 1 and 64 (THEORY.md conventions).
+teacher with k = 4 hidden units, square loss, lr = 1, batch 1 and 64 (docs/theory.md §1).
 Prints SGD steps per second (summed over seeds: a seed-step is one SGD update of one
 network) for
 

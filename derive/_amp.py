@@ -1,6 +1,6 @@
 """AMP weak learnability threshold alpha_c (numerical, Monte Carlo).
 
-Troiani et al., AISTATS 2025 (arXiv 2405.15480), n = alpha d samples (THEORY.md section 2):
+Troiani et al., AISTATS 2025 (arXiv 2405.15480), n = alpha d samples (docs/theory.md §3.5):
 the trivial subspace span_y E[z | y] is weakly learned for every alpha > 0; with
 G(y) = E[z z^T | y] - I = E[He_2(z) | y] and no trivial subspace,
 

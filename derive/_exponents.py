@@ -1,7 +1,6 @@
 """The exponents report: what each training protocol learns about a target, at what cost.
 
-`exponents(target)` gathers (THEORY.md section 2; the definitions there are the
-specification):
+`exponents(target)` gathers (docs/theory.md §3, the specification):
 
 1. the information exponent IE = min{k : C_k != 0} and its student-aware variant
    min{k : C_k(f) c_k(sigma) != 0};

@@ -15,7 +15,7 @@ __all__ = ["FUNCTIONS", "FunctionSpec", "hermite_he", "relu", "sigmoid"]
 
 
 def hermite_he(n: int, x: sp.Expr) -> sp.Expr:
-    """Probabilists' Hermite polynomial He_n(x) (THEORY.md section 1), as a SymPy polynomial.
+    """Probabilists' Hermite polynomial He_n(x) (docs/theory.md §1.4), as a SymPy polynomial.
 
     He_n(x) = 2^{-n/2} H_n(x / sqrt 2) with H_n the physicists' polynomial.
     """

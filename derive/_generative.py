@@ -1,4 +1,4 @@
-"""Generative exponent and the generalised staircase under batch reuse (THEORY.md section 2).
+"""Generative exponent and the generalised staircase under batch reuse (docs/theory.md §3.4).
 
 Single index (Damian, Pillaud-Vivien, Lee, Bruna, COLT 2024, arXiv 2403.05529):
 k* = min{k >= 1 : E[He_k(z) | y] is not 0 as a function of y}.

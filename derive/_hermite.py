@@ -1,6 +1,6 @@
 """Hermite expansions f = sum_alpha c_alpha He_alpha(z), c_alpha = E[f He_alpha] / alpha!.
 
-Routes, per additive term of f (THEORY.md section 1):
+Routes, per additive term of f (docs/theory.md §1.4 and §2):
 
 - the polynomial part: exact through the monomial -> Hermite change of basis;
 - separable products g_1(z_i1) g_2(z_i2) ... (after sign(prod) -> prod sign, |prod| -> prod |.|,

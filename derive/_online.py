@@ -1,4 +1,4 @@
-"""Online SGD and giant-step staircases (THEORY.md section 2).
+"""Online SGD and giant-step staircases (docs/theory.md §3.2-3.3).
 
 Online (Abbe, Boix-Adsera, Misiakiewicz, COLT 2023, arXiv 2302.11055), the subspace
 recursion: U_0 = {0}; k_t = min{k >= 1 : T_k(U_t) != 0}; U_{t+1} = U_t + span Im T_{k_t}(U_t).

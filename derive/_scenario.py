@@ -3,7 +3,7 @@
 The same Scenario feeds the symbolic ODE system (derive) and both simulators of the real
 network (numerics), so the analytic object and its microscopic twin cannot drift apart.
 
-Conventions (THEORY.md sections 1 and 3), with the update written out:
+Conventions (docs/theory.md §1.2 and §4), with the update written out:
 
     x ~ N(0, I_d),  lambda_j = w_j . x / sqrt(d),  nu_r = w*_r . x / sqrt(d)
     y = f(nu) + sqrt(noise) * xi,  yhat = sum_j a_j sigma(lambda_j)
@@ -15,8 +15,7 @@ Conventions (THEORY.md sections 1 and 3), with the update written out:
 
 This is plain SGD with learning rate `lr` on the per-sample loss as a function of w_j
 (whose gradient carries the 1/sqrt(d) of lambda_j), which gives dM/dt = lr E[...] as in
-THEORY.md section 3. (THEORY.md's sentence "lr / sqrt(d) on the raw gradient" would give
-dM/dt = O(lr / sqrt(d)); the ODEs it states are the specification followed here.)
+docs/theory.md §4.2.
 """
 
 from __future__ import annotations

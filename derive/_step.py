@@ -12,7 +12,7 @@ REUSE_CLASSES = ("O(d)", "O(d log d)", "hard")
 
 
 def online_cost(k: int) -> str:
-    """Online-SGD samples of a phase of leap k (THEORY.md section 2): d^max(k-1, 1), with a
+    """Online-SGD samples of a phase of leap k (docs/theory.md §3.2): d^max(k-1, 1), with a
     log factor when k = 2 (Ben Arous, Gheissari, Jagannath 2021; Abbe et al. 2023)."""
     if k <= 1:
         return "d"

@@ -9,7 +9,7 @@ leaves the law of z invariant, so the joint law of (y~, z) with y~ = y - m is in
 of the label and every order k the tensor H(z_U) = E[y~^m He_k(z_perp) | z_U] (a symmetric
 k-tensor on U^perp) satisfies S^{(k)} H = tau^m H. When the only symmetric k-tensor on U^perp
 satisfying all these constraints is 0, the conditional moment vanishes identically: that is
-the certificate (THEORY.md section 2: "a symmetry of the joint law of (y, z_U) that flips
+the certificate (docs/theory.md §3.7: "a symmetry of the joint law of (y, z_U) that flips
 z_perp"). Only signed permutations of the coordinates in which the target is written are
 searched (all 2^k k! of them for k <= 4, sign flips and transpositions beyond).
 """

@@ -1,7 +1,7 @@
 """Hermite tensors, their images and the conditional tensors of a split z = (z_U, z_perp).
 
 Everything is read off the Hermite leading form G(z) = sum_alpha c_alpha z^alpha (see _poly):
-its degree-n part is C_n[z, ..., z] / n! with C_n = E[f He_n] (THEORY.md section 1).
+its degree-n part is C_n[z, ..., z] / n! with C_n = E[f He_n] (docs/theory.md §1.5).
 
 Conditional tensors. For a subspace U with orthogonal bases b_1..b_r of U and c_1..c_s of
 U^perp, substitute z = sum_j x_j b_j + sum_i w_i c_i in G. In normalised rotated coordinates
@@ -17,7 +17,7 @@ k x k^{n-1} unfolding of C_k. The same computation applied to the leading form o
 E[y^m He_beta(z_U) He_gamma(z_perp)], the witnesses of the generative staircase.
 
 Reference: Abbe, Boix-Adsera, Misiakiewicz, COLT 2023 (arXiv 2302.11055), the subspace
-recursion of THEORY.md section 2.
+recursion of docs/theory.md §3.2.
 """
 
 from __future__ import annotations

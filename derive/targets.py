@@ -1,4 +1,4 @@
-"""A small library of named targets (THEORY.md sections 1-2)."""
+"""A small library of named targets (docs/theory.md §1 and §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The layout promises of STYLE.md, checked."""
+"""The layout promises of docs/design.md, checked."""
 
 import pathlib
 import re

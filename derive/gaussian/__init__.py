@@ -1,4 +1,4 @@
-"""Gaussian expectations E[F(u)], u ~ N(0, C), with C symbolic (THEORY.md section 3).
+"""Gaussian expectations E[F(u)], u ~ N(0, C), with C symbolic (docs/theory.md §5).
 
 Backends: Isserlis/Wick for polynomials, one table of closed forms (CLOSED_FORMS) consumed
 by one routine, and a numeric Gauss-Hermite fallback kept as a SymPy object.

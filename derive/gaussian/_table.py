@@ -13,7 +13,7 @@ Every formula is symmetric under permutations of slots of the same kind and cont
 up to singular C (coinciding variables), so one row serves u_1 = u_3 as well.
 The rows are consumed by one routine (`_reduce.reduce_factors`); nothing here is code
 per activation. References: Saad & Solla, PRE 52, 4225 (1995) for I2, I3, I4, J2
-(as in THEORY.md section 3); Cho & Saul, NeurIPS 2009 (arc-cosine kernel of degree 1
+(docs/theory.md §5.2); Cho & Saul, NeurIPS 2009 (arc-cosine kernel of degree 1
 and 0) for relu and step; the trivariate orthant probability (Sheppard's formula extended)
 for three steps. The relu triple E[step(u1) u2 relu(u3)] is obtained by Stein's lemma on u2:
 C12 p_{u1}(0) E[relu(u3) | u1 = 0] + C23 E[step(u1) step(u3)].

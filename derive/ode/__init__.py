@@ -1,4 +1,4 @@
-"""Overlap ODE systems of online SGD, derived symbolically (THEORY.md section 3)."""
+"""Overlap ODE systems of online SGD, derived symbolically (docs/theory.md §4)."""
 
 from ._derive import ode_system as ode_system
 from ._hermite_form import HermiteForm as HermiteForm

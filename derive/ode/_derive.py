@@ -1,4 +1,4 @@
-"""Derivation of the overlap ODEs of online SGD (THEORY.md section 3) from a Scenario.
+"""Derivation of the overlap ODEs of online SGD (docs/theory.md §4) from a Scenario.
 
 With Delta_e = y - yhat (square loss) or y (correlation loss), y = f(nu) (+ label noise of
 variance Delta), yhat = sum_j a_j sigma(lambda_j), and (lambda, nu) ~ N(0, [[Q, M], [M^T, P]]):
@@ -13,7 +13,7 @@ variance Delta), yhat = sum_j a_j sigma(lambda_j), and (lambda, nu) ~ N(0, [[Q, 
 
 This is the d -> infinity limit of the update fixed in escalier.derive.Scenario's docstring,
 with t = steps / d. Spherical (p = 1, ||w||^2 = d): Q_11 = 1 and
-dm_r/dt = dM_r/dt - m_r (dQ_11/dt) / 2 at Q_11 = 1 (THEORY.md section 3, spherical SGD).
+dm_r/dt = dM_r/dt - m_r (dQ_11/dt) / 2 at Q_11 = 1 (docs/theory.md §4.6, spherical SGD).
 Every expectation comes from escalier.derive.gaussian.expectation.
 """
 
@@ -43,12 +43,15 @@ def _name(base: str, *idx: int, wide: bool) -> str:
 _OPTIONS = Scenario.options()
 
 
-def ode_system(target, student="erf", p=2, loss="square", batch=1, noise=0.0,
-               train_second_layer=False, spherical=False, *, lr=1.0, lr_a=None, a=None,
-               P=None, init_scale=1.0, symbolic_P=False, points=None) -> OdeSystem:
+def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", p: int = 2,
+               loss: str = "square", batch: int = 1, noise: float = 0.0,
+               train_second_layer: bool = False, spherical: bool = False, *, lr: float = 1.0,
+               lr_a: float | None = None, a: tuple[float, ...] | None = None,
+               P: tuple[tuple[float, ...], ...] | None = None, init_scale: float = 1.0,
+               symbolic_P: bool = False, points: int | None = None) -> OdeSystem:
     """The overlap ODE system of online SGD for a teacher, student and protocol.
 
-    Formulas: module docstring (THEORY.md section 3; Saad & Solla, PRE 52, 4225, 1995;
+    Formulas: module docstring (docs/theory.md §4.2-4.5; Saad & Solla, PRE 52, 4225, 1995;
     Goldt et al., NeurIPS 2019, arXiv 1906.08632).
 
     Args:

@@ -2,7 +2,7 @@
 
 For f = sum_k c_k He_k, sigma = sum_k s_k He_k and unit-variance (nu, lambda) with
 correlation m, E[A(nu) B(lambda)] = sum_k k! A_k B_k m^k (Mehler). Stein's lemma on
-nu - m lambda (independent of lambda) turns THEORY.md section 3's spherical ODE into
+nu - m lambda (independent of lambda) turns the spherical ODE of docs/theory.md §4.6 into
 
     dm/dt = eta a (1 - m^2) sum_k k k! c_k s_k m^{k-1}                         (first order)
             - eta^2 a^2 m / (2 n_b) [ sum_k k! (f^2)_k (sigma'^2)_k m^k

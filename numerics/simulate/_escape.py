@@ -84,7 +84,7 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
 
     if scenario.k != 1 or scenario.p != 1 or not scenario.spherical:
         raise ValueError(
-            "escape times follow single-index spherical SGD (THEORY.md section 3): need k = 1, "
+            "escape times follow single-index spherical SGD (docs/theory.md §4.6): need k = 1, "
             f"p = 1, spherical = True; got k = {scenario.k}, p = {scenario.p}, "
             f"spherical = {scenario.spherical}"
         )

@@ -1,6 +1,6 @@
 """The full engine: online SGD on the real two-layer network in d dimensions.
 
-One step (derive/_scenario.py, THEORY.md sections 1 and 3), for a fresh batch X (n_b x d):
+One step (derive/_scenario.py, docs/theory.md §1.2 and §6.1), for a fresh batch X (n_b x d):
 
     U = X [W; W*]^T / sqrt(d)          (one matmul: lambda = U[:, :p], nu = U[:, p:])
     y = f(nu) + sqrt(noise) xi,  yhat = sigma(lambda) a

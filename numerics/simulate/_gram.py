@@ -1,6 +1,6 @@
 """The exact overlap-space ("gram") engine: finite-d SGD at a cost independent of d.
 
-THEORY.md section 4. Inputs x ~ N(0, I_d) are isotropic and the SGD update of
+docs/theory.md §6.2. Inputs x ~ N(0, I_d) are isotropic and the SGD update of
 escalier.derive.Scenario (see its docstring),
 
     w_j <- w_j + (lr / n_b) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d),
@@ -16,7 +16,8 @@ F completing it to the span of the student rows. In that frame
 
     W* = sqrt(d) L_P E*,          W = sqrt(d) (A E* + B F),
 
-with L_P the (fixed) Cholesky factor of P = W* W*^T / d, A (p x k) and B (p x p). Then
+with L_P the (fixed) symmetric PSD root of P = W* W*^T / d (Scenario.teacher_factor),
+A (p x k) and B (p x p). Then
 
     M = W W*^T / d = A L_P^T,     Q = W W^T / d = A A^T + B B^T,
 
@@ -31,7 +32,7 @@ independent of the past. So
     nu = L_P g*,   lambda = A g* + B gF,   ||x||^2 = |g*|^2 + |gF|^2 + chi^2_{d-k-p},
 
 which is the statement u = V x / sqrt(d) ~ N(0, G), ||x||^2 = u^T G^+ u + chi^2_{d - rank V}
-of THEORY.md section 4 written with the factor G = L L^T, L = [[L_P, 0], [A, B]]
+of docs/theory.md §6.2 written with the factor G = L L^T, L = [[L_P, 0], [A, B]]
 (rank V = k + p; the frame coordinates are g = L^{-1} u, so u^T G^+ u = |g|^2). For a
 batch X (n_b x d) with frame coordinates G* (n_b x k), GF (n_b x p) and complement part
 X_perp, and the coefficients
@@ -70,7 +71,7 @@ Exactness needs x ~ N(0, I_d) and an update that is a rotation-equivariant funct
 the projections (plain SGD here); anisotropic or non-Gaussian inputs and coordinate-wise
 optimisers (Adam, sign-SGD, per-coordinate clipping) are refused with a ValueError.
 
-Reference: THEORY.md section 4; the chi-square / Wishart facts are the standard ones
+Reference: docs/theory.md §6.2-6.4; the chi-square / Wishart facts are the standard ones
 (Anderson, An Introduction to Multivariate Statistical Analysis, ch. 7).
 """
 

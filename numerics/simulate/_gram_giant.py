@@ -1,6 +1,6 @@
 """One giant full-batch GD step on n samples, exactly, at a cost growing with n but not d.
 
-THEORY.md sections 2 and 4 (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).
+docs/theory.md §3.3 and §6.5 (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).
 From the random start, one gradient step on a batch X of n fresh samples,
 
     W' = W + (lr / n) C^T X / sqrt(d),   C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from jaxtyping import Float
 
 from escalier.derive import Scenario
 
@@ -31,11 +32,11 @@ class SimulationResult:
     scenario: Scenario
     d: int
     engine: str
-    times: np.ndarray
-    Q: np.ndarray
-    M: np.ndarray
-    a: np.ndarray
-    risk: np.ndarray | None
+    times: Float[np.ndarray, " times"]
+    Q: Float[np.ndarray, "seeds times p p"]
+    M: Float[np.ndarray, "seeds times p k"]
+    a: Float[np.ndarray, "seeds times p"]
+    risk: Float[np.ndarray, "seeds times"] | None
     config: dict[str, Any] = field(default_factory=dict)
 
     @property

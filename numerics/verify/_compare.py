@@ -4,10 +4,14 @@ seed's own initial overlaps, and tabulate the deviations (the product's promise,
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from escalier.derive import Scenario
+from escalier.numerics.simulate import Engine
 
 from ._deviation import DeviationTable, deviation_table
 
@@ -173,9 +177,9 @@ class Verification:
         }
 
 
-def verify(scenario, ds, time: float, *, seeds: int = 8, seed: int = 0, n_records: int = 100,
-           engine: str = "full", rtol: float = 1e-8, atol: float = 1e-10,
-           progress: bool = False) -> Verification:
+def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8,
+           seed: int = 0, n_records: int = 100, engine: str | Engine = "full",
+           rtol: float = 1e-8, atol: float = 1e-10, progress: bool = False) -> Verification:
     """Simulate the network at each d and compare it with its ODE, seed by seed.
 
     For each d: `simulate(scenario, d, time, seeds, seed, engine)`; the derived ODE is

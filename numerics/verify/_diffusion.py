@@ -1,7 +1,7 @@
 """The small-overlap diffusion of spherical single-index SGD, its mean escape time, and the
 learning rate that minimises it.
 
-Spherical online SGD on y = f(nu) (p = k = 1, ||w||^2 = d, THEORY.md section 3) moves the
+Spherical online SGD on y = f(nu) (p = k = 1, ||w||^2 = d, docs/theory.md §4.6, §7.3-7.5) moves the
 overlap m by (lr / d) a Delta_e sigma'(lambda) (nu - m lambda) + O(lr^2 / d) per step. Over
 t = steps / d this is, to leading order, the diffusion
 

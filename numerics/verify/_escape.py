@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -14,6 +15,10 @@ import sympy as sp
 from ._fit import ExponentFit, fit_exponent
 from ._rates import best_lr
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
+
+if TYPE_CHECKING:
+    from escalier.derive import Target
+    from escalier.numerics.simulate import Engine
 
 __all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
 
@@ -135,9 +140,10 @@ def median_error_need(seeds: int) -> int:
     return min(seeds, math.ceil(seeds / 2 + math.sqrt(seeds) / 2))
 
 
-def escape_scaling(target, student=None, ds=(128, 256, 512, 1024), *, seeds: int = 8,
+def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
+                   ds: Sequence[int] = (128, 256, 512, 1024), *, seeds: int = 8,
                    seed: int = 0, lr0: float | None = None, threshold: float = 0.5,
-                   budget: float = 10.0, n_records: int = 400, engine="full",
+                   budget: float = 10.0, n_records: int = 400, engine: str | Engine = "full",
                    loss: str = "correlation", progress: bool = False) -> EscapeScaling:
     """Steps until |m| >= threshold for spherical online SGD on a single-index target.
 

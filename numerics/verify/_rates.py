@@ -21,7 +21,7 @@ def best_lr(fns, m0: float) -> float:
     """The learning rate that maximises the ODE's escape rate (dm/dt) / m at m = m0.
 
     For spherical online SGD, (dm/dt) / m = eta A(m) - eta^2 B(m) (drift, then the noise
-    term of order eta^2; THEORY.md section 3), so the best rate is A / (2 B); with
+    term of order eta^2; docs/theory.md §7.2), so the best rate is A / (2 B); with
     A ~ c m^{l-2} at m0 = d^{-1/2} it scales as d^{-(l-2)/2} for l >= 3, the rate the
     information exponent prescribes (Ben Arous et al. 2021), with its constant fixed.
     A and B are read off two evaluations of the lowered right-hand side.

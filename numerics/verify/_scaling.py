@@ -8,7 +8,7 @@ arXiv 2003.10409) escapes the equator m ~ d^{-1/2} after
     steps ~ d           (l = 1),  ~ d log d  (l = 2),  ~ d^{l-1}  (l >= 3),
 
 with a learning rate lr = lr0 (l <= 2) and lr = lr0 d^{-(l-2)/2} (l >= 3): with
-dm/dt = lr c m^{l-1} - O(lr^2) m (THEORY.md section 3), the drift beats the noise term at
+dm/dt = lr c m^{l-1} - O(lr^2) m (docs/theory.md §4.6 and §7.2), the drift beats the noise term at
 m ~ d^{-1/2} only when lr << d^{-(l-2)/2}, and then t ~ d^{(l-2)/2} / lr = d^{l-2}.
 """
 
@@ -81,7 +81,7 @@ def information_exponent(target, student, max_degree: int = 8, tol: float = 1e-1
 
         l = min{k >= 1 : c_k(f) c_k(sigma) != 0},   c_k = E[g He_k] / k!
 
-    (THEORY.md section 2, "student compatibility"). Uses escalier.derive.hermite_expansion.
+    (docs/theory.md §3.1, student compatibility). Uses escalier.derive.hermite_expansion.
 
     Args:
         target: a single-index Target (k = 1) or its text.

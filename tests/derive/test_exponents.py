@@ -1,7 +1,7 @@
-"""The exponents report against independently derived values (issue 3, THEORY.md section 2).
+"""The exponents report against independently derived values (issue 3, docs/theory.md §3).
 
 Each row of the issue's table is derived in the comments, from the Hermite expansion by hand
-and from the definitions of THEORY.md section 2.
+and from the definitions of docs/theory.md §3.
 """
 
 import dataclasses
@@ -23,7 +23,7 @@ TABLE = [
     # He3: C_1 = C_2 = 0, C_3 = 6 -> IE = 3. E[y^3 z] = E[He3^3 He1] != 0 -> k* = 1, O(d)
     # (Damian et al. 2024: polynomial links have k* <= 2, odd ones k* = 1).
     ("He3(z1)", 3, 3, 3, 1, "O(d)"),
-    # z^3 = He3 + 3 He1 (THEORY.md section 1): IE 1.
+    # z^3 = He3 + 3 He1 (docs/theory.md §1): IE 1.
     ("z1**3", 1, 1, 1, 1, "O(d)"),
     # relu = 1/sqrt(2 pi) + He1/2 + ...: c_1 = 1/2.
     ("relu(z1)", 1, 1, 1, 1, "O(d)"),
@@ -32,7 +32,7 @@ TABLE = [
     # Abbe et al. 2022 staircase: leap 1; e3 only enters through C_3 -> l = 3.
     ("z1 + z1*z2 + z1*z2*z3", 1, 1, 3, 1, "O(d)"),
     # only C_3 != 0 -> 3, 3, 3. Flipping two signs keeps y -> E[z | y] = 0; E[y^2 He_2(z_i)] = 2
-    # -> second order, k* = 2 (THEORY.md: "2 for z1 z2 z3").
+    # -> second order, k* = 2 (docs/theory.md §3.4: "2 for z1 z2 z3").
     ("z1*z2*z3", 3, 3, 3, 2, "O(d log d)"),
     # y = +-1: functions of y are spanned by 1, y, so E[He_k | y] = 0 iff C_k = 0: C_1 = C_2 = 0
     # (parity in each coordinate), C_3 = (2/pi)^{3/2} sym(e1e2e3) -> 3 everywhere, hard.
@@ -65,7 +65,7 @@ def test_costs_follow_the_leaps():
 
 
 def test_basis_trap_tanh():
-    # THEORY.md section 2: C_1 = c1 (1, 1) has rank one, so SGD first learns (z1+z2)/sqrt2;
+    # docs/theory.md §3: C_1 = c1 (1, 1) has rank one, so SGD first learns (z1+z2)/sqrt2;
     # given it, f is even in w = (z1 - z2)/sqrt2 (swap z1 <-> z2), T_1 = 0, and T_2 != 0.
     r = exponents("tanh(z1) + tanh(z2)", alpha_c=False)
     assert r.leap == 2
@@ -148,7 +148,7 @@ def test_rotated_parity_is_not_silently_certified():
 
 
 def test_student_aware_information_exponent():
-    # relu: c_k = 0 for every odd k >= 3 (THEORY.md section 2), c_1 = 1/2, c_2 != 0.
+    # relu: c_k = 0 for every odd k >= 3 (docs/theory.md §3), c_1 = 1/2, c_2 != 0.
     assert exponents("He3(z1)", student="relu", alpha_c=False).student_information_exponent is None
     assert exponents("He3(z1) + He2(z1)", student="relu",
                      alpha_c=False).student_information_exponent == 2

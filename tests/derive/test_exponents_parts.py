@@ -97,7 +97,7 @@ def test_find_symmetries_polynomial_vs_sympy():
 
 def test_alpha_c_phase_retrieval():
     # y = z^2: G(y) = y - 1 exactly, F(M) = E[(y - 1)^2] M = 2 M, alpha_c = 1/2
-    # (THEORY.md section 2 check; Mondelli & Montanari 2018). Monte Carlo with n = 2e5: the
+    # (docs/theory.md §3 check; Mondelli & Montanari 2018). Monte Carlo with n = 2e5: the
     # reported error bound covers noise and binning; we also allow 3% outright.
     res = alpha_c("z1**2")
     assert abs(res.value - 0.5) < max(3 * res.value_error, 0.015)

@@ -26,7 +26,7 @@ def _mp_he(n, x):
 
 
 def test_cube_is_he3_plus_3he1():
-    # z^3 = He3 + 3 He1 (THEORY.md section 1): information exponent 1, not 3
+    # z^3 = He3 + 3 He1 (docs/theory.md §1): information exponent 1, not 3
     e = hermite_expansion("z1**3", 5)
     assert e[(3,)].exact == 1 and e[(1,)].exact == 3
     assert [c.alpha for c in e.nonzero()] == [(1,), (3,)]

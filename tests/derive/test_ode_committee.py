@@ -4,7 +4,7 @@ Two independent references for the derived right-hand side:
 - Saad & Solla's closed-form ODEs (D. Saad, S. A. Solla, "On-line learning in soft committee
   machines", Phys. Rev. E 52, 4225 (1995), eqs. for dR_in/dalpha and dQ_ik/dalpha with the
   integrals I3, I4 and, for output noise, J2), typed below in numpy from the paper's
-  formulas (as quoted in THEORY.md section 3), agreement to 1e-12;
+  formulas (as quoted in docs/theory.md §4), agreement to 1e-12;
 - a Monte Carlo estimate of the one-step SGD drift d * E[Delta overlaps] at finite
   d = 10^4, written out from the update of escalier.derive.Scenario: 10^6 samples, 4
   standard errors (false alarm ~6e-5 per component; the O(1/d) finite-size bias is
@@ -120,7 +120,7 @@ def _dg(x):
 def _one_step_drift(Om, a, eta, eta_a, noise, n_b, d, n, rng):
     """Samples of d * (change of Q, M, a) in one SGD step (Scenario's update), at finite d.
 
-    Exact overlap representation (THEORY.md section 4): for a batch, U = [lambda; nu]
+    Exact overlap representation (docs/theory.md §6): for a batch, U = [lambda; nu]
     i.i.d. N(0, Om) and x^mu . x^nu / d = (u^mu Om^{-1} u^nu + Wishart_{mu nu}) / d with
     Wishart(d - rank, I) independent (diagonal: chi^2; off-diagonal: a centred normal of
     variance d - rank, whose only effect is on the O(1/d) variance)."""

@@ -20,10 +20,10 @@ from escalier.numerics.verify._scaling import scaling_law
         ("He3(z1)", "He3", 3),
         ("He2(z1)", "He2", 2),
         ("He4(z1)", "He4", 4),
-        # z^3 = He3 + 3 He1: a monomial has information exponent 1 (THEORY.md section 1)
+        # z^3 = He3 + 3 He1: a monomial has information exponent 1 (docs/theory.md §1)
         ("z1**3", "He3", 3),
         ("z1**3", "erf", 1),
-        # relu has c_3 = 0 (THEORY.md section 2: student compatibility), so He3 + He4 with
+        # relu has c_3 = 0 (docs/theory.md §3: student compatibility), so He3 + He4 with
         # a relu student correlates first at degree 4
         ("He3(z1) + He4(z1)", "relu", 4),
     ],

@@ -81,7 +81,7 @@ def test_verify_rejects_bad_input():
 
 
 def test_best_lr_matches_the_hand_derived_drift():
-    """He2 target, He2 student, spherical, correlation loss: by hand (THEORY.md section 3),
+    """He2 target, He2 student, spherical, correlation loss: by hand (docs/theory.md §4),
     dm/dt = 4 eta m - 4 eta m^3 - eta^2 m (16 m^2 + 4), so (dm/dt)/m = eta A - eta^2 B with
     A = 4 - 4 m^2, B = 4 + 16 m^2 and the best rate is A / (2 B)."""
     from escalier.numerics.verify import best_lr, ode_functions
