@@ -179,41 +179,63 @@ def _project_face(basis, H0, Z, target):
             keys.setdefault(tuple(x + y for x, y in zip(basis[i], basis[j], strict=True)), len(keys))
     if set(target) - set(keys):
         return None
+    slot = {(a, b): u for u, (a, b) in enumerate(unknowns)}
+    nz = [[(a, v) for a, v in enumerate(Z[i]) if v] for i in range(n)]
     rows = [dict() for _ in keys]
-    # coefficient of x^g in m^T Z H Z^T m = sum_{ij in g} sum_{ab} Z_ia H_ab Z_jb
+    # coefficient of x^g in m^T Z H Z^T m = sum_{i j in g} sum_{a b} Z_ia H_ab Z_jb, with the
+    # unknown H_ab = H_ba shared by the ordered pairs (a, b) and (b, a)
     for i in range(n):
         for j in range(n):
-            g = keys[tuple(x + y for x, y in zip(basis[i], basis[j], strict=True))]
-            for u, (a, b) in enumerate(unknowns):
-                w = Z[i][a] * Z[j][b] + (Z[i][b] * Z[j][a] if a != b else 0)
-                if w:
-                    rows[g][u] = rows[g].get(u, Fraction(0)) + w
+            row = rows[keys[tuple(x + y for x, y in zip(basis[i], basis[j], strict=True))]]
+            for a, za in nz[i]:
+                for b, zb in nz[j]:
+                    u = slot[(a, b) if a <= b else (b, a)]
+                    row[u] = row.get(u, Fraction(0)) + za * zb
     h0 = [H0[a][b] for a, b in unknowns]
     resid = []
     for key, g in keys.items():
         resid.append(target.get(key, Fraction(0)) - sum(w * h0[u] for u, w in rows[g].items()))
     m = len(keys)
     QQ = sp.QQ
-    A = DomainMatrix([[QQ(rows[g].get(u, Fraction(0)).numerator, rows[g].get(u, Fraction(0)).denominator)
-                       for u in range(len(unknowns))] for g in range(m)], (m, len(unknowns)), QQ)
-    r = DomainMatrix([[QQ(v.numerator, v.denominator)] for v in resid], (m, 1), QQ)
+
+    def q(v):
+        return QQ(v.numerator, v.denominator)
+
+    # sparse (SDM) matrices: A is m x unknowns with a few entries per row
+    A = DomainMatrix({g: {u: q(w) for u, w in rows[g].items() if w} for g in range(m) if rows[g]},
+                     (m, len(unknowns)), QQ)
     # minimum-norm correction: delta = A^T lam, (A A^T) lam = r (consistent when feasible)
-    AAt = A * A.transpose()
-    aug = AAt.hstack(r)
-    rref, pivots = aug.rref()
+    AAt = (A * A.transpose()).to_sdm()
+    aug = {i: dict(row) for i, row in AAt.items()}
+    for g, v in enumerate(resid):
+        if v:
+            aug.setdefault(g, {})[m] = q(v)
+    rref, pivots = DomainMatrix(aug, (m, m + 1), QQ).rref()
     if m in pivots:
         return None  # inconsistent: the kernel guess is wrong
-    lam = [QQ(0)] * m
-    dense = rref.to_Matrix()
-    for row, col in enumerate(pivots):
-        lam[col] = QQ(int(sp.Rational(dense[row, m]).p), int(sp.Rational(dense[row, m]).q))
-    lam_m = DomainMatrix([[v] for v in lam], (m, 1), QQ)
-    delta = (A.transpose() * lam_m).to_Matrix()
+    last = rref.to_sdm()
+    lam = {col: last.get(row, {}).get(m, QQ(0)) for row, col in enumerate(pivots)}
+    lam_m = DomainMatrix({g: {0: v} for g, v in lam.items() if v}, (m, 1), QQ)
+    delta = (A.transpose() * lam_m).to_sdm()
     H = [[Fraction(0)] * k for _ in range(k)]
     for u, (a, b) in enumerate(unknowns):
-        v = h0[u] + Fraction(int(delta[u, 0].p), int(delta[u, 0].q))
+        d = delta.get(u, {}).get(0, QQ(0))
+        v = h0[u] + Fraction(int(d.numerator), int(d.denominator))
         H[a][b] = H[b][a] = v
     return H
+
+
+def _pinv_sandwich(Z, G):
+    """(Z^T Z)^{-1} Z^T G Z (Z^T Z)^{-1} in floating point (mpmath-free, via SymPy's
+    float matrices would be slow; plain lists and a Cholesky solve suffice here)."""
+    import mpmath
+
+    Zm = mpmath.matrix(Z)
+    Gm = mpmath.matrix(G)
+    ZtZ = Zm.T * Zm
+    P = mpmath.inverse(ZtZ) * Zm.T
+    H = P * Gm * P.T
+    return [[float(H[a, b]) for b in range(H.cols)] for a in range(H.rows)]
 
 
 def round_certificate(poly: sp.Poly, gamma: Fraction, basis, gram, multiplier: int = 0,
@@ -248,17 +270,16 @@ def round_certificate(poly: sp.Poly, gamma: Fraction, basis, gram, multiplier: i
         k = len(Z[0]) if Z and Z[0] else 0
         if k == 0:
             return None
-        # H0 = (Z^T Z)^{-1} Z^T G Z (Z^T Z)^{-1}, in exact arithmetic on the rounded G
-        Zm = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in Z])
-        Gm = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in G])
-        P = (Zm.T * Zm).inv() * Zm.T
-        H0m = P * Gm * P.T
-        H0 = [[rationalise(float(H0m[a, bb]), max_denominator) for bb in range(k)] for a in range(k)]
+        # H0 = Z^+ G Z^+T in floats (only a starting point: the projection is exact)
+        Zf = [[float(v) for v in row] for row in Z]
+        H0f = _pinv_sandwich(Zf, [[float(v) for v in row] for row in G])
+        H0 = [[rationalise(H0f[a][bb], max_denominator) for bb in range(k)] for a in range(k)]
         H0 = [[(H0[a][bb] + H0[bb][a]) / 2 for bb in range(k)] for a in range(k)]
         H = _project_face(basis, H0, Z, target)
         if H is None:
             return None
-        G = [[sum(Z[i][a] * H[a][bb] * Z[j][bb] for a in range(k) for bb in range(k))
+        nz = [[(a, v) for a, v in enumerate(Z[i]) if v] for i in range(n)]
+        G = [[sum((za * H[a][bb] * zb for a, za in nz[i] for bb, zb in nz[j]), Fraction(0))
               for j in range(n)] for i in range(n)]
     cert = ExactCertificate(poly=poly, gamma=Fraction(gamma), multiplier=multiplier,
                             basis=tuple(map(tuple, basis)), gram=tuple(tuple(r) for r in G))

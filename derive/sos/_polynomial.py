@@ -182,11 +182,11 @@ def unbounded_below(poly: sp.Poly, trials: int = 200, seed: int = 0) -> str | No
         return None
     if deg % 2 == 1:
         return f"it has odd total degree {deg}, so it tends to -infinity along some direction"
-    top = {m: c for m, c in poly.terms() if sum(m) == deg}
+    top = {m: Fraction(int(c.p), int(c.q)) for m, c in poly.terms() if sum(m) == deg}
     n = len(poly.gens)
 
     def h(u):
-        total = sp.Integer(0)
+        total = Fraction(0)
         for m, c in top.items():
             term = c
             for ui, mi in zip(u, m, strict=True):
@@ -198,7 +198,7 @@ def unbounded_below(poly: sp.Poly, trials: int = 200, seed: int = 0) -> str | No
     if n <= 8:
         dirs += list(itertools.product((-1, 1), repeat=n))
     rng = random.Random(seed)
-    dirs += [tuple(sp.Rational(rng.randint(-1000, 1000), 1000) for _ in range(n)) for _ in range(trials)]
+    dirs += [tuple(Fraction(rng.randint(-1000, 1000), 1000) for _ in range(n)) for _ in range(trials)]
     for u in dirs:
         v = h(u)
         if v < 0:
