@@ -25,6 +25,7 @@ import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import cvxpy as cp
 import numpy as np
 import scipy.sparse as sps
 import sympy as sp
@@ -186,8 +187,6 @@ def _eval_monomials(points: np.ndarray, monos) -> np.ndarray:
 
 def _solve(A, bv, cv, N, solver, gamma_fixed=None):
     """cvxpy model; returns (status, gamma, G, y)."""
-    import cvxpy as cp
-
     G = cp.Variable((N, N), PSD=True)
     if gamma_fixed is None:
         gamma = cp.Variable()
