@@ -23,6 +23,7 @@ def _has_ode_system() -> bool:
 
 TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
+    "sos_committee.py": ["--starts", "2", "--time", "20", "--local", "5", "--no-exact"],
 }
 
 
