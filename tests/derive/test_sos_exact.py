@@ -101,10 +101,10 @@ def test_rounding_recovers_a_perturbed_interior_certificate():
     x = p.gens[0]
     # Gram of p in basis (1, x, x^2): coefficients p = x^4 - x^2 - 4x + 6
     G = [[6.0, -2.0, -1.5], [-2.0, 2.0, 0.0], [-1.5, 0.0, 1.0]]
-    noisy = [[v + 1e-9 * ((i + 2 * j) % 3 - 1) for j, v in enumerate(row)] for i, row in enumerate(G)]
+    noisy = [[v + 1e-4 * ((i + 2 * j) % 3 - 1) for j, v in enumerate(row)] for i, row in enumerate(G)]
     cert = round_certificate(p, F(0), basis, noisy)
     assert cert is not None and cert.verify()
     assert sp.expand(cert.as_expr() - p.as_expr()) == 0
     assert sp.expand(p.as_expr() - (x**4 - x**2 - 4 * x + 6)) == 0
     for a, b in itertools.product(range(3), repeat=2):
-        assert abs(float(cert.gram[a][b]) - G[a][b]) < 1e-6
+        assert abs(float(cert.gram[a][b]) - G[a][b]) < 1e-3

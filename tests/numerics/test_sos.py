@@ -55,6 +55,15 @@ def test_x4_y4_minus_4xy_exact_certificate_of_p_plus_one():
     assert sp.expand(sum(d * q**2 for d, q in squares) - (x**4 + y**4 - 4 * x * y + 2)) == 0
 
 
+def test_minimiser_with_distinct_coordinates():
+    # by hand: a sum of three squares, all zero only at (x, y) = (1, -2)
+    result = sos_lower_bound("(x - 1)^2 + (y + 2)^2 + (x*y + 2)^2")
+    assert result.lower_bound == pytest.approx(0.0, abs=1e-6)
+    assert len(result.minimisers) == 1
+    assert np.allclose(result.minimisers[0], (1.0, -2.0), atol=1e-3)
+    assert result.exact is not None and result.exact.gamma == 0
+
+
 def test_motzkin_has_no_plain_bound():
     # Motzkin (1967): M >= 0 (AM-GM) but M - gamma is never a sum of squares
     result = sos_lower_bound(MOTZKIN)
