@@ -56,6 +56,11 @@ def add_arguments(parser) -> None:
                         help="degree 2r of m^T G m (default: deg p + 2s, rounded up to even)")
     parser.add_argument("--multiplier", type=_int_range(0, 8, "--multiplier"), default=0, metavar="S",
                         help="certify (1 + |x|^2)^S (p - gamma) SOS (default 0)")
+    parser.add_argument("--ge", action="append", default=[], metavar="G",
+                        help="constraint G >= 0 (repeatable): bound on a semi-algebraic set "
+                             "through Putinar multipliers")
+    parser.add_argument("--eq", action="append", default=[], metavar="H",
+                        help='constraint H = 0 (repeatable), e.g. --eq "x^2 + y^2 - 1" (sphere)')
     parser.add_argument("--solver", default="CLARABEL", choices=["CLARABEL", "SCS"],
                         help="conic solver (default CLARABEL: interior point, high accuracy)")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact rational rounding")
@@ -80,16 +85,24 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if (args.poly is None) == (args.risk is None):
         raise CliError("give a polynomial POLY or --risk TARGET (exactly one)")
-    from escalier.numerics.sos import certify_risk, sos_lower_bound
+    from escalier.numerics.sos import certify_risk, sos_lower_bound, sos_lower_bound_on
 
     if args.risk is not None:
-        if args.degree is not None or args.multiplier:
-            raise CliError("--degree and --multiplier apply to POLY, not to --risk")
+        if args.degree is not None or args.multiplier or args.ge or args.eq:
+            raise CliError("--degree, --multiplier, --ge and --eq apply to POLY, not to --risk")
         cert = certify_risk(args.risk, args.student, args.p, fixed_points=args.fixed_points,
                             ode_time=args.ode_time, seed=args.seed, solver=args.solver,
                             exact=not args.no_exact, lr=args.lr)
         result = cert.sos
         payload = cert.to_json()
+    elif args.ge or args.eq:
+        if args.multiplier:
+            raise CliError("--multiplier is for bounds on R^n, not with --ge / --eq")
+        cert = None
+        result = sos_lower_bound_on(args.poly, args.ge, args.eq, degree=args.degree,
+                                    solver=args.solver, seed=args.seed)
+        payload = result.to_json()
+        payload["inequalities"], payload["equalities"] = list(args.ge), list(args.eq)
     else:
         cert = None
         result = sos_lower_bound(args.poly, degree=args.degree, multiplier=args.multiplier,

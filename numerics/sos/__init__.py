@@ -1,5 +1,6 @@
 """Sum-of-squares lower bounds: the SDP (cvxpy), its checks, minimisers, population risks."""
 
+from ._putinar import sos_lower_bound_on as sos_lower_bound_on
 from ._risk import FixedPoint as FixedPoint
 from ._risk import RiskCertificate as RiskCertificate
 from ._risk import RiskPolynomial as RiskPolynomial

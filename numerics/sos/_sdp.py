@@ -235,11 +235,14 @@ def _rank(s: np.ndarray, tol: float) -> int:
     return int(np.sum(s > tol * max(s[0], 1e-300))) if s.size else 0
 
 
-def _extract(moments: dict, basis, n: int, r: int, tol: float):
-    """Atoms of a flat moment matrix (Henrion-Lasserre); returns (flat, points)."""
-    for t in range(r, 0, -1):
+def _extract(moments: dict, basis, n: int, r: int, tol: float, shift: int = 1):
+    """Atoms of a flat moment matrix (Henrion-Lasserre); returns (flat, points).
+
+    Flat: rank M_t = rank M_{t - shift} (shift = 1 on R^n, the largest half-degree of the
+    constraints on a semi-algebraic set; Curto & Fialkow)."""
+    for t in range(r, shift - 1, -1):
         bt = [m for m in basis if sum(m) <= t]
-        bt1 = [m for m in basis if sum(m) <= t - 1]
+        bt1 = [m for m in basis if sum(m) <= t - shift]
         Mt = np.array([[moments[tuple(x + y for x, y in zip(a, bb, strict=True))] for bb in bt]
                        for a in bt])
         Mt1 = Mt[: len(bt1), : len(bt1)]

@@ -126,3 +126,32 @@ def test_scs_agrees_roughly():
         assert result.lower_bound == pytest.approx(-1.0, abs=1e-3)
     else:
         assert result.status == "unverified" and result.lower_bound is None
+
+
+def test_putinar_circle_linear_objective():
+    from escalier.numerics.sos import sos_lower_bound_on
+
+    # min x + y on x^2 + y^2 = 1 is -sqrt(2) at -(1, 1)/sqrt(2) (Cauchy-Schwarz, by hand)
+    result = sos_lower_bound_on("x + y", equalities=["x^2 + y^2 - 1"])
+    assert result.status == "optimal"
+    assert result.lower_bound == pytest.approx(-np.sqrt(2), abs=1e-6)
+    assert np.allclose(result.minimisers, [(-1 / np.sqrt(2), -1 / np.sqrt(2))], atol=1e-4)
+
+
+def test_putinar_rayleigh_quotient_on_the_sphere():
+    from escalier.numerics.sos import sos_lower_bound_on
+
+    # min x^T A x on |x| = 1 is the smallest eigenvalue of A (numpy reference)
+    A = np.array([[2, 1, 0], [1, 3, 1], [0, 1, 1]])
+    result = sos_lower_bound_on("2*x^2 + 3*y^2 + z^2 + 2*x*y + 2*y*z",
+                                equalities=["x^2 + y^2 + z^2 - 1"])
+    assert result.lower_bound == pytest.approx(np.linalg.eigvalsh(A)[0], abs=1e-6)
+
+
+def test_putinar_interval_with_an_inequality():
+    from escalier.numerics.sos import sos_lower_bound_on
+
+    # x^3 on [-1, 2] (written (x + 1)(2 - x) >= 0) is increasing: minimum -1 at x = -1
+    result = sos_lower_bound_on("x^3", inequalities=["(x + 1)*(2 - x)"], degree=4)
+    assert result.lower_bound == pytest.approx(-1.0, abs=1e-6)
+    assert np.allclose(result.minimisers, [(-1.0,)], atol=1e-4)

@@ -93,3 +93,10 @@ def test_cli_risk_table(capsys):
     assert main(["sos", "--risk", "z1**2", "--student", "quadratic", "--p", "1"]) == 0
     out = capsys.readouterr().out
     assert "lower bound" in out and "Q11 = 1" in out
+
+
+def test_cli_sphere(capsys):
+    rc = main(["sos", "x + y", "--eq", "x^2 + y^2 - 1", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and abs(out["lower_bound"] + np.sqrt(2)) < 1e-6
+    assert out["equalities"] == ["x^2 + y^2 - 1"] and out["exact_certificate"] is False
