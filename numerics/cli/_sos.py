@@ -76,7 +76,10 @@ def add_arguments(parser) -> None:
                    metavar="N", help="integrate the overlap ODE from N random starts and compare "
                                      "its fixed points with the bound (default 0)")
     g.add_argument("--lr", type=_positive, default=0.1,
-                   help="learning rate of the ODE for --fixed-points (default 0.1)")
+                   help="learning rate of the ODE for --fixed-points with --finite-lr (default 0.1)")
+    g.add_argument("--finite-lr", action="store_true",
+                   help="integrate the ODE at --lr, noise term included (default: the lr -> 0 "
+                        "limit, gradient flow, whose fixed points are stationary points of R)")
     g.add_argument("--ode-time", type=_positive, default=2000.0,
                    help="integration horizon per start (default 2000)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -92,7 +95,7 @@ def run(args) -> int:
             raise CliError("--degree, --multiplier, --ge and --eq apply to POLY, not to --risk")
         cert = certify_risk(args.risk, args.student, args.p, fixed_points=args.fixed_points,
                             ode_time=args.ode_time, seed=args.seed, solver=args.solver,
-                            exact=not args.no_exact, lr=args.lr)
+                            exact=not args.no_exact, lr=args.lr, small_lr=not args.finite_lr)
         result = cert.sos
         payload = cert.to_json()
     elif args.ge or args.eq:
@@ -156,9 +159,10 @@ def render(result, cert=None) -> str:
         else:
             lines.append(f"exact            no exact certificate: {result.exact_note}")
     if cert is not None and cert.fixed_points:
-        lines.append("ODE fixed points (numerical, |rhs| < 1e-7):")
+        flow = "lr -> 0 limit (gradient flow)" if cert.small_lr else "finite lr, noise term included"
+        lines.append(f"ODE fixed points ({flow}; numerical, |rhs| < 1e-7):")
         for fp in cert.fixed_points:
-            tag = "ABOVE the certified minimum" if fp.spurious else "at the global minimum"
+            tag = "ABOVE the certified minimum" if fp.above_minimum else "at the global minimum"
             state = ", ".join(f"{k} = {v:.4g}" for k, v in fp.state.items())
             lines.append(f"  R = {fp.risk:.3e}  {tag}:  {state}")
     lines.append(f"time             {result.seconds:.2f} s")

@@ -16,9 +16,12 @@ so min over (U, L) of R(U P U^T + L L^T, U P) is the admissible minimum of R. Th
 this polynomial is a certified lower bound on the population risk of every student with these
 (p, sigma, a) on this target.
 
-The fixed points of the overlap ODE (integrated numerically from random starts) are compared
-with the bound: a fixed point whose risk sits above the certified minimum is a stationary point
-that is not a global minimum (a spurious local minimum or a saddle where the flow stalled).
+The fixed points of the overlap ODE (integrated numerically from random starts; by default its
+lr -> 0 limit, gradient flow) are compared with the bound: a fixed point of the flow whose risk
+sits above the certified minimum is a stationary point that is not a global minimum (a spurious
+local minimum, or a saddle where the flow stalled). At finite lr the eta^2 noise term shifts
+the fixed points above the minimum whenever the target is not representable; that is not a
+spurious minimum of R.
 """
 
 from __future__ import annotations
@@ -122,32 +125,46 @@ class FixedPoint:
     state: dict
     risk: float
     speed: float
-    spurious: bool
+    above_minimum: bool
 
 
 def ode_fixed_points(system, starts: int = 8, time: float = 2000.0, d: int = 200, seed: int = 0,
-                     tol: float = 1e-7):
+                     tol: float = 1e-7, small_lr: bool = True):
     """Integrate the overlap ODE (scipy LSODA, numpy-lambdified rhs) from seeded random starts.
 
+    small_lr: use the limit lr -> 0 of rhs / lr (the eta^2 / n_b noise term dropped), i.e.
+    gradient flow of the risk, whose fixed points are stationary points of R on the admissible
+    set; at finite lr the noise term E[Delta^2 sigma' sigma'] moves the fixed points by O(lr)
+    whenever the residual error is not zero (a target the student cannot represent).
+
     Returns a list of (state dict, risk, |rhs| at the end) for the end points that are
-    stationary (|rhs| < tol); the others are dropped (the flow had not converged).
+    stationary (|rhs| < tol); the others (not converged, diverged) are dropped.
     """
     from scipy.integrate import solve_ivp
 
     values = dict(system.defaults)
-    rhs_expr = [e.xreplace(values) for e in system.rhs]
+    eta = next((s for s in system.parameters if s.name == "eta"), None)
+    rhs = list(system.rhs)
+    if small_lr and eta is not None:
+        rhs = [sp.diff(e, eta).xreplace({eta: 0}) for e in rhs]
+    rhs_expr = [e.xreplace(values) for e in rhs]
     f = sp.lambdify([system.state], rhs_expr, "numpy")
     R = sp.lambdify([system.state], system.risk.xreplace(values), "numpy")
+
+    def vec(y):
+        return np.asarray(f(y), dtype=float)
+
     out = []
     rng = np.random.default_rng(seed)
     for _ in range(starts):
         y0 = system.initial_state(d, rng=rng)
-        sol = solve_ivp(lambda t, y: np.asarray(f(y), dtype=float), (0.0, time), y0,
-                        method="LSODA", rtol=1e-10, atol=1e-12)
-        if not sol.success or not np.all(np.isfinite(sol.y[:, -1])):
-            continue
-        y = sol.y[:, -1]
-        speed = float(np.max(np.abs(np.asarray(f(y), dtype=float))))
+        with np.errstate(all="ignore"):  # a diverging start is dropped below, not an error
+            sol = solve_ivp(lambda t, y: vec(y), (0.0, time), y0, method="LSODA",
+                            rtol=1e-10, atol=1e-12)
+            if not sol.success or not np.all(np.isfinite(sol.y[:, -1])):
+                continue
+            y = sol.y[:, -1]
+            speed = float(np.max(np.abs(vec(y))))
         if speed < tol:
             out.append(({s.name: float(v) for s, v in zip(system.state, y, strict=True)},
                         float(R(y)), speed))
@@ -162,6 +179,7 @@ class RiskCertificate:
     sos: SosResult
     minimisers: tuple[dict, ...]
     fixed_points: tuple[FixedPoint, ...]
+    small_lr: bool = True
 
     def to_json(self) -> dict:
         out = self.sos.to_json()
@@ -171,19 +189,22 @@ class RiskCertificate:
         out["minimisers_weights"] = out["minimisers"]
         out["minimisers"] = [dict(m) for m in self.minimisers]
         out["fixed_points"] = [dict(state=fp.state, risk=fp.risk, speed=fp.speed,
-                                    spurious=fp.spurious) for fp in self.fixed_points]
+                                    above_minimum=fp.above_minimum) for fp in self.fixed_points]
+        out["fixed_points_flow"] = "lr -> 0 (gradient flow)" if self.small_lr else "finite lr"
         return out
 
 
 def certify_risk(target, student: str = "quadratic", p: int = 1, *, fixed_points: int = 0,
                  ode_time: float = 2000.0, seed: int = 0, solver: str = "CLARABEL",
-                 exact: bool = True, **options) -> RiskCertificate:
+                 exact: bool = True, small_lr: bool = True, **options) -> RiskCertificate:
     """SOS bound on the admissible population risk; minimisers as overlaps; ODE fixed points.
 
     Args:
         target, student, p, options: as in risk_polynomial (options go to Scenario; lr and
             batch matter only for the ODE fixed points).
         fixed_points: number of random ODE starts (0: skip the ODE comparison).
+        small_lr: integrate the lr -> 0 limit of the ODE (gradient flow; see ode_fixed_points)
+            rather than the ODE at the scenario's lr.
         ode_time: integration horizon of each start.
         seed: seed of the starts and of the Gram check points.
         solver, exact: as in sos_lower_bound.
@@ -197,8 +218,9 @@ def certify_risk(target, student: str = "quadratic", p: int = 1, *, fixed_points
     fps = ()
     if fixed_points:
         bound = res.lower_bound
-        found = ode_fixed_points(rp.system, starts=fixed_points, time=ode_time, seed=seed)
+        found = ode_fixed_points(rp.system, starts=fixed_points, time=ode_time, seed=seed,
+                                 small_lr=small_lr)
         fps = tuple(FixedPoint(state=s, risk=r, speed=v,
-                               spurious=bound is not None and r > bound + 1e-5 * (1 + abs(bound)))
+                               above_minimum=bound is not None and r > bound + 1e-5 * (1 + abs(bound)))
                     for s, r, v in found)
-    return RiskCertificate(risk=rp, sos=res, minimisers=mins, fixed_points=fps)
+    return RiskCertificate(risk=rp, sos=res, minimisers=mins, fixed_points=fps, small_lr=small_lr)

@@ -100,3 +100,17 @@ def test_cli_sphere(capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and abs(out["lower_bound"] + np.sqrt(2)) < 1e-6
     assert out["equalities"] == ["x^2 + y^2 - 1"] and out["exact_certificate"] is False
+
+
+def test_unrepresentable_target_bound_and_fixed_points():
+    # y = z1^2 - z2^2 = x^T T x, yhat = (w.x)^2/d = x^T S x (S PSD rank 1): with A = T - S,
+    # E[(x^T A x)^2] = (tr A)^2 + 2 tr A^2 (Isserlis), minimised at S = diag(2/3, 0) to
+    # R = (4/9 + 2/9 + 2) / 2 = 4/3 (hand derivation)
+    cert = certify_risk("z1**2 - z2**2", "quadratic", 1, fixed_points=3, ode_time=500.0,
+                        exact=False)
+    assert cert.sos.lower_bound == pytest.approx(4 / 3, abs=1e-6)
+    assert cert.fixed_points and all(not fp.above_minimum for fp in cert.fixed_points)
+    # at finite lr the eta^2 noise term lifts the ODE's fixed points above the minimum
+    finite = certify_risk("z1**2 - z2**2", "quadratic", 1, fixed_points=2, ode_time=500.0,
+                          exact=False, small_lr=False, lr=0.05)
+    assert finite.fixed_points and all(fp.above_minimum for fp in finite.fixed_points)
