@@ -114,3 +114,12 @@ def test_unrepresentable_target_bound_and_fixed_points():
     finite = certify_risk("z1**2 - z2**2", "quadratic", 1, fixed_points=2, ode_time=500.0,
                           exact=False, small_lr=False, lr=0.05)
     assert finite.fixed_points and all(fp.above_minimum for fp in finite.fixed_points)
+
+
+@pytest.mark.slow
+def test_committee_p2_k2_exact_certificate():
+    # R >= 0 proved over QQ: the squares must expand back to the risk polynomial exactly
+    cert = certify_risk("z1**2 + z2**2", "quadratic", 2)
+    ex = cert.sos.exact
+    assert ex is not None and ex.gamma == 0 and ex.verify()
+    assert sp.expand(sum(d * q**2 for d, q in ex.squares()) - cert.risk.poly.as_expr()) == 0
