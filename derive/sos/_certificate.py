@@ -226,8 +226,8 @@ def _project_face(basis, H0, Z, target):
 
 
 def _pinv_sandwich(Z, G):
-    """(Z^T Z)^{-1} Z^T G Z (Z^T Z)^{-1} in floating point (mpmath-free, via SymPy's
-    float matrices would be slow; plain lists and a Cholesky solve suffice here)."""
+    """(Z^T Z)^{-1} Z^T G Z (Z^T Z)^{-1} in floating point (mpmath matrices): only the starting
+    point of the exact projection, so its accuracy does not matter for correctness."""
     import mpmath
 
     Zm = mpmath.matrix(Z)

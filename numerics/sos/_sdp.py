@@ -213,7 +213,6 @@ def _solve(A, bv, cv, N, solver, gamma_fixed=None):
 
 def _checks(poly, basis, b, c, gamma, G, A, bv, cv, monos, seed):
     """(min eigenvalue, coefficient residual, identity residual at random points)."""
-    N = len(basis)
     G = (G + G.T) / 2
     lam = float(np.linalg.eigvalsh(G)[0])
     scale = max(1.0, float(np.max(np.abs(bv))))
@@ -227,7 +226,6 @@ def _checks(poly, basis, b, c, gamma, G, A, bv, cv, monos, seed):
     lhs = Eb @ (bv - gamma * cv)
     size = np.abs(Eb) @ (np.abs(bv) + abs(gamma) * np.abs(cv)) + 1.0
     ident = float(np.max(np.abs(lhs - quad) / size))
-    del N
     return lam, coef, ident
 
 
@@ -416,9 +414,13 @@ def _round(poly, gamma, basis, G, s, minimisers, A, bv, cv, solver):
         source = "m(x*) at the rational minimisers"
         if not kernel:
             kernel, source = _numerical_kernel(G), "the numerical kernel of G, rounded"
-        for den in (10**3, 10**6, 10**9):
-            cert = round_certificate(poly, g_exact, basis, G, s, kernel=kernel or None,
+        attempts = [(kernel, den) for den in (10**3, 10**6, 10**9)]
+        if kernel:  # a wrong kernel guess must not hide a plain rounding that works
+            attempts += [(None, den) for den in (10**6, 10**9)]
+        for kern, den in attempts:
+            cert = round_certificate(poly, g_exact, basis, G, s, kernel=kern or None,
                                      max_denominator=den)
+            kernel = kern
             if cert is not None:
                 if kernel:
                     return cert, (f"exact certificate of p >= {g_exact} ({len(kernel)} kernel "
