@@ -20,7 +20,7 @@ import time
 import sympy as sp
 
 from escalier.derive import Target, hermite_expansion
-from escalier.derive._hermite import _alphas
+from escalier.derive.hermite._expansion import _alphas
 
 TARGETS = [
     "z1 + z1*z2 + z1*z2*z3",

@@ -24,7 +24,7 @@ from escalier.derive.ode import ode_system
 
 
 def _clear():
-    _expectation._CACHE.clear()
+    _expectation._generic_value.cache_clear()
     _reduce._MEMO.clear()
 
 

@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._budget import stage
-from ._context import Context
-from ._hermite import hermite_expansion
-from ._linalg import MAX_EXACT_SIZE, MAX_FIELD_DEGREE, ExactTooLarge, Subspace
 from ._scenario import activation
-from ._target import Target, latent
-from .protocols import PROTOCOLS, Analysis, ProtocolResult
+from .algebra import MAX_EXACT_SIZE, MAX_FIELD_DEGREE, ExactTooLarge, Subspace
+from .hermite import hermite_expansion
+from .protocols import PROTOCOLS, Analysis, Context, ProtocolResult
 from .protocols.amp import AmpReport
+from .targets import Target, latent
 
 __all__ = ["AmpReport", "ExponentReport", "exponents", "student_order"]
 

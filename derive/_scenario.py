@@ -25,8 +25,7 @@ from dataclasses import dataclass, field, fields
 
 import sympy as sp
 
-from ._functions import FUNCTIONS, hermite_he
-from ._target import Target
+from .targets import FUNCTIONS, Target, hermite_he
 
 __all__ = ["ACTIVATIONS", "Scenario", "activation"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import networkx as nx
 
 from ._exponents import ExponentReport, exponents
-from ._target import Target
 from .protocols import PROTOCOLS, Protocol
+from .targets import Target
 
 __all__ = ["PROTOCOLS", "staircase"]
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .._scenario import Scenario
-from .._target import Target
 from ..gaussian import BACKENDS, expectation
+from ..targets import Target
 from ._system import OdeSystem
 
 __all__ = ["ode_system"]

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._functions import hermite_he
 from ..gaussian import expectation
+from ..targets import hermite_he
 
 __all__ = ["HermiteForm", "hermite_coefficients", "hermite_form"]
 

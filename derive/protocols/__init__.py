@@ -5,10 +5,15 @@ Adding a protocol is one new module with a final `Protocol` subclass plus one li
 (docs/design.md, "Adding a protocol").
 """
 
+from ._alpha_c import AlphaC as AlphaC
+from ._alpha_c import alpha_c as alpha_c
 from ._base import Analysis as Analysis
 from ._base import Protocol as Protocol
 from ._base import ProtocolResult as ProtocolResult
 from ._base import staircase_graph as staircase_graph
+from ._context import Context as Context
+from ._step import Step as Step
+from ._step import online_cost as online_cost
 from .amp import Amp as Amp
 from .few_steps import FewSteps as FewSteps
 from .giant_step import GiantStep as GiantStep

@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from .._budget import stage
-from .._context import Context
-from .._linalg import Subspace
-from .._online import ImageCache
-from .._step import Step
+from ..algebra import Subspace
+from ._context import Context
+from ._step import Step
+from ._subspace import ImageCache
 
 __all__ = ["Analysis", "Protocol", "ProtocolResult", "staircase_graph"]
 

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .._amp import alpha_c as _alpha_c
-from .._linalg import Subspace
+from ..algebra import Subspace
+from ._alpha_c import alpha_c as _alpha_c
 from ._base import Analysis, Protocol, ProtocolResult
 
 __all__ = ["Amp", "AmpReport"]

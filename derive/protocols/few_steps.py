@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .._online import few_steps
-from .._step import Step
 from ._base import Analysis, Protocol, ProtocolResult
+from ._step import Step
+from ._subspace import few_steps
 
 __all__ = ["FewSteps"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .._online import giant_step
-from .._step import Step, batch_cost
 from ._base import Analysis, Protocol, ProtocolResult
+from ._step import Step, batch_cost
+from ._subspace import giant_step
 
 __all__ = ["GiantStep"]
 

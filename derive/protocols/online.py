@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .._online import online_staircase
-from .._step import online_cost
 from ._base import Analysis, Protocol, ProtocolResult
+from ._step import online_cost
+from ._subspace import online_staircase
 
 __all__ = ["Online"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .._generative import reuse_staircase
-from .._step import reuse_class
 from ._base import Analysis, Protocol, ProtocolResult
+from ._step import reuse_class
+from ._witness import reuse_staircase
 
 __all__ = ["Reuse"]
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalier.derive import Subspace, Target, alpha_c, hermite_expansion, staircase
-from escalier.derive._context import Context
-from escalier.derive._linalg import Scalars
-from escalier.derive._poly import from_sympy, leading_form
-from escalier.derive._symmetry import find_symmetries, symmetric_tensor_space_dim
+from escalier.derive.algebra._linalg import Scalars
+from escalier.derive.algebra._poly import from_sympy, leading_form
+from escalier.derive.protocols._context import Context
+from escalier.derive.protocols._symmetry import find_symmetries, symmetric_tensor_space_dim
 
 Z = sp.symbols("z1 z2 z3", real=True)
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalier.derive import Target, hermite_expansion
-from escalier.derive._target import latent
+from escalier.derive.targets._target import latent
 
 z = sp.Symbol("z", real=True)
 phi = sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escalier.derive import Target, targets
-from escalier.derive._target import latent, parameter
+from escalier.derive.targets._target import latent, parameter
 
 z1, z2, z3 = (latent(i) for i in (1, 2, 3))
 

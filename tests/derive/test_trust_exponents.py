@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escalier.derive import exponents
-from escalier.derive._linalg import MAX_EXACT_SIZE, ExactTooLarge, Scalars, Subspace, canonical
+from escalier.derive.algebra._linalg import MAX_EXACT_SIZE, ExactTooLarge, Scalars, Subspace, canonical
 
 BUDGET = 60.0  # seconds of wall clock per target (generous: the machine is shared)
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalier.derive import Target
-from escalier.derive._target import latent, parameter
+from escalier.derive.targets._target import latent, parameter
 
 
 @pytest.mark.parametrize(("text", "suggestion"), [

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..algebra import Subspace
+from ..hermite import conditional_images
 from ._certify import certify_vanishing
 from ._context import Context
-from ._linalg import Subspace
 from ._step import Step, batch_cost, online_cost
-from ._tensor import conditional_images
 
 __all__ = ["GiantStep", "ImageCache", "few_steps", "giant_step", "online_staircase"]
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._linalg import Subspace
-from ._poly import Poly, mul
+from ..algebra import Poly, Subspace, mul
 
 __all__ = ["SignedPermutation", "find_symmetries", "symmetric_tensor_space_dim"]
 

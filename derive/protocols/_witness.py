@@ -25,11 +25,11 @@ from fractions import Fraction
 
 import sympy as sp
 
+from ..algebra import Subspace
 from ._certify import certify_vanishing
 from ._context import Context
-from ._linalg import Subspace
-from ._online import ImageCache
 from ._step import Step, reuse_cost
+from ._subspace import ImageCache
 from ._symmetry import symmetric_tensor_space_dim
 
 __all__ = ["ReuseResult", "reuse_staircase"]

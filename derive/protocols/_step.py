@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._linalg import Subspace
+from ..algebra import Subspace
 
 __all__ = ["REUSE_CLASSES", "Step", "batch_cost", "online_cost", "reuse_class", "reuse_cost"]
 

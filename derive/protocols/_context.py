@@ -16,12 +16,10 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ._hermite import hermite_expansion
-from ._linalg import Scalars
-from ._poly import Poly, from_sympy, leading_form, mul
+from ..algebra import Poly, Scalars, from_sympy, leading_form, mul
+from ..hermite import expansion_form, hermite_expansion, scalars_of
+from ..targets import Target
 from ._symmetry import SignedPermutation, find_symmetries
-from ._target import Target
-from ._tensor import expansion_form, scalars_of
 
 __all__ = ["Context", "LabelPower"]
 

@@ -4,7 +4,7 @@ Routes, per additive term of f (docs/theory.md §1.4 and §2):
 
 - the polynomial part: exact through the monomial -> Hermite change of basis;
 - separable products g_1(z_i1) g_2(z_i2) ... (after sign(prod) -> prod sign, |prod| -> prod |.|,
-  exp(sum) -> prod exp): products of exact univariate integrals (derive/_univariate.py);
+  exp(sum) -> prod exp): products of exact univariate integrals (derive/hermite/_univariate.py);
 - ridge functions g(v . z): E[g(v.z) He_alpha(z)] = v^alpha r^{-n} E[g(r u) He_n(u)], r = |v|,
   n = |alpha| (Stein's identity along v);
 - everything else: Gauss-Hermite quadrature on the coordinates the term involves (float64
@@ -29,10 +29,9 @@ import numpy as np
 import scipy.special
 import sympy as sp
 
-from ._functions import hermite_he
-from ._target import Target
+from ..gaussian import hermite_rule
+from ..targets import Target, hermite_he
 from ._univariate import exact_moments, monomial_to_hermite
-from .gaussian import hermite_rule
 
 __all__ = ["Coefficient", "Expansion", "hermite_expansion"]
 
@@ -153,12 +152,12 @@ class Expansion:
         return hermite_image(self, k)
 
     def _repr_latex_(self) -> str:
-        from ._display import expansion_latex
+        from .._display import expansion_latex
 
         return expansion_latex(self)
 
     def _repr_html_(self) -> str:
-        from ._display import html_table
+        from .._display import html_table
 
         rows = [[c.alpha, "" if c.exact is None else c.exact, f"{c.value:.8g}",
                  "" if c.error is None else f"{c.error:.2g}", c.status] for c in self.nonzero()]

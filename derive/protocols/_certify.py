@@ -14,8 +14,8 @@ T_k(U) is linear in f), every g for batch reuse (E[He_k(z_perp) | y, z_U] = 0). 
 
 from __future__ import annotations
 
+from ..algebra import Subspace
 from ._context import Context
-from ._linalg import Subspace
 from ._symmetry import symmetric_tensor_space_dim
 
 __all__ = ["certify_vanishing"]

@@ -27,11 +27,10 @@ import random
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from ._linalg import Scalars, Subspace
-from ._poly import Poly, substitute, taylor_at
+from ..algebra import Poly, Scalars, Subspace, substitute, taylor_at
 
 if TYPE_CHECKING:  # annotations only: _hermite imports this module
-    from ._hermite import Expansion
+    from ._expansion import Expansion
 
 __all__ = ["conditional_images", "expansion_form", "hermite_image", "scalars_of"]
 

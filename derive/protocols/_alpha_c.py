@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
-from ._target import Target
+from ..targets import Target
 
 __all__ = ["AlphaC", "alpha_c"]
 
