@@ -2,6 +2,7 @@
 equivalent, and the simulation twin (Loureiro et al., arXiv 2106.03791; Pesce et al.,
 arXiv 2302.08923)."""
 
+from ._curve import learning_curve as learning_curve
 from ._losses import LOSSES as LOSSES
 from ._losses import Hinge as Hinge
 from ._losses import Logistic as Logistic

@@ -204,19 +204,24 @@ def _cluster_errors(loss, teacher, nodes, t, rho, s, m, q, V, label):
         train = jnp.sum(w * jnp.sum(p * (y - h) ** 2, axis=0))
         test = (t - s) ** 2 + rho - 2 * m + q + teacher.noise
         return train, test, train_loss
-    # classification: labels are constant in omega; y_l = labels_at(.)[0][l, 0]
-    ylist = labels_at(jnp.zeros(1))[0][:, 0]
-    train = 0.0
-    test = 0.0
-    for l in range(ylist.shape[0]):
-        yl = ylist[l]
-        prob = lambda om, l=l: labels_at(om)[1][l]
-        below, above = _split_integral(prob, s, q, (0.0 - s) / jnp.sqrt(q), 4 * nodes)
-        test = test + jnp.where(yl > 0, below, above)
-        cut = V * loss.slope_at_zero(yl)
-        below, above = _split_integral(prob, s, q, (cut - s) / jnp.sqrt(q), 4 * nodes)
-        train = train + jnp.where(yl > 0, below, above)
-    return train, test, train_loss
+    # classification: the labels y_l are constant in omega; an error is an omega half-line
+    # (test: y_l omega < 0; train: y_l (omega - V l'(y_l, 0)) < 0), integrated by
+    # Gauss-Legendre on both sides of its end point, all cuts at once.
+    ylist = y[:, 0]
+    L = ylist.shape[0]
+    cuts = jnp.concatenate([jnp.zeros(L), V * loss.slope_at_zero(ylist)])  # (2L,)
+    zc = jnp.clip((cuts - s) / jnp.sqrt(q), -_Z, _Z)[:, None, None]
+    xl, wl = _legendre(4 * nodes)
+    lo = jnp.stack([jnp.full_like(zc[:, 0], -_Z), zc[:, 0]], axis=1)  # (2L, 2, 1)
+    hi = jnp.stack([zc[:, 0], jnp.full_like(zc[:, 0], _Z)], axis=1)
+    z = 0.5 * (hi - lo) * xl + 0.5 * (hi + lo)  # (2L, 2, n)
+    wz = 0.5 * (hi - lo) * wl * jnp.exp(-0.5 * z**2) / jnp.sqrt(2 * jnp.pi)
+    _, pz, _ = labels_at(s + jnp.sqrt(q) * z.ravel())
+    pz = pz.reshape((L,) + z.shape)  # (L, 2L, 2, n)
+    idx = jnp.arange(2 * L)
+    part = jnp.sum(pz[idx % L, idx] * wz, axis=-1)  # (2L, 2): below / above each cut
+    pick = jnp.where(jnp.concatenate([ylist, ylist]) > 0, part[:, 0], part[:, 1])
+    return jnp.sum(pick[L:]), jnp.sum(pick[:L]), train_loss
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "teacher", "nodes"))
