@@ -87,13 +87,29 @@ def _legendre(nodes: int):
     return jnp.asarray(x), jnp.asarray(w)
 
 
+def _bucket(n: int, step: int) -> int:
+    return step * max(1, -(-n // step))
+
+
 def _arrays(mix: Mixture):
-    labels = np.zeros(mix.n_clusters) if mix.labels is None else mix.labels
-    return dict(weights=jnp.asarray(mix.weights), fractions=jnp.asarray(mix.fractions),
-                variances=jnp.asarray(mix.variances), means=jnp.asarray(mix.means),
-                teacher=jnp.asarray(mix.teacher), grams=jnp.asarray(mix.grams),
-                labels=jnp.asarray(labels), t=jnp.asarray(mix.teacher_means()),
-                rho=jnp.asarray(mix.teacher_variances()))
+    """The mixture as padded JAX arrays: clusters to a multiple of 32 (weight 0), blocks to a
+    multiple of 4 (fraction 0, variance 1), signals to a multiple of 4 (zero vectors), so that
+    one compilation serves every mixture, its Gaussian equivalent included. Padding changes
+    no result: a zero-weight cluster or zero-fraction block enters every sum with weight 0."""
+    K, J, S = mix.n_clusters, mix.fractions.size, mix.n_signals
+    Kp, Jp, Sp = _bucket(K, 32), _bucket(J, 4), _bucket(S, 4)
+
+    def pad(x, shape, fill=0.0):
+        out = np.full(shape, fill)
+        out[tuple(slice(0, n) for n in np.shape(x))] = x
+        return jnp.asarray(out)
+
+    labels = np.zeros(K) if mix.labels is None else mix.labels
+    return dict(weights=pad(mix.weights, (Kp,)), fractions=pad(mix.fractions, (Jp,)),
+                variances=pad(mix.variances, (Kp, Jp), 1.0), means=pad(mix.means, (Kp, Sp)),
+                teacher=pad(mix.teacher, (Sp,)), grams=pad(mix.grams, (Jp, Sp, Sp)),
+                labels=pad(labels, (Kp,)), t=pad(mix.teacher_means(), (Kp,)),
+                rho=pad(mix.teacher_variances(), (Kp,)))
 
 
 def _omega_nodes(loss: Loss, nodes: int, s, q, V):
@@ -149,7 +165,7 @@ def _overlaps(arr, lam, hats):
     return V, q, m, s
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "teacher", "nodes", "max_iter"))
+@functools.partial(jax.jit, static_argnames=("loss", "nodes"))
 def _iterate(loss, teacher, nodes, max_iter, arr, alpha, lam, damping, tol, init):
     def update(state):
         return _overlaps(arr, lam, _hats(loss, teacher, nodes, arr, alpha, state))
@@ -172,19 +188,6 @@ def _iterate(loss, teacher, nodes, max_iter, arr, alpha, lam, damping, tol, init
 
     it, resid, state = jax.lax.while_loop(cond, body, (0, jnp.asarray(1e300), init))
     return it, resid, state, _hats(loss, teacher, nodes, arr, alpha, state)
-
-
-def _split_integral(f, s, q, z_cut, nodes):
-    """(int_{z < z_cut} phi(z) f(s + sqrt(q) z) dz, int_{z > z_cut} ...) by Gauss-Legendre."""
-    x, w = _legendre(nodes)
-    zc = jnp.clip(z_cut, -_Z, _Z)
-
-    def piece(lo, hi):
-        z = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
-        dens = jnp.exp(-0.5 * z**2) / jnp.sqrt(2 * jnp.pi)
-        return 0.5 * (hi - lo) * jnp.sum(w * dens * f(s + jnp.sqrt(q) * z))
-
-    return piece(-_Z, zc), piece(zc, _Z)
 
 
 def _cluster_errors(loss, teacher, nodes, t, rho, s, m, q, V, label):
@@ -224,7 +227,7 @@ def _cluster_errors(loss, teacher, nodes, t, rho, s, m, q, V, label):
     return jnp.sum(pick[L:]), jnp.sum(pick[:L]), train_loss
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "teacher", "nodes"))
+@functools.partial(jax.jit, static_argnames=("loss", "nodes"))
 def _errors(loss, teacher, nodes, arr, state):
     V, q, m, s = state
     f = jax.vmap(functools.partial(_cluster_errors, loss, teacher, nodes))
@@ -239,8 +242,16 @@ def errors_of_overlaps(mix: Mixture, loss: Loss, teacher: Teacher, q, m, s, *, n
     (The training error needs V and is only meaningful at the fixed point.)
     """
     arr = _arrays(mix)
-    state = (jnp.ones(mix.n_clusters), jnp.asarray(q), jnp.asarray(m), jnp.asarray(s))
+    Kp = arr["weights"].size
+    state = tuple(_pad1(x, Kp) for x in (np.ones(mix.n_clusters), q, m, s))
     return float(_errors(loss, teacher, nodes, arr, state)[1])
+
+
+def _pad1(x, n, fill=1.0):
+    out = np.full(n, fill)
+    x = np.asarray(x, float)
+    out[:x.size] = x
+    return jnp.asarray(out)
 
 
 def solve_fixed_point(mix: Mixture, loss: Loss, teacher: Teacher, alpha: float, lam: float, *,
@@ -279,11 +290,10 @@ def solve_fixed_point(mix: Mixture, loss: Loss, teacher: Teacher, alpha: float, 
         raise ValueError("cluster labels (y=+1 / y=-1 on every cluster) are needed for the "
                          "cluster teacher")
     arr = _arrays(mix)
-    K = mix.n_clusters
+    K, Kp = mix.n_clusters, arr["weights"].size
     if init is None:
-        init = (jnp.ones(K), jnp.ones(K), jnp.full(K, 0.1), jnp.zeros(K))
-    else:
-        init = tuple(jnp.asarray(x, dtype=float) for x in init)
+        init = (np.ones(K), np.ones(K), np.full(K, 0.1), np.zeros(K))
+    init = tuple(_pad1(x, Kp) for x in init)
     it, resid, state, hats = _iterate(loss, teacher, nodes, max_iter, arr, float(alpha),
                                       float(lam), float(damping), float(tol), init)
     it, resid = int(it), float(resid)
@@ -298,8 +308,8 @@ def solve_fixed_point(mix: Mixture, loss: Loss, teacher: Teacher, alpha: float, 
             f"{loss.name}: residual {resid:.3e} > tol {tol:.1e} after {it} iterations; increase "
             f"--max-iter (now {max_iter}) or --damping (now {damping})")
     train, test, train_loss = (float(x) for x in _errors(loss, teacher, nodes, arr, state))
-    V, q, m, s = (np.asarray(x) for x in state)
+    V, q, m, s = (np.asarray(x)[:K] for x in state)
     return FixedPoint(alpha=float(alpha), lam=float(lam), V=V, q=q, m=m, s=s,
-                      hats={k: np.asarray(v) for k, v in hats.items()}, train_error=train,
+                      hats={k: np.asarray(v)[:K] for k, v in hats.items()}, train_error=train,
                       test_error=test, train_loss=train_loss, residual=resid, iterations=it,
                       damping=float(damping), nodes=nodes)

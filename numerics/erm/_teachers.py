@@ -14,7 +14,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
@@ -37,7 +39,7 @@ class Teacher(abc.ABC):
     """How labels are drawn, for the equations (nodes) and for the simulation (sample)."""
 
     noise: float = 0.0
-    classification: bool = True
+    classification: ClassVar[bool] = True
 
     @abc.abstractmethod
     def nodes(self, a, b2, label):
@@ -48,13 +50,14 @@ class Teacher(abc.ABC):
         """Labels for teacher fields nu (n,) and cluster indices (n,)."""
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class SignTeacher(Teacher):
     """y = sign(nu + sqrt(noise) xi): with u = nu + sqrt(noise) xi | omega ~ N(a, b2 + noise),
     P(y = +-1) = Phi(+-a / s_u) and E[(nu - a) 1{y = +-1}] = +-b2 phi(a / s_u) / s_u."""
 
     noise: float = 0.0
-    classification: bool = True
+    classification: ClassVar[bool] = True
 
     def nodes(self, a, b2, label):
         su = jnp.sqrt(jnp.maximum(b2 + self.noise, 1e-24))
@@ -69,14 +72,15 @@ class SignTeacher(Teacher):
         return np.where(u >= 0, 1.0, -1.0)
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class LinearTeacher(Teacher):
     """y = nu + sqrt(noise) xi: y | omega ~ N(a, s2), s2 = b2 + noise, integrated with
     `nodes_y` Gauss-Hermite points; r_l = p_l (y_l - a) / s2."""
 
     noise: float = 0.0
-    classification: bool = False
-    nodes_y: int = 24
+    classification: ClassVar[bool] = False
+    nodes_y: int = dataclasses.field(default=24, metadata=dict(static=True))
 
     def nodes(self, a, b2, label):
         x, w = np.polynomial.hermite_e.hermegauss(self.nodes_y)
@@ -91,12 +95,13 @@ class LinearTeacher(Teacher):
         return nu + math.sqrt(self.noise) * rng.standard_normal(nu.shape)
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class ClusterLabels(Teacher):
     """y = the label of the cluster the point came from (no teacher direction: r = 0)."""
 
     noise: float = 0.0
-    classification: bool = True
+    classification: ClassVar[bool] = True
 
     def nodes(self, a, b2, label):
         y = jnp.full((1,) + a.shape, 1.0) * label
