@@ -23,6 +23,7 @@ def _has_ode_system() -> bool:
 
 TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
+    "erm_universality.py": ["--d", "60", "--seeds", "1", "--alphas", "0.5", "2"],
 }
 
 

@@ -56,6 +56,76 @@ def test_ridge_fixed_point_matches_marchenko_pastur(lam):
         assert abs(fp.test_error - ref) < 1e-7, (fp.alpha, fp.test_error, ref)
 
 
+@pytest.mark.parametrize("lam", [0.1, 1.0])
+def test_ridge_on_sign_labels_matches_linearised_marchenko_pastur(lam):
+    """Square loss, y = sign(nu), x ~ N(0, I): asymptotically y acts as kappa nu + noise of
+    variance 1 - kappa^2, kappa = E[y nu] = sqrt(2/pi) (the nonlinear part of a single-index
+    target is noise for ridge on isotropic data), so with S = X^T X / n ~ MP(1/alpha),
+    mu = lam / alpha: m = kappa (1 - mu int dMP/(x+mu)) and
+    q = kappa^2 int x^2 dMP/(x+mu)^2 + (1 - kappa^2)/alpha int x dMP/(x+mu)^2.
+    This exercises the sign teacher's conditional law and Stein weights in the channel."""
+    kappa = math.sqrt(2 / math.pi)
+    mix = mixture_from_spec("mean=0")
+    for alpha in (0.5, 2.0):
+        fp = solve_fixed_point(mix, Square(), SignTeacher(), alpha, lam)
+        mu = lam / alpha
+        m = kappa * (1 - mu * marchenko_pastur_integral(lambda x, mu=mu: 1 / (x + mu), alpha))
+        q = kappa**2 * marchenko_pastur_integral(lambda x, mu=mu: x**2 / (x + mu) ** 2, alpha) + (
+            1 - kappa**2) / alpha * marchenko_pastur_integral(lambda x, mu=mu: x / (x + mu) ** 2,
+                                                              alpha)
+        assert abs(fp.m[0] - m) < 1e-6 and abs(fp.q[0] - q) < 1e-6, (alpha, fp.m, m, fp.q, q)
+
+
+def marchenko_pastur_integral(f, alpha):
+    """int f dMP for S = X^T X / n, X n x d standard Gaussian, d / n = 1 / alpha (with the atom
+    (1 - alpha)_+ at 0), by scipy.integrate.quad on the density."""
+    g = 1.0 / alpha
+    lo, hi = (1 - math.sqrt(g)) ** 2, (1 + math.sqrt(g)) ** 2
+    dens = lambda x: math.sqrt(max((hi - x) * (x - lo), 0.0)) / (2 * math.pi * g * x)
+    value = integrate.quad(lambda x: f(x) * dens(x), lo, hi, epsabs=1e-13, epsrel=1e-12)[0]
+    return value + (max(0.0, 1 - alpha) * f(0.0) if alpha < 1 else 0.0)
+
+
+@pytest.mark.parametrize("loss", [Square(), Logistic(), Hinge()], ids=lambda l: l.name)
+def test_prox_operators_against_scipy(loss):
+    """h = argmin (h - omega)^2 / (2V) + l(y, h) by scipy's bounded Brent; dh/domega by finite
+    differences; and prox(y, V l'(y, 0)) = 0, the cut used by the training error."""
+    import jax
+    import jax.numpy as jnp
+    from scipy.optimize import minimize_scalar
+
+    rng = np.random.default_rng(0)
+    n = 40
+    y, omega, V = rng.choice([-1.0, 1.0], n), rng.normal(0, 2, n), rng.uniform(0.05, 5, n)
+    eps = 1e-6
+    prox = jax.jit(loss.prox)
+    h, dh = (np.asarray(x) for x in prox(jnp.asarray(y), jnp.asarray(omega), jnp.asarray(V)))
+    hp = np.asarray(prox(jnp.asarray(y), jnp.asarray(omega + eps), jnp.asarray(V))[0])
+    hm = np.asarray(prox(jnp.asarray(y), jnp.asarray(omega - eps), jnp.asarray(V))[0])
+    cut = np.asarray(prox(jnp.asarray(y), jnp.asarray(V * np.asarray(loss.slope_at_zero(y))),
+                          jnp.asarray(V))[0])
+    values = np.asarray(jax.jit(loss.value)(jnp.asarray(y)[:, None],
+                                             jnp.asarray(np.linspace(-30, 30, 7))[None, :]))
+    assert np.all(np.isfinite(values))
+    for i in range(n):
+        obj = lambda t, i=i: (t - omega[i]) ** 2 / (2 * V[i]) + _loss_value(loss, y[i], t)
+        ref = minimize_scalar(obj, bounds=(omega[i] - 20, omega[i] + 20), method="bounded",
+                              options={"xatol": 1e-11}).x
+        assert abs(h[i] - ref) < 1e-6, (loss.name, y[i], omega[i], V[i], h[i], ref)
+        if abs(hp[i] - hm[i] - 2 * eps * dh[i]) > 1e-6:  # only at a kink of the hinge prox
+            assert np.min(np.abs(np.asarray(loss.kinks(V[i])) - omega[i])) < 1e-5
+    assert np.max(np.abs(cut)) < 1e-9
+
+
+def _loss_value(loss, y, h):
+    """The loss written out again in plain Python (independent of the JAX code)."""
+    if loss.name == "ridge":
+        return 0.5 * (y - h) ** 2
+    if loss.name == "logistic":
+        return math.log1p(math.exp(-y * h)) if -y * h < 30 else -y * h
+    return max(0.0, 1 - y * h)
+
+
 DESIGNS = [
     ("mean=0", "linear"),
     ("p=0.3,mean=2,var=1/3;p=0.7,mean=-1,var=2/0.5", "linear:align=0.8"),
