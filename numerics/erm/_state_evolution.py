@@ -91,13 +91,21 @@ def _bucket(n: int, step: int) -> int:
     return step * max(1, -(-n // step))
 
 
+def _power_bucket(n: int, smallest: int = 4) -> int:
+    size = smallest
+    while size < n:
+        size *= 2
+    return size
+
+
 def _arrays(mix: Mixture):
-    """The mixture as padded JAX arrays: clusters to a multiple of 32 (weight 0), blocks to a
-    multiple of 4 (fraction 0, variance 1), signals to a multiple of 4 (zero vectors), so that
-    one compilation serves every mixture, its Gaussian equivalent included. Padding changes
-    no result: a zero-weight cluster or zero-fraction block enters every sum with weight 0."""
+    """The mixture as padded JAX arrays: clusters to a power of two >= 4 (weight 0), blocks to
+    a multiple of 4 (fraction 0, variance 1), signals to a multiple of 4 (zero vectors), so that
+    few compilations serve every mixture (one for small mixtures, one for their Gaussian
+    equivalents). Padding changes no result: a zero-weight cluster or zero-fraction block
+    enters every sum with weight 0."""
     K, J, S = mix.n_clusters, mix.fractions.size, mix.n_signals
-    Kp, Jp, Sp = _bucket(K, 32), _bucket(J, 4), _bucket(S, 4)
+    Kp, Jp, Sp = _power_bucket(K), _bucket(J, 4), _bucket(S, 4)
 
     def pad(x, shape, fill=0.0):
         out = np.full(shape, fill)

@@ -183,6 +183,29 @@ def test_gaussian_equivalent_matches_first_and_second_moments():
         assert abs(sel.var() / mix.teacher_variances()[c] - 1) < 5 * math.sqrt(2 / sel.size)
 
 
+def test_error_integrals_match_bivariate_normal_cdf():
+    """Misclassification rates at a logistic fixed point against scipy's bivariate normal CDF:
+    test P(sign omega != sign nu); training P(y h < 0) with h < 0 iff omega < -V y / 2."""
+    from scipy.special import ndtr
+    from scipy.stats import multivariate_normal
+
+    mix = mixture_from_spec("p=0.3,mean=2,var=1/2;p=0.7,mean=-1,var=0.5/1.5", align=0.6)
+    fp = solve_fixed_point(mix, Logistic(), SignTeacher(), 1.5, 0.1)
+    t, rho = mix.teacher_means(), mix.teacher_variances()
+    test = train = 0.0
+    for c in range(mix.n_clusters):
+        law = multivariate_normal(mean=[fp.s[c], t[c]], cov=[[fp.q[c], fp.m[c]],
+                                                              [fp.m[c], rho[c]]])
+        p_omega = lambda x, c=c: ndtr((x - fp.s[c]) / math.sqrt(fp.q[c]))  # P(omega < x)
+        p_nu_neg = ndtr(-t[c] / math.sqrt(rho[c]))
+        # P(omega < x, nu > 0) + P(omega > -x, nu < 0) at x = 0 (test) and V / 2 (train)
+        wrong = lambda x, law=law, p_omega=p_omega, p_nu_neg=p_nu_neg: (
+            p_omega(-x) - law.cdf([-x, 0.0]) + p_nu_neg - law.cdf([x, 0.0]))
+        test += mix.weights[c] * wrong(0.0)
+        train += mix.weights[c] * wrong(fp.V[c] / 2)
+    assert abs(fp.test_error - test) < 1e-8 and abs(fp.train_error - train) < 1e-8
+
+
 def _close(theory, sim, slack):
     """|simulation - theory| <= 3 standard errors + slack (finite-d bias allowance)."""
     for key in ("train_error", "test_error"):
