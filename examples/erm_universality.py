@@ -46,6 +46,7 @@ def main(argv=None) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from escalier.numerics.erm import (
         LOSSES,
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
                         yerr=[s.stderr[key] for s in sims], fmt="o", color="C1", ms=4,
                         label=f"simulation, d = {args.d}")
             ax.set(xscale="log", title=f"{key.replace('_', ' ')}, teacher-mean cosine {align:g}")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             if row == 1:
                 ax.set_xlabel("alpha = n / d")
             ax.legend(fontsize=7)

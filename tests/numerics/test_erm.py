@@ -278,3 +278,17 @@ def test_bad_input_and_non_convergence_are_errors():
         solve_fixed_point(mix, Hinge(), LinearTeacher(), 2.0, 0.1)
     with pytest.raises(FixedPointError, match=r"residual .* after 3 iterations.*--max-iter"):
         solve_fixed_point(mix, Logistic(), SignTeacher(), 2.0, 0.1, max_iter=3)
+
+
+def test_fixed_point_matches_the_sympy_closed_form():
+    """The damped iteration against escalier.derive.erm's exact ridge solution (isotropic)."""
+    from escalier.derive.erm import ridge_isotropic
+
+    closed = ridge_isotropic()
+    mix = mixture_from_spec("mean=0")
+    for alpha, lam in [(0.5, 0.2), (2.0, 0.05)]:
+        fp = solve_fixed_point(mix, Square(), LinearTeacher(noise=0.4), alpha, lam, tol=1e-13)
+        exact = closed.evaluate(alpha, lam, 0.4)
+        for key, value in (("V", fp.V[0]), ("m", fp.m[0]), ("q", fp.q[0]),
+                           ("test_error", fp.test_error), ("train_error", fp.train_error)):
+            assert abs(value - float(exact[key])) < 1e-9, (key, value, exact[key])
