@@ -26,7 +26,8 @@ __all__ = ["RidgeClosedForm", "ridge_isotropic"]
 
 @dataclasses.dataclass(frozen=True)
 class RidgeClosedForm:
-    """SymPy expressions in the symbols alpha, lam, Delta (all positive)."""
+    """SymPy expressions: V in alpha, lam, Delta (all positive); m, q and the errors in alpha,
+    Delta and the symbol v standing for V."""
 
     alpha: sp.Symbol
     lam: sp.Symbol
@@ -36,26 +37,40 @@ class RidgeClosedForm:
     q: sp.Expr
     test_error: sp.Expr
     train_error: sp.Expr
+    v: sp.Symbol  # m, q, test_error, train_error are written in this symbol; V(lambda) fills it
 
     def evaluate(self, alpha, lam, Delta, digits: int = 30) -> dict[str, sp.Float]:
         """The five quantities at numbers (exact rationals welcome), to `digits` digits."""
         subs = {self.alpha: sp.nsimplify(alpha), self.lam: sp.nsimplify(lam),
                 self.Delta: sp.nsimplify(Delta)}
-        return {name: sp.N(getattr(self, name).subs(subs), digits)
-                for name in ("V", "m", "q", "test_error", "train_error")}
+        subs[self.v] = self.V.subs(subs)
+        out = {"V": sp.N(subs[self.v], digits)}
+        out.update({name: sp.N(getattr(self, name).subs(subs), digits)
+                    for name in ("m", "q", "test_error", "train_error")})
+        return out
 
     def least_squares_train_error(self) -> sp.Expr:
-        """lim_{lambda -> 0+} of the training error, for alpha > 1 (simplified)."""
-        a = sp.Symbol("alpha", positive=True)
-        expr = self.train_error.subs(self.alpha, a + 1)  # alpha = a + 1 > 1
-        return sp.simplify(sp.limit(expr, self.lam, 0, "+").subs(a, self.alpha - 1))
+        """lim_{lambda -> 0+} of the training error, for alpha > 1 (simplified).
+
+        lambda enters only through V, whose limit is 1 / (alpha - 1); the training error is a
+        rational function of V, continuous there (its denominator
+        1/V^2 - alpha/(1+V)^2 = (alpha - 1)^2 (1 - 1/alpha) is not 0), so the limit is its
+        value at that V.
+        """
+        a = sp.Symbol("a", positive=True)  # alpha = a + 1 > 1
+        v0 = sp.simplify(sp.limit(self.V.subs(self.alpha, a + 1), self.lam, 0, "+"))
+        v0 = v0.subs(a, self.alpha - 1)
+        assert self.lam not in self.train_error.free_symbols
+        return sp.simplify(sp.factor(sp.together(self.train_error.subs(self.v, v0))))
 
 
 def ridge_isotropic() -> RidgeClosedForm:
     """The closed form above (exact SymPy expressions)."""
     alpha, lam, Delta = sp.symbols("alpha lambda Delta", positive=True)
+    v = sp.Symbol("V", positive=True)  # m, q and the errors are functions of V alone
     V = (-(lam + alpha - 1) + sp.sqrt((lam + alpha - 1) ** 2 + 4 * lam)) / (2 * lam)
-    m = alpha * V / (1 + V)
-    q = (alpha * (alpha + 1 - 2 * m + Delta) / (1 + V) ** 2) / (1 / V**2 - alpha / (1 + V) ** 2)
+    m = alpha * v / (1 + v)
+    q = (alpha * (alpha + 1 - 2 * m + Delta) / (1 + v) ** 2) / (1 / v**2 - alpha / (1 + v) ** 2)
     test = 1 - 2 * m + q + Delta
-    return RidgeClosedForm(alpha, lam, Delta, V, m, q, test, test / (1 + V) ** 2)
+    train = test / (1 + v) ** 2
+    return RidgeClosedForm(alpha, lam, Delta, V, m, q, test, train, v)
