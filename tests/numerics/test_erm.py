@@ -292,3 +292,18 @@ def test_fixed_point_matches_the_sympy_closed_form():
         for key, value in (("V", fp.V[0]), ("m", fp.m[0]), ("q", fp.q[0]),
                            ("test_error", fp.test_error), ("train_error", fp.train_error)):
             assert abs(value - float(exact[key])) < 1e-9, (key, value, exact[key])
+
+
+@pytest.mark.slow
+def test_non_universal_case_covariances_aligned_with_the_teacher():
+    """Cluster covariances that differ on the block carrying the teacher (2 vs 0.5): the teacher's
+    field has cluster-dependent variance, the Gaussian equivalent averages it away, and the
+    simulation follows the mixture."""
+    teacher = SignTeacher(noise=0.1)
+    mix = mixture_from_spec("mean=1,var=2/0.5;mean=-1,var=0.5/2", block=1)
+    a = solve_fixed_point(mix, Logistic(), teacher, 1.0, 0.05)
+    b = solve_fixed_point(mix.gaussian_equivalent(), Logistic(), teacher, 1.0, 0.05)
+    sim = simulate_erm(mix, Logistic(), teacher, 1.0, 0.05, 600, seeds=4, seed=3)
+    err = 3 * sim.stderr["test_error"] + 0.006
+    assert abs(sim.test_error - a.test_error) < err
+    assert abs(sim.test_error - b.test_error) > err and abs(a.test_error - b.test_error) > 2 * err
