@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scaling": ("._scaling", "steps to escape against d for a single-index target, vs the theory"),
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
     "sos": ("._sos", "sum-of-squares lower bound (and minimisers) of a polynomial or a population risk"),
+    "erm": ("._erm", "asymptotic errors of ERM on a Gaussian mixture vs its Gaussian equivalent"),
 }
 
 DEFAULT_COMMAND = "exponents"
