@@ -164,6 +164,7 @@ def test_step_json_exact_directions_and_certificates():
     r = exponents("z1 + z2", alpha_c=False)
     (step,) = r.to_json()["staircase"]
     assert step["leap"] == 1 and step["cost"] == "d" and step["dimension"] == 1
+    assert step["mechanism"] == "online leap 1" and step["witness"] == "T_1(U_0) != 0"
     assert step["exact_directions"] == [["sqrt(2)/2", "sqrt(2)/2"]]
     assert np.allclose(step["directions"], [[2**-0.5, 2**-0.5]])
     assert step["certified"] is True and step["certificates"] == []
