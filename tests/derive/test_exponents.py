@@ -294,6 +294,7 @@ def test_report_is_immutable_and_json_has_issue_keys():
     ({"target": 3}, "target"),
 ])
 def test_bad_input(kwargs, match):
+    kwargs = dict(kwargs)  # the parameter is shared between runs: do not consume it
     target = kwargs.pop("target")
     with pytest.raises(ValueError, match=match):
         exponents(target, alpha_c=False, **kwargs)

@@ -138,3 +138,40 @@ def test_amp_subspaces_and_threshold(text, trivial, easy, hard, alpha):
     data = amp.to_json()
     assert data["alpha_c"] == (None if alpha is None else "inf" if alpha == math.inf else 0.0)
     assert data["alpha_c_numeric"] is False
+
+
+# reuse costs: first order O(d), second order O(d log d), order k >= 3 not in O(d log d)
+# with the SQ lower bound n >~ d^{k/2} (Damian et al. 2024, arXiv 2403.05529)
+REUSE_COSTS = [
+    ("He3(z1)", 1, "d"),
+    ("z1*z2*z3", 2, "d log d"),
+    ("sign(z1*z2*z3)", 3, "hard (not O(d log d); SQ lower bound d^(3/2))"),
+    ("sign(z1*z2*z3*z4)", 4, "hard (not O(d log d); SQ lower bound d^2)"),
+]
+
+
+@pytest.mark.parametrize(("text", "order", "cost"), REUSE_COSTS)
+def test_reuse_step_costs(text, order, cost):
+    r = exponents(text, alpha_c=False)
+    assert [(s.order, s.cost) for s in r.reuse_steps] == [(order, cost)]
+    assert r.reuse == ("O(d)", "O(d log d)", "hard")[min(order, 3) - 1]
+    assert r.reuse_steps[0].to_json()["cost"] == cost
+
+
+def test_step_json_exact_directions_and_certificates():
+    # z1 + z2: C_1 = e1 + e2, one step learning (1, 1) / sqrt 2, exactly; then
+    # f depends on nothing else (complete expansion), so the staircase ends.
+    r = exponents("z1 + z2", alpha_c=False)
+    (step,) = r.to_json()["staircase"]
+    assert step["leap"] == 1 and step["cost"] == "d" and step["dimension"] == 1
+    assert step["mechanism"] == "online leap 1" and step["witness"] == "T_1(U_0) != 0"
+    assert step["exact_directions"] == [["sqrt(2)/2", "sqrt(2)/2"]]
+    assert np.allclose(step["directions"], [[2**-0.5, 2**-0.5]])
+    assert step["certified"] is True and step["certificates"] == []
+    # He3(z1): orders 1 and 2 vanish (exact zeros), listed as certificates of the step
+    (step,) = exponents("He3(z1)", alpha_c=False).to_json()["staircase"]
+    assert step["leap"] == 3 and step["cost"] == "d^2" and step["certified"] is True
+    assert [c.split(":")[0] for c in step["certificates"]] == ["order 1", "order 2"]
+    # numerical coefficients: no exact directions
+    (first, _) = exponents("tanh(z1) + tanh(z2)", alpha_c=False).to_json()["staircase"]
+    assert first["exact_directions"] is None and first["dimension"] == 1
