@@ -7,7 +7,7 @@ folders (setuptools package-dir), so this script stages a src/ layout in a scrat
 mutmut configuration (the project's pytest run never sees it), runs `mutmut run` there on the
 chosen modules with only the chosen tests, and prints the results.
 
-    python scripts/mutation.py derive/_step.py --tests tests/derive/test_exponents.py
+    python scripts/mutation.py derive/protocols/_step.py --tests tests/derive/test_exponents.py
     python scripts/mutation.py --list            # the module -> tests table below
 
 mutmut runs, for each mutant, only the selected tests that execute the mutated function.
@@ -25,11 +25,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # core modules and the tests that cover them (issue 21, section 3)
 SUITES = {
-    "derive/_step.py": ["tests/derive/test_exponents.py", "tests/derive/test_exponents_mutations.py"],
-    "derive/_generative.py": ["tests/derive/test_generative_search.py",
+    "derive/protocols/_step.py": ["tests/derive/test_exponents.py",
+                                  "tests/derive/test_exponents_mutations.py"],
+    "derive/protocols/_witness.py": ["tests/derive/test_generative_search.py",
                               "tests/derive/test_exponents.py",
                               "tests/derive/test_exponents_mutations.py"],
-    "derive/_online.py": ["tests/derive/test_exponents.py",
+    "derive/protocols/_subspace.py": ["tests/derive/test_exponents.py",
                           "tests/derive/test_exponents_mutations.py"],
     "derive/_exponents.py": ["tests/derive/test_exponents.py",
                              "tests/derive/test_exponents_mutations.py",
@@ -38,8 +39,8 @@ SUITES = {
                                    "tests/derive/test_gaussian_engine.py"],
     "derive/gaussian/_table.py": ["tests/derive/test_gaussian_table.py",
                                   "tests/derive/test_gaussian_engine.py"],
-    "derive/_hermite.py": ["tests/derive/test_hermite.py"],
-    "derive/_univariate.py": ["tests/derive/test_hermite.py"],
+    "derive/hermite/_expansion.py": ["tests/derive/test_hermite.py"],
+    "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py"],
 }
 
 PYPROJECT = """\
@@ -75,7 +76,7 @@ def stage(workdir: pathlib.Path, modules: list[str], tests: list[str]) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="files to mutate, e.g. derive/_step.py")
+    parser.add_argument("modules", nargs="*", help="files to mutate, e.g. derive/protocols/_step.py")
     parser.add_argument("--tests", nargs="*", default=None,
                         help="test files to run (default: the SUITES entry of the modules)")
     parser.add_argument("--workdir", default="/tmp/escalier-mutation",
