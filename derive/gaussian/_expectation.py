@@ -21,6 +21,7 @@ import sympy as sp
 
 from ._numeric import DEFAULT_POINTS, GaussianExpectation
 from ._reduce import reduce_factors
+from ._table import small_rational
 
 __all__ = ["BACKENDS", "Expectation", "expectation"]
 
@@ -81,6 +82,10 @@ def _substitute(expr: sp.Expr, mapping: dict, memo: dict) -> sp.Expr:
             terms = keep + rest
             out = (terms[0] if len(terms) == 1 else expr.func(*terms, evaluate=False)) \
                 if terms else c
+            if expr.is_Add and len(terms) > 1:
+                out = small_rational(out)  # Q (Q + 1) - Q Q -> Q, when small
+    elif expr.is_Pow and args[1].is_Rational and args[1].q == 2:
+        out = sp.Pow(small_rational(args[0]), args[1], evaluate=False)
     else:
         out = expr.func(*args, evaluate=False)
     memo[expr] = out

@@ -74,6 +74,12 @@ _MEMO: dict = {}
 _MEMO_SIZE = 4096
 
 
+def _canonical(K: sp.Matrix) -> sp.Matrix:
+    """A covariance after conditioning, with each entry one reduced fraction (so that the
+    rows see k - k^2 / (1 + k) as k / (1 + k), and the memo sees equal matrices as equal)."""
+    return K.applyfunc(lambda x: sp.cancel(x) if not x.is_Atom else x)
+
+
 def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
     factors = _merge(factors)
     if _is_odd(factors):
@@ -84,8 +90,7 @@ def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
     row = CLOSED_FORMS.get(kinds)
     if row is not None:
         slots = [f[1] for f in sorted(factors, key=lambda f: f[0])]
-        with sp.evaluate(False):  # the substitution step evaluates lightly (speed)
-            return row.formula(K.extract(slots, slots))
+        return row.evaluate(K.extract(slots, slots))
     for i, (kind, v, _) in enumerate(factors):
         if kind == "relu":
             rest = factors[:i] + factors[i + 1:] + [("lin", v, None), ("step", v, None)]

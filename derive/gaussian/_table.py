@@ -21,12 +21,13 @@ C12 p_{u1}(0) E[relu(u3) | u1 = 0] + C23 E[step(u1) step(u3)].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["CLOSED_FORMS", "ClosedForm", "KINDS"]
+__all__ = ["CLOSED_FORMS", "ClosedForm", "KINDS", "canonical_form", "small_rational"]
 
 KINDS = ("dg", "g", "lin", "relu", "step")
 """Kinds a table row may use (see the module docstring)."""
@@ -54,6 +55,87 @@ class ClosedForm:
         if tuple(sorted(self.kinds)) != self.kinds or not set(self.kinds) <= set(KINDS):
             raise ValueError(f"row {self.name}: kinds must be sorted and among {KINDS}")
 
+    def evaluate(self, C: sp.Matrix) -> sp.Expr:
+        """The row's value at covariance C, in canonical form (`canonical_form`)."""
+        return canonical_form(self.formula(C))
+
+
+@functools.lru_cache(maxsize=8192)
+def _rational(x: sp.Expr) -> sp.Expr:
+    """A rational function of the covariance entries as a factored fraction; anything else
+    (it contains functions) as it is."""
+    n = 0
+    for a in sp.preorder_traversal(x):
+        n += 1
+        if n > 4 * SMALL or isinstance(a, sp.Function):
+            return x  # large or transcendental: left alone (cost)
+    out = sp.factor(sp.cancel(x))
+    return out if sp.count_ops(out) <= sp.count_ops(x) else sp.cancel(x)
+
+
+def _polynomial_sum(e: sp.Expr) -> bool:
+    return not any(isinstance(a, sp.Function) or (a.is_Pow and not a.exp.is_Integer)
+                   for a in sp.preorder_traversal(e))
+
+
+@functools.lru_cache(maxsize=8192)
+def _sum(x: sp.Expr) -> sp.Expr:
+    """A sum of rational terms over one denominator, when that is not longer."""
+    out = sp.cancel(x)
+    return out if sp.count_ops(out) <= sp.count_ops(x) else x
+
+
+SMALL = 24
+"""Largest sum (nodes of its tree) that `small_rational` reduces; larger ones are left alone."""
+
+
+def small_rational(x: sp.Expr) -> sp.Expr:
+    """A small function-free sum (at most SMALL nodes) as one reduced fraction, when
+    that is not longer; anything else unchanged. Used after substituting covariance entries
+    into a cached closed form, where Q (Q + 1) - Q Q or (Q + 1)(Q + 1) - Q^2 appear."""
+    if not x.is_Add:
+        return x
+    n = 0
+    for a in sp.preorder_traversal(x):
+        n += 1
+        if n > SMALL or isinstance(a, sp.Function) or (a.is_Pow and not a.exp.is_Integer):
+            return x
+    return _sum_small(x)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sum_small(x: sp.Expr) -> sp.Expr:
+    if any(a.is_Pow and a.exp.is_negative for a in sp.preorder_traversal(x)):
+        return x  # fractions: cancel costs more than it saves here
+    out = sp.expand(x)
+    return out if sum(1 for _ in sp.preorder_traversal(out)) <= \
+        sum(1 for _ in sp.preorder_traversal(x)) else x
+
+
+def canonical_form(expr: sp.Expr) -> sp.Expr:
+    """expr rebuilt with SymPy's evaluation, its small radicands (x^(n/2)) and arguments of
+    asin and acos reduced to factored fractions. Cheap (local, cached) and value-preserving:
+    no branch of a square root is chosen, so sqrt((1 + k)^2) stays as it is: the rows write
+    a product of positive factors as a product of square roots instead."""
+    memo: dict = {}
+
+    def walk(e):
+        if not e.args or not e.has(sp.asin, sp.acos, sp.Pow):
+            return e
+        if e in memo:
+            return memo[e]
+        args = [walk(a) for a in e.args]
+        if e.is_Pow and args[1].is_Rational and args[1].q == 2:
+            out = sp.Pow(_rational(args[0]), args[1])
+        elif isinstance(e, sp.asin | sp.acos):
+            out = e.func(_rational(args[0]))
+        else:
+            out = e.func(*args)
+        memo[e] = out
+        return out
+
+    return walk(sp.sympify(expr))
+
 
 def _i4(C):
     L4 = (1 + C[0, 0]) * (1 + C[1, 1]) - C[0, 1] ** 2
@@ -63,18 +145,19 @@ def _i4(C):
           + 2 * C[0, 1] * C[0, 2] * C[1, 2])
     L2 = (L4 * (1 + C[3, 3]) - C[1, 3] ** 2 * (1 + C[0, 0]) - C[0, 3] ** 2 * (1 + C[1, 1])
           + 2 * C[0, 1] * C[0, 3] * C[1, 3])
-    return 4 / _pi**2 / sp.sqrt(L4) * sp.asin(L0 / sp.sqrt(L1 * L2))
+    return 4 / _pi**2 / sp.sqrt(L4) * sp.asin(L0 / (sp.sqrt(L1) * sp.sqrt(L2)))
 
 
 def _rho(C, i, j):
-    return C[i, j] / sp.sqrt(C[i, i] * C[j, j])
+    return C[i, j] / (sp.sqrt(C[i, i]) * sp.sqrt(C[j, j]))
 
 
 _ROWS = [
     # --- erf(x / sqrt 2): Saad & Solla ---------------------------------------------------
     ClosedForm("J1", ("dg",), lambda C: sp.sqrt(2 / _pi) / sp.sqrt(1 + C[0, 0]), "E[g'(u1)]"),
     ClosedForm("I2", ("g", "g"),
-               lambda C: 2 / _pi * sp.asin(C[0, 1] / sp.sqrt((1 + C[0, 0]) * (1 + C[1, 1]))),
+               lambda C: 2 / _pi * sp.asin(C[0, 1] / (sp.sqrt(1 + C[0, 0])
+                                                        * sp.sqrt(1 + C[1, 1]))),
                "E[g(u1) g(u2)]"),
     ClosedForm("I2lin", ("g", "lin"),
                lambda C: sp.sqrt(2 / _pi) * C[0, 1] / sp.sqrt(1 + C[0, 0]), "E[g(u1) u2]"),
@@ -112,7 +195,7 @@ _ROWS = [
                "E[step(u1) step(u2) step(u3)]"),
     # --- mixed erf / relu (teacher and student of different families) -------------------
     ClosedForm("GS", ("g", "step"),
-               lambda C: sp.asin(C[0, 1] / sp.sqrt((1 + C[0, 0]) * C[1, 1])) / _pi,
+               lambda C: sp.asin(C[0, 1] / (sp.sqrt(1 + C[0, 0]) * sp.sqrt(C[1, 1]))) / _pi,
                "E[g(u1) step(u2)]"),
     ClosedForm("GR", ("g", "relu"),
                lambda C: C[0, 1] / sp.sqrt(2 * _pi * (1 + C[0, 0])), "E[g(u1) relu(u2)]"),

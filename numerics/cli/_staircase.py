@@ -58,8 +58,8 @@ def _draw(graph, path: pathlib.Path) -> None:
     for a, b, e in graph.edges(data=True):
         ax.annotate("", xy=(b - 0.22, 0), xytext=(a + 0.22, 0),
                     arrowprops={"arrowstyle": "->", "lw": 1.6, "color": "#333333"})
-        dirs = "; ".join("(" + ", ".join(f"{x:.2g}" for x in v) + ")"
-                         for v in e["directions"][:2])
+        dirs = "\n".join("(" + ", ".join(f"{x:.2g}" for x in v) + ")"
+                          for v in e["directions"])  # every new direction, one per line
         ax.text((a + b) / 2, 0.18, f"leap {e['leap']}\n{e['mechanism']}", ha="center",
                 va="bottom", fontsize=8)
         ax.text((a + b) / 2, -0.18, f"cost {e['cost']}\n{dirs}", ha="center", va="top",
