@@ -103,18 +103,28 @@ class Scenario:
     """
 
     target: Target
-    student: str = "erf"
-    p: int = 2
-    lr: float = 1.0
-    loss: str = "square"
-    batch: int = 1
-    noise: float = 0.0
+    # metadata: "help" (one line) and "kind" (how a command line reads it: text, int>=1,
+    # positive, nonnegative, choice, flag); fields without "kind" are set from Python only
+    student: str = field(default="erf", metadata={
+        "kind": "text", "help": "student activation: a name (erf = erf(x/sqrt2), relu, tanh, "
+                                "He3, ...) or an expression in x"})
+    p: int = field(default=2, metadata={"kind": "int>=1", "help": "student hidden units"})
+    lr: float = field(default=1.0, metadata={
+        "kind": "positive", "help": "first-layer learning rate eta"})
+    loss: str = field(default="square", metadata={
+        "kind": "choice", "choices": ("square", "correlation"), "help": "per-sample loss"})
+    batch: int = field(default=1, metadata={"kind": "int>=1", "help": "mini-batch size n_b"})
+    noise: float = field(default=0.0, metadata={
+        "kind": "nonnegative", "help": "label-noise variance Delta"})
     a: tuple[float, ...] | None = None
-    train_second_layer: bool = False
+    train_second_layer: bool = field(default=False, metadata={
+        "kind": "flag", "help": "train the second layer too (step lr_a / d)"})
     lr_a: float | None = None
-    spherical: bool = False
+    spherical: bool = field(default=False, metadata={
+        "kind": "flag", "help": "single neuron on the sphere ||w||^2 = d (p = 1)"})
     P: tuple[tuple[float, ...], ...] | None = None
-    init_scale: float = 1.0
+    init_scale: float = field(default=1.0, metadata={
+        "kind": "positive", "help": "student rows w_j ~ N(0, s^2 I_d) at the start"})
     sigma: sp.Lambda = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -185,6 +195,11 @@ class Scenario:
             raise ValueError(f"P (teacher overlaps) must be positive semi-definite, got "
                              f"eigenvalues {evals.tolist()}")
         return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
+
+    @classmethod
+    def command_line_options(cls) -> dict:
+        """{name: field metadata} of the options a command line sets (see the fields)."""
+        return {f.name: dict(f.metadata) for f in fields(cls) if "kind" in f.metadata}
 
     @classmethod
     def options(cls) -> dict:

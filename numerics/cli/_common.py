@@ -128,8 +128,10 @@ def missing_values(target) -> str:
 # --- time budget and progress -------------------------------------------------------------
 
 
-class BudgetExceeded(Exception):
-    """The derivation ran past its time budget (message names the stage)."""
+class BudgetExceeded(BaseException):
+    """The derivation ran past its time budget (message names the stage). A BaseException,
+    like KeyboardInterrupt, so that no `except Exception` inside a derivation (SymPy's or
+    ours) can swallow it and let the run go on past its budget."""
 
 
 @contextmanager
@@ -200,33 +202,40 @@ def add_engine_argument(parser, default: str = "full") -> None:
                              f"{default})")
 
 
-def add_scenario_arguments(parser, *, student="erf", p=2, lr=1.0, loss="square") -> None:
-    """The protocol options of escalier.derive.Scenario."""
+_KINDS = {"int>=1": "positive_int", "positive": "positive_float",
+          "nonnegative": "nonnegative_float"}
+
+
+def add_scenario_arguments(parser, *, only=None, **defaults) -> None:
+    """The options of escalier.derive.Scenario, built from its fields (names, defaults, help
+    and kinds are defined once there); `only` restricts them, `defaults` overrides defaults."""
+    from escalier.derive import Scenario
+
     g = parser.add_argument_group("scenario (escalier.derive.Scenario; time t = steps / d)")
-    g.add_argument("--student", default=student,
-                   help=f"student activation: a name (erf = erf(x/sqrt2), relu, tanh, He3, ...) "
-                        f"or an expression in x (default: {student})")
-    g.add_argument("--p", type=positive_int, default=p, help=f"student hidden units (default: {p})")
-    g.add_argument("--lr", type=positive_float, default=lr,
-                   help=f"first-layer learning rate eta (default: {lr})")
-    g.add_argument("--loss", default=loss, choices=["square", "correlation"],
-                   help=f"per-sample loss (default: {loss})")
-    g.add_argument("--batch", type=positive_int, default=1, help="mini-batch size n_b (default: 1)")
-    g.add_argument("--noise", type=nonnegative_float, default=0.0,
-                   help="label-noise variance Delta (default: 0)")
-    g.add_argument("--init-scale", type=positive_float, default=1.0,
-                   help="student rows w_j ~ N(0, s^2 I_d) at the start (default: 1)")
-    g.add_argument("--train-second-layer", action="store_true",
-                   help="train the second layer too (step lr / d)")
+    base = Scenario.options()
+    for name, meta in Scenario.command_line_options().items():
+        if only is not None and name not in only:
+            continue
+        flag = "--" + name.replace("_", "-")
+        default = defaults.get(name, base[name])
+        kind = meta["kind"]
+        if kind == "flag":
+            g.add_argument(flag, action="store_true", help=meta["help"])
+            continue
+        kw = {"default": default, "help": f"{meta['help']} (default: {default})"}
+        if kind == "choice":
+            kw["choices"] = list(meta["choices"])
+        elif kind in _KINDS:
+            kw["type"] = globals()[_KINDS[kind]]
+        g.add_argument(flag, **kw)
 
 
 def scenario_from_args(target, args, **overrides):
     """A Scenario from the parsed options (ValueError on bad values)."""
     from escalier.derive import Scenario
 
-    options = dict(student=args.student, p=args.p, lr=args.lr, loss=args.loss,
-                   batch=args.batch, noise=args.noise, init_scale=args.init_scale,
-                   train_second_layer=args.train_second_layer)
+    options = {name: getattr(args, name) for name in Scenario.command_line_options()
+               if hasattr(args, name)}
     options.update(overrides)
     return Scenario(target, **options)
 

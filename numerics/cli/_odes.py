@@ -8,11 +8,10 @@ from __future__ import annotations
 import pathlib
 
 from ._common import (
+    add_scenario_arguments,
     add_set_argument,
     add_timeout_argument,
-    nonnegative_float,
-    positive_float,
-    positive_int,
+    scenario_from_args,
     target_from_args,
 )
 
@@ -21,18 +20,10 @@ EMITS = ("latex", "sympy", "jax")
 
 def add_arguments(parser) -> None:
     parser.add_argument("target", help="target f(z1..zk), e.g. 'z1 + z1*z2' or 'He3(z1)'")
-    parser.add_argument("--student", default="erf",
-                        help="student activation: a name (erf = erf(x/sqrt 2), relu, tanh, "
-                             "linear, quadratic, He1..He6, ...) or an expression in x")
-    parser.add_argument("--p", type=positive_int, default=2, help="student hidden units (default 2)")
-    parser.add_argument("--loss", default="square", help="square (default) or correlation")
-    parser.add_argument("--batch", type=positive_int, default=1, help="mini-batch size n_b (default 1)")
-    parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="label-noise variance Delta")
-    parser.add_argument("--lr", type=positive_float, default=1.0, help="learning rate eta (default 1)")
-    parser.add_argument("--train-second-layer", action="store_true",
-                        help="train the second layer a (state includes a_j)")
-    parser.add_argument("--spherical", action="store_true",
-                        help="single neuron on the sphere ||w||^2 = d (requires --p 1)")
+    # the Scenario's own options (escalier.derive.Scenario fields); the start's scale does not
+    # enter the equations
+    add_scenario_arguments(parser, only=("student", "p", "lr", "loss", "batch", "noise",
+                                         "train_second_layer", "spherical"))
     parser.add_argument("--emit", default="latex", help="latex (default), sympy or jax")
     parser.add_argument("-o", "--output", default=None, help="write to FILE instead of stdout")
     add_set_argument(parser)
@@ -44,9 +35,7 @@ def run(args) -> int:
 
     if args.emit not in EMITS:
         raise ValueError(f"unknown --emit {args.emit!r}; accepted: {', '.join(EMITS)}")
-    system = ode_system(target_from_args(args.target, args), student=args.student, p=args.p, loss=args.loss,
-                        batch=args.batch, noise=args.noise, lr=args.lr,
-                        train_second_layer=args.train_second_layer, spherical=args.spherical)
+    system = ode_system(scenario_from_args(target_from_args(args.target, args), args))
     if args.emit == "latex":
         text = system.latex() + "\n"
     elif args.emit == "sympy":

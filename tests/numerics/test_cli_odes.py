@@ -10,9 +10,14 @@ from escalier.numerics.cli import _odes
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser()
+    # a refusal by the argument layer is raised (not printed and exited) as the app does
+    parser = argparse.ArgumentParser(exit_on_error=False)
     _odes.add_arguments(parser)
-    return _odes.run(parser.parse_args(argv))
+    try:
+        args = parser.parse_args(argv)
+    except argparse.ArgumentError as err:
+        raise ValueError(str(err)) from None
+    return _odes.run(args)
 
 
 def test_latex_to_stdout(capsys):
