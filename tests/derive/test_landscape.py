@@ -53,7 +53,7 @@ def test_closed_form_i1_equals_its_defining_integral():
         with mpmath.workdps(30):
             e = mpmath.mpf(2) * mpmath.sqrt(mpmath.mpf(p - 1) / p)
             for u in (-e - mpmath.mpf("1e-3"), -e - mpmath.mpf("0.3"), mpmath.mpf(-4)):
-                quad = 2 / e**2 * mpmath.quad(lambda z: mpmath.sqrt(z * z - e * e), [u, -e])
+                quad = 2 / e**2 * mpmath.quad(lambda z, e=e: mpmath.sqrt(z * z - e * e), [u, -e])
                 assert abs(mpmath.re(f(u)) - quad) < mpmath.mpf(10) ** -25
         # and symbolically: I1(-E_inf) = 0, I1'(u) = -(2/E_inf^2) sqrt(u^2 - E_inf^2)
         assert sp.simplify(c.I1.subs(c.u, -c.E_inf)) == 0
