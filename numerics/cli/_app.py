@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
     "landscape": ("._landscape", "spherical p-spin landscape: complexity, band edges, sampled "
                                  "critical points"),
+    "hessian": ("._hessian", "Hessian spectra of trained networks (or GOE / Poisson): density, "
+                             "outliers, spacing ratio"),
 }
 
 DEFAULT_COMMAND = "exponents"

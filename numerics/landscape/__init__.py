@@ -1,5 +1,13 @@
 """Loss landscapes measured: p-spin critical points, Hessian spectra, level-spacing ratios."""
 
+from ._network import DATASETS as DATASETS
+from ._network import HessianSpectrum as HessianSpectrum
+from ._network import Network as Network
+from ._network import analyze_spectrum as analyze_spectrum
+from ._network import digits_data as digits_data
+from ._network import loss_hessian as loss_hessian
+from ._network import teacher_data as teacher_data
+from ._network import train as train
 from ._pspin import CriticalPoints as CriticalPoints
 from ._pspin import coupling_bytes as coupling_bytes
 from ._pspin import energy as energy
