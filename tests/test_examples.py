@@ -23,6 +23,8 @@ def _has_ode_system() -> bool:
 
 TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
+    "pspin_banding.py": ["--N", "12", "16", "--starts", "8", "--gd-steps", "100", "--k-max", "1"],
+    "hessian_local_statistics.py": ["--p", "4", "--n-train", "300", "--steps", "30"],
 }
 
 
