@@ -22,6 +22,7 @@ variance (Kolmogorov-Smirnov), and the adjacent spacing ratio of the bulk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -164,18 +165,30 @@ def train(net: Network, params, x, y, steps: int, lr: float = 1e-2, record=()):
     return snaps, curve
 
 
+@partial(jax.jit, static_argnames=("net",))
+def _hessian_rows(net, params, x, y, directions):
+    flat, unravel = ravel_pytree(params)
+    grad = jax.grad(lambda v: net.loss(unravel(v), x, y))
+    return jax.vmap(lambda e: jax.jvp(grad, (flat,), (e,))[1])(directions)
+
+
 def loss_hessian(net: Network, params, x, y, chunk: int = 128) -> np.ndarray:
     """The full Hessian of the training loss in the flattened parameters (n_params^2).
 
-    Rows are jvp(grad L) along unit vectors, ``chunk`` of them at a time (jax.lax.map).
+    Rows are jvp(grad L) along unit vectors, ``chunk`` of them at a time (one compiled
+    function per network and shapes; the last chunk is padded).
     """
-    flat, unravel = ravel_pytree(params)
-    loss = lambda v: net.loss(unravel(v), x, y)
-    grad = jax.grad(loss)
+    flat, _ = ravel_pytree(params)
     n = flat.shape[0]
-    hvp = jax.jit(jax.vmap(lambda e: jax.jvp(grad, (flat,), (e,))[1]))
-    basis = jnp.eye(n, dtype=flat.dtype)
-    rows = [np.asarray(hvp(basis[i:i + chunk])) for i in range(0, n, chunk)]
+    chunk = min(chunk, n)
+    basis = np.eye(n, dtype=np.float64)
+    rows = []
+    for i in range(0, n, chunk):
+        block = basis[i:i + chunk]
+        pad = chunk - len(block)
+        if pad:
+            block = np.concatenate([block, np.zeros((pad, n))])
+        rows.append(np.asarray(_hessian_rows(net, params, x, y, jnp.asarray(block)))[: chunk - pad])
     h = np.concatenate(rows)
     return (h + h.T) / 2
 
