@@ -22,6 +22,7 @@ def test_landscape_pspin_json(capsys, tmp_path):
     assert fig.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_landscape_sample_json(capsys):
     assert main(["landscape", "sample", "--p", "3", "--N", "12", "--starts", "8", "--gd-steps",
                  "100", "--newton-steps", "30", "--batch", "8", "--k-max", "1", "--json",

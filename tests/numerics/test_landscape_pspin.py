@@ -29,6 +29,7 @@ def _sphere_point(key, n):
     return x * math.sqrt(n) / jnp.linalg.norm(x)
 
 
+@pytest.mark.slow
 def test_energy_has_variance_n_over_couplings():
     # E[H(sigma)^2] = N^{-(p-1)} sum sigma_i^2 sigma_j^2 sigma_k^2 = N for |sigma|^2 = N; in
     # energy per site, Var(u) = 1/N. 4000 samples: relative standard error sqrt(2/4000) = 2.2%.
