@@ -11,6 +11,8 @@ TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
     "sos_committee.py": ["--starts", "2", "--time", "20", "--local", "5", "--no-exact"],
     "erm_universality.py": ["--d", "60", "--seeds", "1", "--alphas", "0.5", "2"],
+    "pspin_banding.py": ["--N", "12", "16", "--starts", "8", "--gd-steps", "100", "--k-max", "1"],
+    "hessian_local_statistics.py": ["--p", "4", "--n-train", "300", "--steps", "30"],
 }
 
 

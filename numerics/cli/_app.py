@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
     "sos": ("._sos", "sum-of-squares lower bound (and minimisers) of a polynomial or a population risk"),
     "erm": ("._erm", "asymptotic errors of ERM on a Gaussian mixture vs its Gaussian equivalent"),
+    "landscape": ("._landscape", "spherical p-spin landscape: complexity, band edges, sampled "
+                                 "critical points"),
+    "hessian": ("._hessian", "Hessian spectra of trained networks (or GOE / Poisson): density, "
+                             "outliers, spacing ratio"),
 }
 
 DEFAULT_COMMAND = "exponents"

@@ -11,9 +11,6 @@ import sys
 
 from ._common import enable_float64, save_figure
 
-NAME = "erm"
-HELP = "asymptotic errors of ERM on a Gaussian mixture vs its Gaussian equivalent and simulation"
-
 DEFAULT_MIXTURE = "mean=1.5;mean=-1.5"
 
 
