@@ -13,19 +13,22 @@ Sigma_B = (1/K) sum_c (mu_c - mu_G)(mu_c - mu_G)^T.
     NC3 = || W / ||W||_F - M / ||M||_F ||_F (self-duality of classifier and centred means)
     NC4 = fraction of samples whose prediction differs from the nearest-class-centre rule
           argmin_c ||h - mu_c||.
+
+Plain NumPy in float64 (they post-process features; JAX arrays are accepted).
 """
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["class_means", "collapse_metrics", "nc1", "nc2", "nc3", "nc4", "nearest_class_centre"]
 
 
 def _check(features, labels, num_classes):
-    features = jnp.asarray(features)
-    labels = jnp.asarray(labels)
+    features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
     if features.ndim != 2:
         raise ValueError(f"features must have shape (N, d), got {features.shape}")
     if labels.shape != (features.shape[0],):
@@ -42,7 +45,7 @@ def _check(features, labels, num_classes):
 def class_means(features, labels, num_classes: int):
     """(mu, mu_G): class means (K, d) and the global mean over samples (d,)."""
     features, labels = _check(features, labels, num_classes)
-    onehot = jnp.eye(num_classes, dtype=features.dtype)[labels]  # (N, K)
+    onehot = np.eye(num_classes, dtype=features.dtype)[labels]  # (N, K)
     mu = (onehot.T @ features) / onehot.sum(axis=0)[:, None]
     return mu, features.mean(axis=0)
 
@@ -55,13 +58,13 @@ def nc1(features, labels, num_classes: int) -> float:
     sigma_w = within.T @ within / features.shape[0]
     centred = mu - mu_g
     sigma_b = centred.T @ centred / num_classes
-    return float(jnp.trace(sigma_w @ jnp.linalg.pinv(sigma_b, hermitian=True)) / num_classes)
+    return float(np.trace(sigma_w @ np.linalg.pinv(sigma_b, hermitian=True)) / num_classes)
 
 
 def _etf_distance(gram):
     K = gram.shape[0]
-    etf = (jnp.eye(K) - jnp.ones((K, K)) / K) / jnp.sqrt(K - 1.0)
-    return float(jnp.linalg.norm(gram / jnp.linalg.norm(gram) - etf))
+    etf = (np.eye(K) - np.ones((K, K)) / K) / np.sqrt(K - 1.0)
+    return float(np.linalg.norm(gram / np.linalg.norm(gram) - etf))
 
 
 def nc2(vectors) -> float:
@@ -70,7 +73,7 @@ def nc2(vectors) -> float:
     ||G/||G||_F - (I - 11^T/K)/sqrt(K-1)||_F with G = V V^T; 0 iff the rows form a simplex
     equiangular tight frame (any scale, any rotation).
     """
-    v = jnp.asarray(vectors)
+    v = np.asarray(vectors)
     if v.ndim != 2 or v.shape[0] < 2:
         raise ValueError(f"vectors must have shape (K >= 2, d), got {v.shape}")
     return _etf_distance(v @ v.T)
@@ -78,27 +81,27 @@ def nc2(vectors) -> float:
 
 def nc3(classifier, centred_means) -> float:
     """||W/||W||_F - M/||M||_F||_F for the classifier W (K, d) and centred means M (K, d)."""
-    w, m = jnp.asarray(classifier), jnp.asarray(centred_means)
+    w, m = np.asarray(classifier), np.asarray(centred_means)
     if w.shape != m.shape:
         raise ValueError(f"classifier {w.shape} and centred means {m.shape} must have one shape")
-    return float(jnp.linalg.norm(w / jnp.linalg.norm(w) - m / jnp.linalg.norm(m)))
+    return float(np.linalg.norm(w / np.linalg.norm(w) - m / np.linalg.norm(m)))
 
 
 def nearest_class_centre(features, means):
     """argmin_c ||h_i - mu_c|| for every row h_i."""
-    f, m = jnp.asarray(features), jnp.asarray(means)
-    dist = jnp.sum(f**2, axis=1)[:, None] - 2 * f @ m.T + jnp.sum(m**2, axis=1)[None, :]
-    return jnp.argmin(dist, axis=1)
+    f, m = np.asarray(features), np.asarray(means)
+    dist = np.sum(f**2, axis=1)[:, None] - 2 * f @ m.T + np.sum(m**2, axis=1)[None, :]
+    return np.argmin(dist, axis=1)
 
 
 def nc4(features, labels, num_classes: int, predictions) -> float:
     """Fraction of samples where `predictions` differ from the nearest-class-centre rule."""
     features, labels = _check(features, labels, num_classes)
     mu, _ = class_means(features, labels, num_classes)
-    predictions = jnp.asarray(predictions)
+    predictions = np.asarray(predictions)
     if predictions.shape != labels.shape:
         raise ValueError(f"predictions must have shape {labels.shape}, got {predictions.shape}")
-    return float(jnp.mean(nearest_class_centre(features, mu) != predictions))
+    return float(np.mean(nearest_class_centre(features, mu) != predictions))
 
 
 def collapse_metrics(features, labels, num_classes: int, classifier=None, bias=None,
@@ -121,12 +124,12 @@ def collapse_metrics(features, labels, num_classes: int, classifier=None, bias=N
     out = {"nc1": nc1(features, labels, num_classes), "nc2_means": nc2(mu - mu_g),
            "nc2_classifier": None, "nc3": None, "nc4": None}
     if classifier is not None:
-        w = jnp.asarray(classifier)
+        w = np.asarray(classifier)
         out["nc2_classifier"] = nc2(w)
         out["nc3"] = nc3(w, mu - mu_g)
         if predictions is None:
-            logits = features @ w.T + (0.0 if bias is None else jnp.asarray(bias))
-            predictions = jnp.argmax(logits, axis=1)
+            logits = features @ w.T + (0.0 if bias is None else np.asarray(bias))
+            predictions = np.argmax(logits, axis=1)
     if predictions is not None:
         out["nc4"] = nc4(features, labels, num_classes, predictions)
     return out
