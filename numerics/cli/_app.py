@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("._verify", "simulate the network at several d and compare it with its derived ODE"),
     "scaling": ("._scaling", "steps to escape against d for a single-index target, vs the theory"),
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
+    "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
+                               "and NC1-NC4 on digits"),
 }
 
 DEFAULT_COMMAND = "exponents"
