@@ -2,7 +2,7 @@
 small ReLU MLP trained past zero training error (Papyan, Han & Donoho, PNAS 2020, Fig. 6-9
 style; square loss as in Han, Papyan & Donoho, arXiv 2106.02073).
 
-    python examples/collapse_digits.py --epochs 400 --out collapse_digits.png
+    python examples/collapse_digits.py --epochs 800 --out collapse_digits.png
 
 Prints the metrics of the penultimate layer at the first and last recorded epochs and writes
 a figure with one panel per metric (NC1 on a log scale), one line per layer.
@@ -18,13 +18,13 @@ import numpy as np
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--epochs", type=int, default=800)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--loss", default="mse", choices=["mse", "ce"])
-    parser.add_argument("--weight-decay", type=float, default=5e-3)
+    parser.add_argument("--weight-decay", type=float, default=2e-3)
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--every", type=int, default=4, help="record every this many epochs")
+    parser.add_argument("--every", type=int, default=8, help="record every this many epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="collapse_digits.png", help="figure file")
     args = parser.parse_args(argv)

@@ -69,7 +69,7 @@ def add_arguments(parser) -> None:
                    help=f"a dataset shipped with scikit-learn: {', '.join(DATASETS)}")
     t.add_argument("--depth", type=_int_at_least(1), default=3, help="hidden layers (default 3)")
     t.add_argument("--width", type=_int_at_least(1), default=64, help="hidden width (default 64)")
-    t.add_argument("--epochs", type=_int_at_least(1), default=400, help="epochs (default 400)")
+    t.add_argument("--epochs", type=_int_at_least(1), default=800, help="epochs (default 800)")
     t.add_argument("--loss", choices=["mse", "ce"], default="mse",
                    help="square loss on one-hot targets (default; collapses faster on this "
                         "small network) or cross-entropy")
@@ -77,8 +77,8 @@ def add_arguments(parser) -> None:
                    help="SGD learning rate (momentum 0.9; default 0.05)")
     t.add_argument("--lr-decay", action="store_true",
                    help="divide the learning rate by 10 at 1/3 and 2/3 of the epochs")
-    t.add_argument("--weight-decay", type=_float_in(0.0), default=5e-3,
-                   help="weight decay (default 5e-3)")
+    t.add_argument("--weight-decay", type=_float_in(0.0), default=2e-3,
+                   help="weight decay (default 2e-3)")
     t.add_argument("--batch", type=_int_at_least(1), default=128, help="batch size (default 128)")
     t.add_argument("--every", type=_int_at_least(1), default=None,
                    help="record the metrics every this many epochs (default: epochs/100)")

@@ -1,6 +1,12 @@
 """Neural collapse in JAX: NC1-NC4 metrics, the deep linear UFM (training, Hessians) and a
 small MLP on scikit-learn's digits trained to the terminal phase."""
 
+from ._ce import CeUfmReport as CeUfmReport
+from ._ce import ce_ufm_loss as ce_ufm_loss
+from ._ce import ce_ufm_report as ce_ufm_report
+from ._ce import dnc_critical_points as dnc_critical_points
+from ._ce import dnc_params as dnc_params
+from ._ce import train_ce_ufm as train_ce_ufm
 from ._compare import UfmComparison as UfmComparison
 from ._compare import compare_ufm as compare_ufm
 from ._metrics import class_means as class_means

@@ -124,8 +124,8 @@ def _forward(params, x):
     return feats, h @ w.T + b
 
 
-def train_mlp(dataset: str = "digits", *, depth: int = 3, width: int = 64, epochs: int = 400,
-              lr: float = 0.05, weight_decay: float = 5e-3, batch: int = 128, every: int = 1,
+def train_mlp(dataset: str = "digits", *, depth: int = 3, width: int = 64, epochs: int = 800,
+              lr: float = 0.05, weight_decay: float = 2e-3, batch: int = 128, every: int = 1,
               seed: int = 0, lr_decay: bool = False, loss: str = "mse",
               progress: bool = False) -> MlpCollapse:
     """Train the MLP and record NC1-NC4 of every hidden layer every `every` epochs.
