@@ -62,7 +62,7 @@ def main(argv=None) -> int:
             print(f"{K:>3} {L:>3} {dnc if dnc is not None else float('nan'):>12.8f} "
                   f"{hmin:>13.2e} {best_r:>9} {best:>12.8f} {str(r.dnc_is_global):>10} "
                   f"{theorem:>8}")
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(args.K), 1.2 + 0.8 * len(args.L)))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.0 + 0.9 * len(args.K)), max(3.5, 1.2 + 0.8 * len(args.L))))
     im = ax.imshow(np.maximum(gap, 1e-12), origin="lower", cmap="viridis",
                    norm=matplotlib.colors.LogNorm(vmin=1e-6, vmax=max(1e-3, np.nanmax(gap))))
     for i, L in enumerate(args.L):

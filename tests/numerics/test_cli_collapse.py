@@ -68,3 +68,13 @@ def test_value_errors_print_one_line(capsys):
     assert main(["collapse", "ufm", "--K", "4", "--width", "3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("escalier collapse: error:") and "--width" in err[0]
+
+
+@pytest.mark.slow
+def test_ufm_cross_entropy_json(capsys):
+    rc = main(["collapse", "ufm", "--loss", "ce", "--K", "3", "--L", "2", "--width", "3",
+               "--weight-decay", "0.001", "--restarts", "2", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["numerical"] is True and len(out["dnc_critical_points"]) == 2
+    assert set(out["loss_by_rank"]) == {"1", "2"}
