@@ -24,7 +24,7 @@ def _has_ode_system() -> bool:
 TINY = {
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
     "collapse_digits.py": ["--epochs", "6", "--every", "2", "--width", "16", "--depth", "2"],
-    "ce_low_rank_boundary.py": ["--K", "3", "--L", "2", "--restarts", "2"],
+    "ce_low_rank_boundary.py": ["--K", "2", "--L", "2", "--restarts", "1"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
 }
