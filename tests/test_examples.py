@@ -13,6 +13,10 @@ TINY = {
     "erm_universality.py": ["--d", "60", "--seeds", "1", "--alphas", "0.5", "2"],
     "pspin_banding.py": ["--N", "12", "16", "--starts", "8", "--gd-steps", "100", "--k-max", "1"],
     "hessian_local_statistics.py": ["--p", "4", "--n-train", "300", "--steps", "30"],
+    "collapse_digits.py": ["--epochs", "6", "--every", "2", "--width", "16", "--depth", "2"],
+    "ce_low_rank_boundary.py": ["--K", "2", "--L", "2", "--restarts", "1"],
+    "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
+                                "--restarts", "2"],
 }
 
 

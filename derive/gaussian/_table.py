@@ -37,7 +37,7 @@ _pi = sp.pi
 
 @dataclass(frozen=True)
 class ClosedForm:
-    """One row: E[prod_s kinds[s](u_s)] = formula(C), C the covariance of the slots.
+    """One row: `E[prod_s kinds[s](u_s)] = formula(C)`, C the covariance of the slots.
 
     Attributes:
         name: short name (I2, I3, ... for Saad & Solla's integrals).
