@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     from escalier.numerics.collapse import ce_ufm_report
 
     gap = np.full((len(args.L), len(args.K)), np.nan)
-    print(f"{'K':>3} {'L':>3} {'DNC loss':>12} {'DNC Hess min':>13} {'best rank':>9} "
+    print(f"{'K':>3} {'L':>3} {'DNC loss':>12} {'DNC Hess min':>13} {'rank<=':>9} "
           f"{'best loss':>12} {'DNC global':>10} {'theorem':>8}")
     for i, L in enumerate(args.L):
         for j, K in enumerate(args.K):

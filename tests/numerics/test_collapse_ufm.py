@@ -106,3 +106,24 @@ def test_bad_settings_are_value_errors():
         train_ufm(3, 2, 2, 1, 0.01, restarts=1)
     with pytest.raises(ValueError, match="weight_decay"):
         train_ufm(3, 2, 4, 1, -0.01, restarts=1)
+
+
+def test_outlier_eigenvectors_are_products_of_class_means():
+    # Garrod & Keating (arXiv 2404.06106): the outlier eigenvectors of the block W_l are
+    # mu_c^(out) (x) mu_c'^(in), the class means of the block's output and input features.
+    K, L, width, n, lam = 3, 2, 4, 2, 0.01
+    opt = ufm_optimum(K, L, n, lam, width=width)
+    blocks = [np.asarray(x) for x in optimum_params(K, L, width, n, float(opt.s))]
+    hess = block_hessians(blocks, ufm_targets(K, n), lam)
+    onehot = np.kron(np.eye(K), np.ones((n, 1))) / n  # (N, K): class-mean weights
+    for i in range(L):  # the weight blocks W_L .. W_1
+        below = blocks[i + 1]
+        for x in blocks[i + 2:]:
+            below = below @ x
+        m_in, m_out = below @ onehot, blocks[i] @ below @ onehot
+        span = np.stack([np.kron(m_out[:, c], m_in[:, d]) for c in range(K) for d in range(K)], 1)
+        q_span = np.linalg.qr(span)[0]
+        ev, vec = np.linalg.eigh(hess[i])
+        q_out = vec[:, -K * K:]
+        assert ev[-K * K] - lam > 1e-3 and ev[-K * K - 1] - lam < 1e-10
+        assert np.allclose(q_out @ q_out.T, q_span @ q_span.T, atol=1e-8)
