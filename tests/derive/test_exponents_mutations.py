@@ -175,3 +175,22 @@ def test_step_json_exact_directions_and_certificates():
     # numerical coefficients: no exact directions
     (first, _) = exponents("tanh(z1) + tanh(z2)", alpha_c=False).to_json()["staircase"]
     assert first["exact_directions"] is None and first["dimension"] == 1
+
+
+def test_few_step_chain_fields():
+    # z1 + z1 z2 z3 with batches n = d^2: step 1 learns z1 (C_1 = e1; C_2 = 0), step 2 learns
+    # z2, z3 (T_2(span e1) = z1 sym(e2 e3)); each step costs d^2; with n = d the chain stops
+    # after z1 (T_1(span e1) = 0).
+    r = exponents("z1 + z1*z2*z3", alpha_c=False)
+    chain = r.few_steps[2]
+    assert [(s.order, s.cost, s.certified, s.after.dim) for s in chain] == \
+        [(2, "d^2", True, 1), (2, "d^2", True, 3)]
+    assert [s.mechanism for s in chain] == ["giant step 1, n = d^2", "giant step 2, n = d^2"]
+    assert [s.witness for s in chain] == ["Im T_k(U_t) != 0 for k in [1]",
+                                          "Im T_k(U_t) != 0 for k in [2]"]
+    (first,) = r.few_steps[1]
+    assert (first.order, first.cost, first.after.dim) == (1, "d", 1)
+    graph = staircase(r, "few_steps", l=1)
+    assert graph.number_of_edges() == 1 and graph.graph["exponent"] == 1
+    with pytest.raises(ValueError, match="batch exponent"):
+        staircase("z1 + z1*z2*z3", "few_steps", l=0)

@@ -209,6 +209,7 @@ def test_gram_spherical_step_matches_brute_force():
         assert abs(z) < Z
 
 
+@pytest.mark.slow
 def test_gram_many_steps_follow_the_exact_linear_recursion():
     # Linear student and teacher (p = k = 1, a = 1, P = 1, square loss, batch B, noise D): the
     # one-step conditional means are affine in (M, Q) (see _one_step), so E[(M_s, Q_s) | start]
