@@ -5,12 +5,14 @@ Example: escalier odes "erf(z1/sqrt(2)) + erf(z2/sqrt(2))" --student erf --p 2 -
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 
 from ._common import (
     add_set_argument,
     add_timeout_argument,
     nonnegative_float,
+    parse_settings,
     positive_float,
     positive_int,
     target_from_args,
@@ -39,6 +41,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--emit", default="latex", help="latex (default), sympy or jax")
     parser.add_argument("-o", "--output", default=None, help="write to FILE instead of stdout")
     add_set_argument(parser)
+    parser.add_argument("--symbolic", action="store_true",
+                        help="keep the target's parameters symbolic: they become parameters "
+                             "of the system and arguments of the emitted module, with the "
+                             "--set values as defaults")
     add_timeout_argument(parser)
 
 
@@ -47,9 +53,16 @@ def run(args) -> int:
 
     if args.emit not in EMITS:
         raise ValueError(f"unknown --emit {args.emit!r}; accepted: {', '.join(EMITS)}")
-    system = ode_system(target_from_args(args.target, args), student=args.student, p=args.p, loss=args.loss,
+    if args.symbolic:
+        target = target_from_args(args.target, argparse.Namespace(set=[]))
+        values = {n: float(v) for n, v in parse_settings(args.set).items()}
+        extra = dict(symbolic_parameters=True, parameter_values=values)
+    else:
+        target, extra = target_from_args(args.target, args), {}
+    system = ode_system(target, student=args.student, p=args.p, loss=args.loss,
                         batch=args.batch, noise=args.noise, lr=args.lr,
-                        train_second_layer=args.train_second_layer, spherical=args.spherical)
+                        train_second_layer=args.train_second_layer, spherical=args.spherical,
+                        **extra)
     if args.emit == "latex":
         text = system.latex() + "\n"
     elif args.emit == "sympy":

@@ -35,3 +35,25 @@ def test_staircase_system_latex_is_smaller():
     # 12,674 characters before the closed forms were made canonical (issue 10)
     text = ode_system("z1 + z1*z2", student="erf", p=2).latex()
     assert len(text) < 10_000
+
+
+def test_symbolic_parameters_become_system_parameters():
+    import numpy as np
+    import pytest
+
+    y = [1.0, 0.1, 0.8, 0.2, 0.1, 0.1, 0.3]
+    sym = ode_system("c*z1 + z1*z2", student="erf", p=2, symbolic_parameters=True)
+    assert "c" in [s.name for s in sym.parameters] and "c" not in sym.default_args
+    with pytest.raises(ValueError, match="no default value"):
+        sym.evaluate(y)
+    # the symbolic system at c = 2 is the system of the target with c = 2 substituted
+    fixed = ode_system("2*z1 + z1*z2", student="erf", p=2)
+    np.testing.assert_allclose(sym.evaluate(y, {"c": 2.0}), fixed.evaluate(y), rtol=1e-12)
+    with_default = ode_system("c*z1 + z1*z2", student="erf", p=2, symbolic_parameters=True,
+                              parameter_values={"c": 2.0})
+    assert with_default.default_args["c"] == 2.0
+    np.testing.assert_allclose(with_default.evaluate(y), fixed.evaluate(y), rtol=1e-12)
+    src = sym.to_source("jax")
+    assert "PARAMETERS = " in src and "'c'" in src and "have no default" in src
+    with pytest.raises(ValueError, match="numerical quadrature needs numbers"):
+        ode_system("tanh(c*z1)", student="erf", p=1, symbolic_parameters=True)
