@@ -27,6 +27,9 @@ def test_he2_overlap_equation_is_in_canonical_form():
     assert sp.simplify(rhs - expected) == 0
     assert _nodes(rhs) <= _nodes(expected) + 2  # as short as the hand form
     text = system.latex()
+    # the eta^2 term holds Saad & Solla's I4 at four coinciding arguments of variance Q:
+    # L4 = 1 + 2Q, L0 = Q, L1 = L2 = 1 + 3Q, so its asin argument is Q / (1 + 3Q)
+    assert r"\operatorname{asin}{\left(\frac{Q_{11}}{3 Q_{11} + 1} \right)}" in text
     assert r"Q_{11} Q_{11}" not in text and r"\left(Q_{11} + 1\right) \left(Q_{11} + 1\right)" \
         not in text
 
