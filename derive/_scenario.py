@@ -100,6 +100,8 @@ class Scenario:
         spherical: project w onto the sphere ||w||^2 = d after each step (p = 1 only).
         P: teacher overlap matrix W* W*^T / d (default identity).
         init_scale: student rows drawn w_j ~ N(0, init_scale^2 I_d).
+        symbolic_parameters: allow free parameters in the target (kept symbolic, e.g. by
+            ode_system); such a Scenario describes equations, it cannot be simulated.
     """
 
     target: Target
@@ -125,6 +127,7 @@ class Scenario:
     P: tuple[tuple[float, ...], ...] | None = None
     init_scale: float = field(default=1.0, metadata={
         "kind": "positive", "help": "student rows w_j ~ N(0, s^2 I_d) at the start"})
+    symbolic_parameters: bool = False
     sigma: sp.Lambda = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -161,7 +164,7 @@ class Scenario:
             if len(P) != k or any(len(row) != k for row in P):
                 raise ValueError(f"P must be {k} x {k} for a target of k = {k} coordinates")
         object.__setattr__(self, "P", P)
-        if target.parameters:
+        if target.parameters and not self.symbolic_parameters:
             names = [str(s) for s in target.parameters]
             raise ValueError(
                 f"the target has free parameters {names} (names other than z1, z2, ..., pi "

@@ -48,7 +48,9 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
                train_second_layer: bool = False, spherical: bool = False, *, lr: float = 1.0,
                lr_a: float | None = None, a: tuple[float, ...] | None = None,
                P: tuple[tuple[float, ...], ...] | None = None, init_scale: float = 1.0,
-               symbolic_P: bool = False, points: int | None = None) -> OdeSystem:
+               symbolic_P: bool = False, points: int | None = None,
+               symbolic_parameters: bool = False,
+               parameter_values: dict | None = None) -> OdeSystem:
     """The overlap ODE system of online SGD for a teacher, student and protocol.
 
     Formulas: module docstring (docs/theory.md §4.2-4.5; Saad & Solla, PRE 52, 4225, 1995;
@@ -67,6 +69,11 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
         lr, lr_a, a, P, init_scale: as in Scenario (default values of the parameters
             eta, eta_a, a_j; P is substituted exactly unless symbolic_P).
         symbolic_P: keep the teacher overlaps P_rs as parameters.
+        symbolic_parameters: keep the target's free parameters (c in "c*z1 + z1*z2")
+            symbolic: they become parameters of the system (and arguments of the emitted
+            module), with defaults from parameter_values where given. Only where every
+            expectation is exact (Wick or the closed-form table).
+        parameter_values: {name: value} defaults for those parameters.
         points: Gauss-Hermite nodes per dimension for expectations without closed form.
 
     Returns:
@@ -85,13 +92,15 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
             raise ValueError(f"pass either a Scenario or options, not both (got {changed})")
         scenario = target
     elif isinstance(target, str | Target):
-        scenario = Scenario(target=target, **given)
+        scenario = Scenario(target=target, symbolic_parameters=bool(symbolic_parameters),
+                            **given)
     else:
         raise ValueError(f"target must be a Target, a string or a Scenario, got {target!r}")
-    return _derive(scenario, bool(symbolic_P), points)
+    system = _derive(scenario, bool(symbolic_P), points, dict(parameter_values or {}))
+    return system
 
 
-def _derive(sc: Scenario, symbolic_P: bool, points) -> OdeSystem:
+def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
     p, k = sc.p, sc.k
     wide = max(p, k) >= 10
     lam = [sp.Symbol(f"lambda_{j}", real=True) for j in range(1, p + 1)]
@@ -177,14 +186,25 @@ def _derive(sc: Scenario, symbolic_P: bool, points) -> OdeSystem:
         state += a
         da = [eta_a * E(err * sigma(lam[j])) for j in range(p)]
         rhs += [e.xreplace(at_one) for e in da] if sc.spherical else da
-    params = tuple(defaults)
+    free = sc.target.parameters
+    unknown = sorted(set(values) - {s.name for s in free})
+    if unknown:
+        raise ValueError(f"parameter_values {unknown}: not parameters of the target "
+                         f"(its parameters: {[s.name for s in free]})")
+    if free and level == BACKENDS.index("numeric"):
+        raise ValueError(
+            f"the target's parameters {[s.name for s in free]} sit inside expectations "
+            f"without a closed form (numerical quadrature needs numbers): give them values "
+            f"(--set NAME=VALUE) instead of keeping them symbolic")
+    params = tuple(defaults) + tuple(free)
+    defaults.update({s: float(values[s.name]) for s in free if s.name in values})
     return OdeSystem(
         scenario=sc,
         state=tuple(state),
         rhs=tuple(rhs),
         risk=risk,
         parameters=params,
-        defaults=tuple((s, defaults[s]) for s in params),
+        defaults=tuple((s, defaults[s]) for s in params if s in defaults),
         backend=BACKENDS[level],
         symbolic_P=symbolic_P,
     )

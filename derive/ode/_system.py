@@ -68,6 +68,9 @@ class OdeSystem:
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; accepted: "
                              f"{[s.name for s in self.parameters]}")
+        missing = [s.name for s in self.parameters if s.name not in values]
+        if missing:
+            raise ValueError(f"parameters {missing} have no default value: pass them in args")
         reps = {s: sp.Float(v) for s, v in zip(self.state, y, strict=True)}
         reps.update({s: sp.Float(values[s.name]) for s in self.parameters})
         return reps

@@ -230,14 +230,19 @@ def add_scenario_arguments(parser, *, only=None, **defaults) -> None:
         g.add_argument(flag, **kw)
 
 
+def scenario_options(args) -> dict:
+    """{option: value} of the Scenario options that the parsed command line has."""
+    from escalier.derive import Scenario
+
+    return {name: getattr(args, name) for name in Scenario.command_line_options()
+            if hasattr(args, name)}
+
+
 def scenario_from_args(target, args, **overrides):
     """A Scenario from the parsed options (ValueError on bad values)."""
     from escalier.derive import Scenario
 
-    options = {name: getattr(args, name) for name in Scenario.command_line_options()
-               if hasattr(args, name)}
-    options.update(overrides)
-    return Scenario(target, **options)
+    return Scenario(target, **{**scenario_options(args), **overrides})
 
 
 def write_json(path: str, payload: dict) -> None:

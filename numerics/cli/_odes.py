@@ -5,13 +5,15 @@ Example: escalier odes "erf(z1/sqrt(2)) + erf(z2/sqrt(2))" --student erf --p 2 -
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 
 from ._common import (
     add_scenario_arguments,
     add_set_argument,
     add_timeout_argument,
-    scenario_from_args,
+    parse_settings,
+    scenario_options,
     target_from_args,
 )
 
@@ -27,6 +29,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--emit", default="latex", help="latex (default), sympy or jax")
     parser.add_argument("-o", "--output", default=None, help="write to FILE instead of stdout")
     add_set_argument(parser)
+    parser.add_argument("--symbolic", action="store_true",
+                        help="keep the target's parameters symbolic: they become parameters "
+                             "of the system and arguments of the emitted module, with the "
+                             "--set values as defaults")
     add_timeout_argument(parser)
 
 
@@ -35,7 +41,13 @@ def run(args) -> int:
 
     if args.emit not in EMITS:
         raise ValueError(f"unknown --emit {args.emit!r}; accepted: {', '.join(EMITS)}")
-    system = ode_system(scenario_from_args(target_from_args(args.target, args), args))
+    if args.symbolic:
+        target = target_from_args(args.target, argparse.Namespace(set=[]))
+        values = {n: float(v) for n, v in parse_settings(args.set).items()}
+        extra = dict(symbolic_parameters=True, parameter_values=values)
+    else:
+        target, extra = target_from_args(args.target, args), {}
+    system = ode_system(target, **scenario_options(args), **extra)
     if args.emit == "latex":
         text = system.latex() + "\n"
     elif args.emit == "sympy":

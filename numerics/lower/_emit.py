@@ -151,7 +151,11 @@ def jax_module(system) -> str:
     """The source text of a module with rhs(t, y, args), risk(y, args) and their metadata."""
     names = {s: s.name for s in (*system.state, *system.parameters)}
     unpack_y = [f"    {s.name} = y[{i}]" for i, s in enumerate(system.state)]
-    unpack_a = ["    args = DEFAULT_ARGS if args is None else {**DEFAULT_ARGS, **args}"] + [
+    unpack_a = ["    args = DEFAULT_ARGS if args is None else {**DEFAULT_ARGS, **args}",
+                "    missing = [n for n in PARAMETERS if n not in args]",
+                "    if missing:",
+                "        raise ValueError(f'parameters {missing} have no default: pass them "
+                "in args')"] + [
         f"    {s.name} = args[{s.name!r}]" for s in system.parameters]
     rhs_lines, rhs_out = _body(list(system.rhs), names)
     risk_lines, (risk_out,) = _body([system.risk], names)

@@ -79,13 +79,15 @@ class DeviationTable:
         if not flat:
             return []
         return [
-            f"{', '.join(flat)}: the largest deviation over time barely falls with d. The "
-            "expected -1/2 holds where the ODE flow contracts (fluctuations of order "
-            "d^(-1/2)); near a plateau (a saddle of the ODE, such as a committee's symmetric "
-            "plateau) they grow like exp(lambda t) until the escape, which comes after a "
-            "time of order log(d) / (2 lambda), so near the escape the maximum over time stays "
-            "of order one, and the risk, which drops sharply there, shows it first. A --time "
-            "that ends before the escape (or a target without a plateau) recovers -1/2."]
+            f"{', '.join(flat)}: the largest deviation over time falls more slowly than "
+            "d^(-1/2) here. For the overlaps and for the risk (a smooth function of them) the "
+            "expected exponent is -1/2 (fluctuations of order d^(-1/2)) once d is large "
+            "enough. At moderate d two effects can hide it: near a plateau (a saddle of the "
+            "ODE, such as a committee's symmetric plateau) fluctuations are amplified until "
+            "the escape, whose time then varies from seed to seed while the risk drops "
+            "sharply; and a few seeds over a narrow range of d give a noisy fit (see its "
+            "error). More seeds, larger d, or a --time that ends before the escape should "
+            "bring it toward -1/2."]
 
     def to_json(self) -> dict:
         return {

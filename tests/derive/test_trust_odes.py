@@ -27,6 +27,9 @@ def test_he2_overlap_equation_is_in_canonical_form():
     assert sp.simplify(rhs - expected) == 0
     assert _nodes(rhs) <= _nodes(expected) + 2  # as short as the hand form
     text = system.latex()
+    # the eta^2 term holds Saad & Solla's I4 at four coinciding arguments of variance Q:
+    # L4 = 1 + 2Q, L0 = Q, L1 = L2 = 1 + 3Q, so its asin argument is Q / (1 + 3Q)
+    assert r"\operatorname{asin}{\left(\frac{Q_{11}}{3 Q_{11} + 1} \right)}" in text
     assert r"Q_{11} Q_{11}" not in text and r"\left(Q_{11} + 1\right) \left(Q_{11} + 1\right)" \
         not in text
 
@@ -35,3 +38,27 @@ def test_staircase_system_latex_is_smaller():
     # 12,674 characters before the closed forms were made canonical (issue 10)
     text = ode_system("z1 + z1*z2", student="erf", p=2).latex()
     assert len(text) < 10_000
+
+
+def test_symbolic_parameters_become_system_parameters():
+    import numpy as np
+    import pytest
+
+    y = [1.0, 0.1, 0.8, 0.2, 0.1, 0.1, 0.3]
+    sym = ode_system("c*z1 + z1*z2", student="erf", p=2, symbolic_parameters=True)
+    assert "c" in [s.name for s in sym.parameters] and "c" not in sym.default_args
+    with pytest.raises(ValueError, match="no default value"):
+        sym.evaluate(y)
+    # the symbolic system at c = 2 is the system of the target with c = 2 substituted
+    fixed = ode_system("2*z1 + z1*z2", student="erf", p=2)
+    np.testing.assert_allclose(sym.evaluate(y, {"c": 2.0}), fixed.evaluate(y), rtol=1e-12)
+    with_default = ode_system("c*z1 + z1*z2", student="erf", p=2, symbolic_parameters=True,
+                              parameter_values={"c": 2.0})
+    assert with_default.default_args["c"] == 2.0
+    np.testing.assert_allclose(with_default.evaluate(y), fixed.evaluate(y), rtol=1e-12)
+    from escalier.numerics.lower import ode_source  # the emitter lives with the JAX table
+
+    src = ode_source(sym)
+    assert "PARAMETERS = " in src and "'c'" in src and "have no default" in src
+    with pytest.raises(ValueError, match="numerical quadrature needs numbers"):
+        ode_system("tanh(c*z1)", student="erf", p=1, symbolic_parameters=True)
