@@ -55,12 +55,17 @@ def main(argv=None) -> int:
     values = dict(system.defaults)
     f = sp.lambdify([system.state], [e.xreplace(values) for e in system.rhs], "numpy")
     R = sp.lambdify([system.state], system.risk.xreplace(values), "numpy")
-    rng = np.random.default_rng(args.seed)
+    import jax
+
+    from escalier.numerics.simulate import initial_weights
+
+    keys = jax.random.split(jax.random.key(args.seed), args.starts)
+    rng = np.random.default_rng(args.seed)  # starts of the local minimiser below
     times = np.geomspace(1e-2, args.time, 200)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     finals = []
     for i in range(args.starts):
-        y0 = system.initial_state(200, rng=rng)
+        y0 = system.initial_state(*initial_weights(system.scenario, 200, keys[i])[:2])
         sol = solve_ivp(lambda t, y: np.asarray(f(y), dtype=float), (0.0, args.time), y0,
                         t_eval=times, method="LSODA", rtol=1e-9, atol=1e-12)
         risk = np.array([R(y) for y in sol.y.T])

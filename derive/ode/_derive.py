@@ -78,7 +78,7 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
 
     Returns:
         OdeSystem (state, parameters, rhs, risk, backend; latex(), to_sympy(),
-        initial_state(d, seed)); its standalone JAX module is escalier.numerics.lower.ode_source.
+        initial_state(W, W_star)); its standalone JAX module is escalier.numerics.lower.ode_source.
 
     Raises:
         ValueError: invalid options (from Scenario), or a Scenario together with options.

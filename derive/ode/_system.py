@@ -103,37 +103,23 @@ class OdeSystem:
 
     # --- initial conditions ----------------------------------------------------------------
 
-    def initial_state(self, d: int | None = None, seed: int | None = None, *,
-                      rng: np.random.Generator | None = None, W=None, W_star=None) -> np.ndarray:
-        """The overlaps of a random start at dimension d, in `state` order.
+    def initial_state(self, W, W_star) -> np.ndarray:
+        """The state of given weights, in `state` order: Q = W W^T / d, M = W W*^T / d (the
+        rows of W renormalised to ||w||^2 = d when spherical), then a from the scenario.
 
-        W ~ N(0, init_scale^2) (p x d); W* has W* W*^T / d = P exactly (orthonormal random
-        directions times the PSD root of P times sqrt(d); a singular P is allowed); spherical:
-        w rescaled to ||w||^2 = d; a from the scenario. Or the overlaps of given weights
-        W (p x d) and W_star (k x d).
+        A random start has one sampler, `escalier.numerics.simulate.initial_weights(scenario,
+        d, key)` (w_j ~ N(0, init_scale^2 I_d), W* = sqrt(d) Scenario.teacher_factor() O):
+        pass the weights it returns.
 
         Args:
-            d: input dimension (ignored when W and W_star are given).
-            seed: seed of numpy's default_rng (or pass rng); required for a random start.
-            W, W_star: given weights instead of a random draw.
+            W: student weights (p x d).
+            W_star: teacher weights (k x d).
 
         Raises:
-            ValueError: no seed/rng, bad d, or weights of the wrong shapes.
+            ValueError: weights of the wrong shapes.
         """
         sc = self.scenario
         p, k = sc.p, sc.k
-        if W is None or W_star is None:
-            if W is not None or W_star is not None:
-                raise ValueError("give both W and W_star, or neither")
-            if rng is None:
-                if seed is None:
-                    raise ValueError("a random start needs an explicit seed (or rng)")
-                rng = np.random.default_rng(seed)
-            if not (isinstance(d, int | np.integer) and d >= max(k, 1)):
-                raise ValueError(f"d must be an integer >= k = {k}, got {d!r}")
-            W = sc.init_scale * rng.standard_normal((p, d))
-            basis, _ = np.linalg.qr(rng.standard_normal((d, k)))
-            W_star = sc.teacher_factor() @ basis.T * np.sqrt(d)
         W = np.asarray(W, dtype=float)
         W_star = np.asarray(W_star, dtype=float)
         if W.ndim != 2 or W.shape[0] != p or W_star.shape != (k, W.shape[1]):

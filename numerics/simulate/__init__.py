@@ -7,6 +7,7 @@ from ._api import simulate as simulate
 from ._blocks import DIVERGENCE_BOUND as DIVERGENCE_BOUND
 from ._escape import gram_escape_steps as gram_escape_steps
 from ._gram_giant import giant_step as giant_step
+from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult
 from .engines import ENGINES as ENGINES
 from .engines import Engine as Engine

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from escalier.derive import Scenario
 
-__all__ = ["initial_state", "overlaps"]
+__all__ = ["initial_state", "initial_weights", "overlaps"]
 
 
 def initial_state(scenario: Scenario, d: int, key, dtype) -> tuple[jax.Array, jax.Array]:
@@ -39,6 +40,22 @@ def initial_state(scenario: Scenario, d: int, key, dtype) -> tuple[jax.Array, ja
     Wstar = jnp.sqrt(float(d)) * (L @ O)
     a = jnp.asarray(scenario.a, dtype)
     return jnp.concatenate([W, Wstar], axis=0), a
+
+
+def initial_weights(scenario: Scenario, d: int, key, dtype="float64"):
+    """The one initial-state sampler, for one seed: (W (p x d), W* (k x d), a (p,)) as numpy
+    arrays, with the law above (the full engine draws exactly these; the gram engine draws
+    their overlaps directly with the same law). OdeSystem.initial_state(W, W*) gives the
+    ODE state of the draw.
+
+    Raises:
+        ValueError: d smaller than k, or P not positive semi-definite.
+    """
+    if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < max(scenario.k, 1):
+        raise ValueError(f"d must be an integer >= k = {scenario.k}, got {d!r}")
+    V, a = initial_state(scenario, int(d), key, jnp.dtype(dtype))
+    V = np.asarray(V)
+    return V[: scenario.p], V[scenario.p:], np.asarray(a)
 
 
 def _orthonormal_rows(G: jax.Array) -> jax.Array:

@@ -154,10 +154,13 @@ def ode_fixed_points(system, starts: int = 8, time: float = 2000.0, d: int = 200
     def vec(y):
         return np.asarray(f(y), dtype=float)
 
+    import jax
+
+    from escalier.numerics.simulate import initial_weights
+
     out = []
-    rng = np.random.default_rng(seed)
-    for _ in range(starts):
-        y0 = system.initial_state(d, rng=rng)
+    for key in jax.random.split(jax.random.key(seed), starts):  # the one start sampler
+        y0 = system.initial_state(*initial_weights(system.scenario, d, key)[:2])
         with np.errstate(all="ignore"):  # a diverging start is dropped below, not an error
             sol = solve_ivp(lambda t, y: vec(y), (0.0, time), y0, method="LSODA",
                             rtol=1e-10, atol=1e-12)

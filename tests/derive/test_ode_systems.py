@@ -19,6 +19,16 @@ from escalier.derive import Scenario, hermite_expansion, targets
 from escalier.derive.ode import OdeSystem, hermite_coefficients, ode_system
 
 
+def _start(system, d, seed):
+    """The ODE state of a random start: the one sampler (escalier.numerics.simulate)."""
+    import jax
+
+    from escalier.numerics.simulate import initial_weights
+
+    W, W_star, _ = initial_weights(system.scenario, d, jax.random.key(seed))
+    return system.initial_state(W, W_star)
+
+
 def _syms(system):
     return {s.name: s for s in (*system.state, *system.parameters)}
 
@@ -109,7 +119,7 @@ TARGETS = {
 def test_multi_index_rhs_against_monte_carlo(target, student, loss, backend):
     s = ode_system(target, student=student, p=2, loss=loss, lr=0.7, batch=2)
     assert s.backend == backend
-    y = s.initial_state(8, seed=3)  # a small d gives an O(1) generic overlap point
+    y = _start(s, 8, 3)  # a small d gives an O(1) generic overlap point
     mean, se = _mc_drift(s, y, TARGETS[target], *STUDENTS[student])
     rhs = s.evaluate(y)
     quad = 1e-4 if backend == "numeric" else 0.0
@@ -118,7 +128,7 @@ def test_multi_index_rhs_against_monte_carlo(target, student, loss, backend):
 
 def test_risk_against_monte_carlo():
     s = ode_system("z1 + z1*z2", student="relu", p=2)
-    y = s.initial_state(8, seed=5)
+    y = _start(s, 8, 5)
     rng = np.random.default_rng(0)
     Q = np.array([[y[0], y[1]], [y[1], y[2]]])
     M = y[3:7].reshape(2, 2)
@@ -216,9 +226,9 @@ def test_hermite_form_rejects_other_systems():
 
 def test_initial_state_is_reproducible_and_consistent():
     s = ode_system("z1 + z1*z2", student="relu", p=3, P=((1.0, 0.5), (0.5, 2.0)))
-    y1, y2 = s.initial_state(2000, seed=7), s.initial_state(2000, seed=7)
+    y1, y2 = _start(s, 2000, 7), _start(s, 2000, 7)
     assert np.array_equal(y1, y2)
-    assert not np.array_equal(y1, s.initial_state(2000, seed=8))
+    assert not np.array_equal(y1, _start(s, 2000, 8))
     # Q ~ I, M ~ 0 at large d: fluctuations of order 1/sqrt(d) ~ 0.022; 6 sigma bound
     Q = np.array([y1[0], y1[3], y1[5]])
     assert np.all(np.abs(Q - 1) < 6 * np.sqrt(2 / 2000))
@@ -233,7 +243,7 @@ def test_initial_state_is_reproducible_and_consistent():
 def test_initial_state_spherical_and_trained_layer():
     s = ode_system("He3(z1)", student="erf", p=1, spherical=True, train_second_layer=True,
                    a=(0.5,))
-    y = s.initial_state(1000, seed=1)
+    y = _start(s, 1000, 1)
     assert [v.name for v in s.state] == ["M11", "a1"]
     assert abs(y[0]) < 6 / np.sqrt(1000) and y[1] == 0.5
 
@@ -246,10 +256,10 @@ def test_ode_system_from_scenario_and_errors():
         ode_system(sc, p=3)
     with pytest.raises(ValueError, match="loss"):
         ode_system("z1", loss="hinge")
-    with pytest.raises(ValueError, match="seed"):
-        s.initial_state(100)
+    with pytest.raises(ValueError, match="W must be 2 x d"):
+        s.initial_state(np.ones((3, 5)), np.ones((2, 5)))
     with pytest.raises(ValueError, match="unknown parameters"):
-        s.evaluate(s.initial_state(100, seed=0), {"lr": 1.0})
+        s.evaluate(_start(s, 100, 0), {"lr": 1.0})
     with pytest.raises(ValueError, match="entries"):
         s.evaluate([0.0])
     with pytest.raises(ValueError, match="Target"):

@@ -54,7 +54,11 @@ def test_generated_module_in_fresh_process_matches_sympy(tmp_path, name):
         assert all(m == "jax" or m.startswith("jax.") for m in mods), mods
     path = tmp_path / f"{name}.py"
     path.write_text(source)
-    y = system.initial_state(6, seed=4)
+    import jax
+
+    from escalier.numerics.simulate import initial_weights
+
+    y = system.initial_state(*initial_weights(system.scenario, 6, jax.random.key(4))[:2])
     args = {k: v * 0.9 for k, v in system.default_args.items()}
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", RUNNER, str(path),
