@@ -19,7 +19,7 @@ from ._certify import certify_vanishing
 from ._context import Context
 from ._step import Step, batch_cost, online_cost
 
-__all__ = ["GiantStep", "ImageCache", "few_steps", "giant_step", "online_staircase"]
+__all__ = ["GiantStepSubspaces", "ImageCache", "few_steps", "giant_step", "online_staircase"]
 
 
 class ImageCache:
@@ -84,14 +84,14 @@ def online_staircase(ctx: Context, cache: ImageCache | None = None) -> OnlineRes
 
 
 @dataclass(frozen=True)
-class GiantStep:
+class GiantStepSubspaces:
     """U*_l = sum_{k <= l} Im(C_k) for l = 1..L and the smallest l with U*_l = U_final."""
 
     subspaces: tuple[Subspace, ...]
     exponent: int | None
 
 
-def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = None) -> GiantStep:
+def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = None) -> GiantStepSubspaces:
     """One giant GD step: the learned subspaces U*_l and the smallest l learning target_space."""
     cache = cache or ImageCache(ctx)
     scalars = ctx.power(1).scalars
@@ -106,7 +106,7 @@ def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = 
         out.append(U)
         if exponent is None and U.dim >= target_space.dim and target_space.dim > 0:
             exponent = l
-    return GiantStep(tuple(out), exponent)
+    return GiantStepSubspaces(tuple(out), exponent)
 
 
 def few_steps(ctx: Context, l: int, target_space: Subspace,

@@ -28,11 +28,7 @@ class GiantStep(Protocol):
         online = analysis.result("online")
         relevant = online.data["relevant"]
         gs = giant_step(analysis.ctx, relevant, analysis.cache)
-        exponent = None
-        for l, u in enumerate(gs.subspaces, start=1):
-            if relevant.dim > 0 and u.dim == relevant.dim:
-                exponent = l
-                break
+        exponent = gs.exponent
         steps, last = [], analysis.zero()
         for l, space in enumerate(gs.subspaces, start=1):
             if space.dim == last.dim:

@@ -3,59 +3,36 @@ form against training, Hessians) and NC1-NC4 of a small MLP trained on scikit-le
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import sys
 
-from ._common import enable_float64, save_figure
+from ._common import bounded, enable_float64, nonnegative_float, positive_float, save_figure
 
 DATASETS = ("digits",)
 
 
-def _int_at_least(least):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {value}")
-        return value
-    return parse
 
 
-def _float_in(low, high=math.inf, *, open_low=False):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (open_low and value == low) or value > high:
-            bound = f"> {low}" if open_low else f">= {low}"
-            raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text}")
-        return value
-    return parse
 
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="collapse_command", metavar="{ufm,train}", required=True)
     u = sub.add_parser("ufm", help="deep linear UFM: closed-form optimum vs L-BFGS restarts, "
                                    "and the Hessian blocks at the optimum")
-    u.add_argument("--K", type=_int_at_least(2), default=3, help="classes (>= 2, default 3)")
-    u.add_argument("--L", type=_int_at_least(1), default=2,
+    u.add_argument("--K", type=bounded(int, 2), default=3, help="classes (>= 2, default 3)")
+    u.add_argument("--L", type=bounded(int, 1), default=2,
                    help="weight matrices W_1..W_L (default 2; L + 1 factors with H)")
-    u.add_argument("--width", type=_int_at_least(1), default=8, help="width d >= K (default 8)")
-    u.add_argument("--n", type=_int_at_least(1), default=1, help="samples per class (default 1)")
-    u.add_argument("--weight-decay", type=_float_in(0.0), default=0.005,
+    u.add_argument("--width", type=bounded(int, 1), default=8, help="width d >= K (default 8)")
+    u.add_argument("--n", type=bounded(int, 1), default=1, help="samples per class (default 1)")
+    u.add_argument("--weight-decay", type=nonnegative_float, default=0.005,
                    help="lambda > 0 (default 0.005)")
     u.add_argument("--loss", choices=["mse", "ce"], default="mse",
                    help="mse: closed form vs training; ce: the cross-entropy UFM, numerical "
                         "(DNC critical points vs low-rank restarts)")
-    u.add_argument("--restarts", type=_int_at_least(1), default=40,
+    u.add_argument("--restarts", type=bounded(int, 1), default=40,
                    help="random restarts of L-BFGS (default 40)")
-    u.add_argument("--seed", type=_int_at_least(0), default=0)
-    u.add_argument("--init-scale", type=_float_in(0.0, open_low=True), default=1.0,
+    u.add_argument("--seed", type=bounded(int, 0), default=0)
+    u.add_argument("--init-scale", type=positive_float, default=1.0,
                    help="initial entries N(0, scale^2 / fan_in) (default 1)")
     u.add_argument("--json", action="store_true", help="print JSON instead of the table")
     u.add_argument("--plot", metavar="FILE", help="write the Hessian spectra of the blocks")
@@ -64,22 +41,22 @@ def add_arguments(parser) -> None:
                                      "terminal phase")
     t.add_argument("--dataset", default="digits",
                    help=f"a dataset shipped with scikit-learn: {', '.join(DATASETS)}")
-    t.add_argument("--depth", type=_int_at_least(1), default=3, help="hidden layers (default 3)")
-    t.add_argument("--width", type=_int_at_least(1), default=64, help="hidden width (default 64)")
-    t.add_argument("--epochs", type=_int_at_least(1), default=800, help="epochs (default 800)")
+    t.add_argument("--depth", type=bounded(int, 1), default=3, help="hidden layers (default 3)")
+    t.add_argument("--width", type=bounded(int, 1), default=64, help="hidden width (default 64)")
+    t.add_argument("--epochs", type=bounded(int, 1), default=800, help="epochs (default 800)")
     t.add_argument("--loss", choices=["mse", "ce"], default="mse",
                    help="square loss on one-hot targets (default; collapses faster on this "
                         "small network) or cross-entropy")
-    t.add_argument("--lr", type=_float_in(0.0, open_low=True), default=0.05,
+    t.add_argument("--lr", type=positive_float, default=0.05,
                    help="SGD learning rate (momentum 0.9; default 0.05)")
     t.add_argument("--lr-decay", action="store_true",
                    help="divide the learning rate by 10 at 1/3 and 2/3 of the epochs")
-    t.add_argument("--weight-decay", type=_float_in(0.0), default=2e-3,
+    t.add_argument("--weight-decay", type=nonnegative_float, default=2e-3,
                    help="weight decay (default 2e-3)")
-    t.add_argument("--batch", type=_int_at_least(1), default=128, help="batch size (default 128)")
-    t.add_argument("--every", type=_int_at_least(1), default=None,
+    t.add_argument("--batch", type=bounded(int, 1), default=128, help="batch size (default 128)")
+    t.add_argument("--every", type=bounded(int, 1), default=None,
                    help="record the metrics every this many epochs (default: epochs/100)")
-    t.add_argument("--seed", type=_int_at_least(0), default=0)
+    t.add_argument("--seed", type=bounded(int, 0), default=0)
     t.add_argument("--json", action="store_true", help="print JSON instead of the table")
     t.add_argument("--plot", metavar="FILE", help="write the NC1-NC4 curves")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")

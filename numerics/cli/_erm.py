@@ -4,54 +4,21 @@ beside those of its Gaussian equivalent and of the estimator fitted on sampled d
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 
-from ._common import enable_float64, save_figure
+from ._common import bounded, enable_float64, nonnegative_float, positive_float, save_figure
 
 DEFAULT_MIXTURE = "mean=1.5;mean=-1.5"
 
 
-def _positive(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(x) and x > 0):
-        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text}")
-    return x
 
 
-def _nonnegative(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(x) and x >= 0):
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text}")
-    return x
 
 
-def _damping(text: str) -> float:
-    x = _nonnegative(text)
-    if x >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return x
 
 
-def _count(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            k = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if k < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
-        return k
-
-    return parse
 
 
 # The two grammars (parsed by escalier.numerics.erm.mixture_from_spec / teacher_from_spec);
@@ -72,31 +39,31 @@ TEACHER_SPEC_HELP = (
 def add_arguments(parser) -> None:
     parser.add_argument("--loss", default="logistic", choices=["ridge", "logistic", "hinge"],
                         help="per-sample loss (ridge = square loss) (default: logistic)")
-    parser.add_argument("--lambda", dest="lam", type=_nonnegative, default=0.1,
+    parser.add_argument("--lambda", dest="lam", type=nonnegative_float, default=0.1,
                         help="l2 penalty lambda ||w||^2 / 2 (default: 0.1)")
     parser.add_argument("--mixture", default=DEFAULT_MIXTURE,
                         help=f"SPEC: {MIXTURE_SPEC_HELP} (default: {DEFAULT_MIXTURE!r})")
     parser.add_argument("--teacher", default="sign", help=f"TARGET: {TEACHER_SPEC_HELP} "
                                                           "(default: sign)")
-    parser.add_argument("--alpha", type=_positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0],
+    parser.add_argument("--alpha", type=positive_float, nargs="+", default=[0.5, 1.0, 2.0, 4.0],
                         help="sample ratios n / d (default: 0.5 1 2 4)")
     g = parser.add_argument_group("simulation twin")
     g.add_argument("--simulate", action="store_true", help="also fit on sampled data")
-    g.add_argument("--d", type=_count(2), nargs="+", default=[1000],
+    g.add_argument("--d", type=bounded(int, 2), nargs="+", default=[1000],
                    help="dimensions of the simulation (default: 1000; the last is reported "
                         "under \"simulation\", all under \"simulation_by_d\")")
-    g.add_argument("--seeds", type=_count(1), default=4, help="training sets per point (4)")
-    g.add_argument("--seed", type=_count(0), default=0, help="base seed (default: 0)")
+    g.add_argument("--seeds", type=bounded(int, 1), default=4, help="training sets per point (4)")
+    g.add_argument("--seed", type=bounded(int, 0), default=0, help="base seed (default: 0)")
     f = parser.add_argument_group("fixed-point iteration")
-    f.add_argument("--damping", type=_damping, default=0.5,
+    f.add_argument("--damping", type=bounded(float, 0, 1, high_open=True), default=0.5,
                    help="new = damping * old + (1 - damping) * update (default: 0.5)")
-    f.add_argument("--max-iter", type=_count(1), default=20000,
+    f.add_argument("--max-iter", type=bounded(int, 1), default=20000,
                    help="iteration cap (default: 20000)")
-    f.add_argument("--tol", type=_positive, default=1e-10,
+    f.add_argument("--tol", type=positive_float, default=1e-10,
                    help="relative-change tolerance (default: 1e-10)")
-    f.add_argument("--nodes", type=_count(8), default=96,
+    f.add_argument("--nodes", type=bounded(int, 8), default=96,
                    help="quadrature nodes in the student's field (default: 96)")
-    f.add_argument("--ge-nodes", type=_count(2), default=24,
+    f.add_argument("--ge-nodes", type=bounded(int, 2), default=24,
                    help="Gauss-Hermite nodes per direction of the Gaussian equivalent's "
                         "mean spread (default: 24)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
 from ._app import CliError
+from ._common import bounded, positive_float
 
 NOTES = {
     "infeasible": "no SOS certificate at this degree: p - gamma is not a sum of squares for any "
@@ -27,26 +27,8 @@ def _even_degree(text: str) -> int:
     return v
 
 
-def _int_range(lo: int, hi: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be in {lo}..{hi}, got {v}")
-        return v
-    return parse
 
 
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return v
 
 
 def add_arguments(parser) -> None:
@@ -54,7 +36,7 @@ def add_arguments(parser) -> None:
                         help='a polynomial with rational coefficients, e.g. "x^4 + y^4 - 4*x*y + 1"')
     parser.add_argument("--degree", type=_even_degree, default=None, metavar="2R",
                         help="degree 2r of m^T G m (default: deg p + 2s, rounded up to even)")
-    parser.add_argument("--multiplier", type=_int_range(0, 8, "--multiplier"), default=0, metavar="S",
+    parser.add_argument("--multiplier", type=bounded(int, 0, 8), default=0, metavar="S",
                         help="certify (1 + |x|^2)^S (p - gamma) SOS (default 0)")
     parser.add_argument("--ge", action="append", default=[], metavar="G",
                         help="constraint G >= 0 (repeatable): bound on a semi-algebraic set "
@@ -64,23 +46,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--solver", default="CLARABEL", choices=["CLARABEL", "SCS"],
                         help="conic solver (default CLARABEL: interior point, high accuracy)")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact rational rounding")
-    parser.add_argument("--seed", type=_int_range(0, 2**31 - 1, "--seed"), default=0,
+    parser.add_argument("--seed", type=bounded(int, 0, 2**31 - 1), default=0,
                         help="seed of the check points and ODE starts (default 0)")
     g = parser.add_argument_group("population risk (escalier.derive.ode_system's exact risk)")
     g.add_argument("--risk", metavar="TARGET", default=None,
                    help='a polynomial target, e.g. "z1**2" (instead of POLY)')
     g.add_argument("--student", default="quadratic",
                    help="polynomial student activation (default quadratic)")
-    g.add_argument("--p", type=_int_range(1, 4, "--p"), default=1, help="student units (default 1)")
-    g.add_argument("--fixed-points", type=_int_range(0, 200, "--fixed-points"), default=0,
+    g.add_argument("--p", type=bounded(int, 1, 4), default=1, help="student units (default 1)")
+    g.add_argument("--fixed-points", type=bounded(int, 0, 200), default=0,
                    metavar="N", help="integrate the overlap ODE from N random starts and compare "
                                      "its fixed points with the bound (default 0)")
-    g.add_argument("--lr", type=_positive, default=0.1,
+    g.add_argument("--lr", type=positive_float, default=0.1,
                    help="learning rate of the ODE for --fixed-points with --finite-lr (default 0.1)")
     g.add_argument("--finite-lr", action="store_true",
                    help="integrate the ODE at --lr, noise term included (default: the lr -> 0 "
                         "limit, gradient flow, whose fixed points are stationary points of R)")
-    g.add_argument("--ode-time", type=_positive, default=2000.0,
+    g.add_argument("--ode-time", type=positive_float, default=2000.0,
                    help="integration horizon per start (default 2000)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
