@@ -3,7 +3,7 @@
     JAX_ENABLE_X64=1 python benchmarks/gram.py [--d 1000 10000 100000 1000000] [--p 4]
 
 Both simulate the same Scenario (online SGD, batch 1, float64, one seed): the Gram engine
-(escalier.numerics.simulate._gram.run, state (p + k) x (p + k), cost independent of d) and
+(escalier.numerics.simulation._gram.run, state (p + k) x (p + k), cost independent of d) and
 a plain jitted lax.scan over d-dimensional weights drawing each x ~ N(0, I_d) on the fly
 (written here; the floor of any full simulation is drawing d normals per step). Prints
 steps per second of both and their ratio. The full engine runs fewer steps at large d
@@ -75,7 +75,7 @@ def main() -> None:
     import numpy as np
 
     from escalier.derive import Scenario
-    from escalier.numerics.simulate._gram import run
+    from escalier.numerics.simulation._gram import run
 
     sc = Scenario("erf(z1/sqrt(2)) + erf(z2/sqrt(2))", student="erf", p=args.p, lr=1.0)
     keys = jax.random.key_data(jax.random.split(jax.random.key(0), 1))

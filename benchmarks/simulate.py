@@ -9,7 +9,7 @@ network) for
   - numpy       a plain NumPy loop of the same update, one seed after another,
   - rng floor   the Gaussian data alone, drawn exactly as the simulation draws them
                 (same generator, keys, chunks and vmap over seeds) and summed: the floor for
-                any full simulation with this generator (numerics/simulate/_normals.py:
+                any full simulation with this generator (numerics/simulation/_normals.py:
                 SplitMix64 words and a Box-Muller transform with vectorised polynomial log
                 and sine, drawn in float64 also for --dtype float32; NumPy draws its data
                 with its ziggurat, default_rng().standard_normal),
@@ -108,8 +108,8 @@ def main(argv=None):
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     from escalier.derive import Scenario, targets
-    from escalier.numerics.simulate import simulate
-    from escalier.numerics.simulate._full import rng_floor
+    from escalier.numerics.simulation import simulate
+    from escalier.numerics.simulation._full import rng_floor
 
     p, k = args.p, args.k
     if args.engines:

@@ -7,7 +7,7 @@ time that grows like log d (in t = steps / d), and the risk then decays to zero.
 
 The script derives the overlap ODE (escalier.derive), integrates it from each seed's own
 initial overlaps (escalier.numerics.integrate), simulates the real network at dimension d
-(escalier.numerics.simulate), prints the plateau height and the escape times of both, and
+(escalier.numerics.simulation), prints the plateau height and the escape times of both, and
 writes a figure.
 
     python examples/saad_solla_plateau.py --d 500 --time 200 --seeds 4 --out plateau.png
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     from escalier.derive import Scenario, targets
     from escalier.numerics.integrate import integrate
-    from escalier.numerics.simulate import simulate
+    from escalier.numerics.simulation import simulate
     from escalier.numerics.verify import ode_functions, overlap_state
 
     scenario = Scenario(targets.committee("erf", 2), student="erf", p=2, lr=args.lr)

@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     R = sp.lambdify([system.state], system.risk.xreplace(values), "numpy")
     import jax
 
-    from escalier.numerics.simulate import initial_weights
+    from escalier.numerics.simulation import initial_weights
 
     keys = jax.random.split(jax.random.key(args.seed), args.starts)
     rng = np.random.default_rng(args.seed)  # starts of the local minimiser below

@@ -26,7 +26,7 @@ def test_mkdocs_build_strict(tmp_path):
     # the API reference is really generated from the docstrings
     api = (site / "api" / "derive" / "index.html").read_text(encoding="utf-8")
     assert 'id="escalier.derive.hermite_expansion"' in api
-    assert 'id="escalier.numerics.simulate.simulate"' in \
+    assert 'id="escalier.numerics.simulation.simulate"' in \
         (site / "api" / "numerics" / "index.html").read_text(encoding="utf-8")
     # math goes through arithmatex (rendered by MathJax in the browser)
     assert 'class="arithmatex"' in (site / "theory" / "index.html").read_text(encoding="utf-8")

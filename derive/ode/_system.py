@@ -107,7 +107,7 @@ class OdeSystem:
         """The state of given weights, in `state` order: Q = W W^T / d, M = W W*^T / d (the
         rows of W renormalised to ||w||^2 = d when spherical), then a from the scenario.
 
-        A random start has one sampler, `escalier.numerics.simulate.initial_weights(scenario,
+        A random start has one sampler, `escalier.numerics.simulation.initial_weights(scenario,
         d, key)` (w_j ~ N(0, init_scale^2 I_d), W* = sqrt(d) Scenario.teacher_factor() O):
         pass the weights it returns.
 

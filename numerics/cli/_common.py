@@ -182,10 +182,10 @@ def enable_float64() -> None:
 
 
 def engine_name(text: str) -> str:
-    """argparse type: a registered engine name (escalier.numerics.simulate.ENGINES)."""
+    """argparse type: a registered engine name (escalier.numerics.simulation.ENGINES)."""
     import argparse
 
-    from escalier.numerics.simulate import ENGINES
+    from escalier.numerics.simulation import ENGINES
 
     if text not in ENGINES:
         raise argparse.ArgumentTypeError(
@@ -198,7 +198,7 @@ def add_engine_argument(parser, default: str = "full") -> None:
     parser.add_argument("--engine", default=default, type=engine_name, metavar="NAME",
                         help="simulation engine: full (d-dimensional SGD) or gram (the exact "
                              "Gram-matrix chain, cost independent of d), or any engine "
-                             f"registered in escalier.numerics.simulate.ENGINES (default: "
+                             f"registered in escalier.numerics.simulation.ENGINES (default: "
                              f"{default})")
 
 

@@ -156,7 +156,7 @@ def ode_fixed_points(system, starts: int = 8, time: float = 2000.0, d: int = 200
 
     import jax
 
-    from escalier.numerics.simulate import initial_weights
+    from escalier.numerics.simulation import initial_weights
 
     out = []
     for key in jax.random.split(jax.random.key(seed), starts):  # the one start sampler

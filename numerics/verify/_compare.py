@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from escalier.derive import Scenario
-from escalier.numerics.simulate import Engine
+from escalier.numerics.simulation import Engine
 
 from ._deviation import DeviationTable, deviation_table
 
@@ -205,7 +205,7 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
         IntegrationError: the ODE solver failed.
     """
     from escalier.numerics.integrate import integrate
-    from escalier.numerics.simulate import simulate
+    from escalier.numerics.simulation import simulate
 
     ds = sorted({int(d) for d in ds})
     if not ds:

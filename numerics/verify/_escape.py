@@ -18,7 +18,7 @@ from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_la
 
 if TYPE_CHECKING:
     from escalier.derive import Target
-    from escalier.numerics.simulate import Engine
+    from escalier.numerics.simulation import Engine
 
 __all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
 
@@ -183,7 +183,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     from tqdm.auto import tqdm
 
     from escalier.derive import Scenario, Target
-    from escalier.numerics.simulate import EscapeThreshold, resolve_engine, simulate
+    from escalier.numerics.simulation import EscapeThreshold, resolve_engine, simulate
 
     from ._compare import ode_functions
     from ._diffusion import EscapeDiffusion

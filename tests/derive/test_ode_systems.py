@@ -20,10 +20,10 @@ from escalier.derive.ode import OdeSystem, hermite_coefficients, ode_system
 
 
 def _start(system, d, seed):
-    """The ODE state of a random start: the one sampler (escalier.numerics.simulate)."""
+    """The ODE state of a random start: the one sampler (escalier.numerics.simulation)."""
     import jax
 
-    from escalier.numerics.simulate import initial_weights
+    from escalier.numerics.simulation import initial_weights
 
     W, W_star, _ = initial_weights(system.scenario, d, jax.random.key(seed))
     return system.initial_state(W, W_star)

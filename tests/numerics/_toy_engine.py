@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import erf
 
 from escalier.derive import targets
-from escalier.numerics.simulate import Engine
+from escalier.numerics.simulation import Engine
 
 
 @final

@@ -56,7 +56,7 @@ def test_generated_module_in_fresh_process_matches_sympy(tmp_path, name):
     path.write_text(source)
     import jax
 
-    from escalier.numerics.simulate import initial_weights
+    from escalier.numerics.simulation import initial_weights
 
     y = system.initial_state(*initial_weights(system.scenario, 6, jax.random.key(4))[:2])
     args = {k: v * 0.9 for k, v in system.default_args.items()}

@@ -89,7 +89,7 @@ def test_diffusion_mean_escape_time_matches_the_gram_chain():
     mean (a false failure ~1e-4)."""
     import jax
 
-    from escalier.numerics.simulate import gram_escape_steps
+    from escalier.numerics.simulation import gram_escape_steps
     from escalier.numerics.verify import ode_functions
     from escalier.numerics.verify._diffusion import mean_escape_time
 

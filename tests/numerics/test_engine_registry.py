@@ -9,7 +9,7 @@ from _toy_engine import NumpyEngine
 
 from escalier.derive import Scenario, targets
 from escalier.numerics.cli import main
-from escalier.numerics.simulate import (
+from escalier.numerics.simulation import (
     ENGINES,
     FullEngine,
     GramEngine,

@@ -21,9 +21,9 @@ import pytest
 from _gram_reference import full_giant_step, full_sgd, statistics, two_sample_failures
 
 from escalier.derive import Scenario
-from escalier.numerics.simulate import _gram, simulate
-from escalier.numerics.simulate._gram import GramChain, run
-from escalier.numerics.simulate._gram_giant import giant_step
+from escalier.numerics.simulation import _gram, simulate
+from escalier.numerics.simulation._gram import GramChain, run
+from escalier.numerics.simulation._gram_giant import giant_step
 
 ALPHA = 1e-3
 SEEDS = 600

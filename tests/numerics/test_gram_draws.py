@@ -21,9 +21,9 @@ import pytest
 from scipy import stats
 
 from escalier.derive import Scenario
-from escalier.numerics.simulate._gram import GramChain, run
-from escalier.numerics.simulate._gram_draws import Stream, bartlett, bartlett_size, gamma
-from escalier.numerics.simulate._normals import philox_state
+from escalier.numerics.simulation._gram import GramChain, run
+from escalier.numerics.simulation._gram_draws import Stream, bartlett, bartlett_size, gamma
+from escalier.numerics.simulation._normals import philox_state
 
 Z = 5.0
 

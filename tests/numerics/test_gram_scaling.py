@@ -1,6 +1,6 @@
 """Escape-time scaling on the exact gram engine: the information exponent of the
 correlation, the law, refusals, and measured slopes (escalier.numerics.verify.escape_scaling
-with engine="gram", escalier.numerics.simulate.gram_escape_steps)."""
+with engine="gram", escalier.numerics.simulation.gram_escape_steps)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from escalier.derive import Scenario
-from escalier.numerics.simulate import gram_escape_steps
+from escalier.numerics.simulation import gram_escape_steps
 from escalier.numerics.verify import escape_scaling, information_exponent
 from escalier.numerics.verify._scaling import scaling_law
 

@@ -1,4 +1,4 @@
-"""The standard-normal generator of the full and Gram engines (numerics/simulate/_normals.py):
+"""The standard-normal generator of the full and Gram engines (numerics/simulation/_normals.py):
 accuracy of the polynomial log and sine against long-double references, and the law of the
 normals against N(0, 1) with tolerances from standard errors.
 
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from escalier.numerics.simulate._normals import (
+from escalier.numerics.simulation._normals import (
     log_unit,
     normals,
     philox_state,

@@ -7,14 +7,14 @@ checked on the first output of the published generator with seed 0), and
 z = sqrt(-2 log u) (cos 2 pi v, sin 2 pi v), u = ((b1 >> 12) + 1/2) 2^-52,
 v = ((b2 >> 10) + 1/2) 2^-54, evaluated with mpmath at 30 digits. Tolerance: 8 ulp of
 max(r, 1) per coordinate (the generator's log and sine are within 3 ulp each, see
-numerics/simulate/_normals.py). Deterministic: no false failures.
+numerics/simulation/_normals.py). Deterministic: no false failures.
 """
 
 import jax.numpy as jnp
 import mpmath
 import numpy as np
 
-from escalier.numerics.simulate._normals import box_muller, normals
+from escalier.numerics.simulation._normals import box_muller, normals
 
 GOLDEN = 0x9E3779B97F4A7C15
 MASK = (1 << 64) - 1

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from escalier.derive import Scenario, Target, targets
-from escalier.numerics.simulate import DIVERGENCE_BOUND, SimulationResult, simulate
-from escalier.numerics.simulate._full import _chunk_length
-from escalier.numerics.simulate._init import initial_state
+from escalier.numerics.simulation import DIVERGENCE_BOUND, SimulationResult, simulate
+from escalier.numerics.simulation._full import _chunk_length
+from escalier.numerics.simulation._init import initial_state
 
 jax.config.update("jax_enable_x64", True)
 

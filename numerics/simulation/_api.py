@@ -1,6 +1,6 @@
 """`simulate`: the network twin of a Scenario, run by an engine object, checked at the edge.
 
-Engines, training protocols and stop conditions are objects (escalier.numerics.simulate.
+Engines, training protocols and stop conditions are objects (escalier.numerics.simulation.
 engines): `simulate(scenario, d, time, engine=GramEngine(), protocol=StepsPerBatch(2))`.
 A registry name ("full", "gram") is accepted for the engine and resolved through ENGINES.
 Time is t = steps / d (docs/theory.md §1.3).
