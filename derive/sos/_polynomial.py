@@ -16,6 +16,8 @@ from fractions import Fraction
 
 import sympy as sp
 
+from ..algebra import ArithmeticParser
+
 __all__ = ["monomial_basis", "parse_polynomial", "sos_target", "unbounded_below"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -25,22 +27,18 @@ ACCEPTED = ("accepted: variables (names such as x, y, x1), rational or decimal n
             "+ - * /(by a number) and non-negative integer powers (** or ^)")
 
 
-class _Parser(ast.NodeVisitor):
-    """Whitelist walk of a Python expression tree into SymPy (no eval)."""
+class _Parser(ArithmeticParser):
+    """Whitelist walk of a polynomial's text into SymPy (escalier.derive.algebra's
+    ArithmeticParser with variables, exact decimals and the polynomial rules for / and **)."""
 
     def __init__(self, text: str):
-        self.text = text
+        super().__init__(text)
         self.symbols: dict[str, sp.Symbol] = {}
 
     def fail(self, node, what: str) -> ValueError:
-        try:
-            where = f" in {ast.get_source_segment(self.text, node)!r}"
-        except Exception:  # noqa: BLE001 - the location is a courtesy only
-            where = ""
+        segment = self.segment(node)
+        where = "" if segment is None else f" in {segment!r}"
         return ValueError(f"not a polynomial: {what}{where}; {ACCEPTED}")
-
-    def visit_Expression(self, node):
-        return self.visit(node.body)
 
     def visit_Constant(self, node):
         v = node.value
@@ -58,35 +56,15 @@ class _Parser(ast.NodeVisitor):
             raise self.fail(node, f"variable name {name!r}")
         return self.symbols.setdefault(name, sp.Symbol(name, real=True))
 
-    def visit_UnaryOp(self, node):
-        operand = self.visit(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -operand
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        raise self.fail(node, "operator")
+    def divide(self, node, left, right):
+        if not right.is_number or right == 0:
+            raise self.fail(node, "division by a non-constant or by zero")
+        return left / right
 
-    def visit_BinOp(self, node):
-        left, right = self.visit(node.left), self.visit(node.right)
-        op = node.op
-        if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.Div):
-            if not right.is_number or right == 0:
-                raise self.fail(node, "division by a non-constant or by zero")
-            return left / right
-        if isinstance(op, ast.Pow):
-            if not (right.is_Integer and 0 <= int(right) <= _MAX_POWER):
-                raise self.fail(node, f"power {right} (integer 0..{_MAX_POWER} only)")
-            return left ** int(right)
-        raise self.fail(node, "operator")
-
-    def generic_visit(self, node):
-        raise self.fail(node, type(node).__name__)
+    def power(self, node, left, right):
+        if not (right.is_Integer and 0 <= int(right) <= _MAX_POWER):
+            raise self.fail(node, f"power {right} (integer 0..{_MAX_POWER} only)")
+        return left ** int(right)
 
 
 def parse_polynomial(spec, variables=None) -> sp.Poly:

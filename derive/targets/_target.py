@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..algebra import ArithmeticParser
 from ._functions import FUNCTIONS, MAX_HERMITE_DEGREE, hermite_he
 
 __all__ = ["Target", "latent", "parameter"]
@@ -91,32 +92,19 @@ def parameter(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-class _Parser(ast.NodeVisitor):
-    """Whitelist translation of a Python expression tree into SymPy."""
-
-    def __init__(self, text: str):
-        self.text = text
+class _Parser(ArithmeticParser):
+    """Whitelist translation of a target's text into SymPy (escalier.derive.algebra's
+    ArithmeticParser, with the target language's constants, names and functions)."""
 
     def fail(self, node: ast.AST | None, what: str) -> ValueError:
-        where = ""
-        if node is not None and hasattr(node, "col_offset"):
-            try:
-                segment = ast.get_source_segment(self.text, node)
-                where = "" if segment is None else f" in {excerpt(segment)}"
-            except Exception:  # noqa: BLE001 - location is a courtesy only
-                where = ""
+        segment = self.segment(node)
+        where = "" if segment is None else f" in {excerpt(segment)}"
         return ValueError(f"{what}{where}; {ACCEPTED}")
 
     def suggest(self, node, what: str, name: str, replacement: str) -> ValueError:
         """An error suggesting the target with `name` replaced by `replacement`."""
         fixed = re.sub(rf"\b{re.escape(name)}\b", replacement, self.text)
         return ValueError(f"{what}: did you mean {excerpt(fixed)}?")
-
-    def generic_visit(self, node):
-        raise self.fail(node, f"unsupported syntax {type(node).__name__}")
-
-    def visit_Expression(self, node):
-        return self.visit(node.body)
 
     def visit_Constant(self, node):
         v = node.value
@@ -172,59 +160,19 @@ class _Parser(ast.NodeVisitor):
             raise self.fail(node, f"invalid parameter name {name!r}")
         return parameter(name)
 
-    def visit_UnaryOp(self, node):
-        operand = self.visit(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -operand
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        raise self.fail(node, f"unsupported operator {type(node.op).__name__}")
+    def divide(self, node, left, right):
+        if right == 0:
+            raise self.fail(node, "division by zero")
+        return left / right
 
-    def _chain(self, node, ops: tuple) -> list[tuple[ast.AST, ast.AST | None]]:
-        """The operands of a left-nested chain a op b op c ... (without recursion in its
-        length): [(a, None), (b, op), (c, op), ...]."""
-        items = []
-        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
-            items.append((node.right, node.op, node))
-            node = node.left
-        items.append((node, None, None))
-        return items[::-1]
-
-    def visit_BinOp(self, node):
-        if isinstance(node.op, ast.Add | ast.Sub):
-            terms = []
-            for operand, op, _ in self._chain(node, (ast.Add, ast.Sub)):
-                value = self.visit(operand)
-                terms.append(-value if isinstance(op, ast.Sub) else value)
-            return sp.Add(*terms)
-        if isinstance(node.op, ast.Mult) and isinstance(node.left, ast.BinOp) \
-                and isinstance(node.left.op, ast.Mult):
-            return sp.Mul(*[self.visit(operand) for operand, _, _ in
-                            self._chain(node, (ast.Mult,))])
-        left = self.visit(node.left)
-        right = self.visit(node.right)
-        op = node.op
-        if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.Div):
-            if right == 0:
-                raise self.fail(node, "division by zero")
-            return left / right
-        if isinstance(op, ast.Pow):
-            if not (right.is_Integer):
-                raise self.fail(
-                    node, f"non-integer power {right} (only integer powers are accepted)"
-                )
-            if abs(int(right)) > _MAX_POWER:
-                raise self.fail(node, f"power {right} is too large (at most {_MAX_POWER})")
-            if left == 0 and right < 0:
-                raise self.fail(node, "division by zero")
-            return left**right
-        raise self.fail(node, f"unsupported operator {type(op).__name__}")
+    def power(self, node, left, right):
+        if not (right.is_Integer):
+            raise self.fail(node, f"non-integer power {right} (only integer powers are accepted)")
+        if abs(int(right)) > _MAX_POWER:
+            raise self.fail(node, f"power {right} is too large (at most {_MAX_POWER})")
+        if left == 0 and right < 0:
+            raise self.fail(node, "division by zero")
+        return left**right
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name):
