@@ -23,6 +23,7 @@ from .hermite import hermite_expansion as hermite_expansion
 from .hermite import hermite_image as hermite_image
 from .ode import OdeSystem as OdeSystem
 from .ode import ode_system as ode_system
+from .ode import overlap_map as overlap_map
 from .protocols import AlphaC as AlphaC
 from .protocols import Protocol as Protocol
 from .protocols import ProtocolResult as ProtocolResult

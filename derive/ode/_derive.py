@@ -19,6 +19,8 @@ Every expectation comes from escalier.derive.gaussian.expectation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from .._scenario import Scenario
@@ -100,7 +102,44 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
     return system
 
 
-def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
+@dataclass
+class Frame:
+    """The symbols of one scenario's overlap equations (shared by the ODE and the map).
+
+    u = (lambda_1..lambda_p, nu_1..nu_k) ~ N(0, Omega), Omega = [[Q, M], [M^T, P]].
+    """
+
+    sc: Scenario
+    lam: list
+    nu: list
+    Qs: dict
+    Ms: dict
+    Pm: sp.Matrix
+    Omega: sp.Matrix
+    eta: sp.Symbol
+    n_b: sp.Symbol
+    Delta: sp.Symbol
+    eta_a: sp.Symbol
+    a: list
+    sigma_x: sp.Expr
+    dsigma_x: sp.Expr
+    f: sp.Expr
+    yhat: sp.Expr
+    err: sp.Expr
+
+    @property
+    def variables(self) -> tuple:
+        return (*self.lam, *self.nu)
+
+    def sigma(self, v):
+        return self.sigma_x.xreplace({_X: v})
+
+    def dsigma(self, v):
+        return self.dsigma_x.xreplace({_X: v})
+
+
+def frame(sc: Scenario, symbolic_P: bool = False) -> Frame:
+    """The Frame of a Scenario (symbol names as in the ODE system)."""
     p, k = sc.p, sc.k
     wide = max(p, k) >= 10
     lam = [sp.Symbol(f"lambda_{j}", real=True) for j in range(1, p + 1)]
@@ -119,27 +158,26 @@ def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
     Omega = sp.Matrix(p + k, p + k, lambda i, j: (
         Qs[i, j] if i < p and j < p else
         Ms[i, j - p] if i < p else Ms[j, i - p] if j < p else Pm[i - p, j - p]))
-    variables = (*lam, *nu)
-
-    eta = sp.Symbol("eta", positive=True)
-    n_b = sp.Symbol("n_b", positive=True)
-    Delta = sp.Symbol("Delta", nonnegative=True)
-    eta_a = sp.Symbol("eta_a", positive=True)
     a = [sp.Symbol(f"a{j}" if not wide else f"a_{j}", real=True) for j in range(1, p + 1)]
-
     # plain expressions in _X: a Lambda may rename its variable to a Dummy (x -> x does)
     sigma_x = sc.sigma(_X)
     dsigma_x = sp.diff(sigma_x, _X)
-
-    def sigma(v):
-        return sigma_x.xreplace({_X: v})
-
-    def dsigma(v):
-        return dsigma_x.xreplace({_X: v})
-
     f = sc.target.expr.xreplace(dict(zip(sc.target.variables, nu, strict=True)))
-    yhat = sp.Add(*[a[j] * sigma(lam[j]) for j in range(p)])
+    yhat = sp.Add(*[a[j] * sigma_x.xreplace({_X: lam[j]}) for j in range(p)])
     err = f - yhat if sc.loss == "square" else f
+    return Frame(sc, lam, nu, Qs, Ms, Pm, Omega, sp.Symbol("eta", positive=True),
+                 sp.Symbol("n_b", positive=True), sp.Symbol("Delta", nonnegative=True),
+                 sp.Symbol("eta_a", positive=True), a, sigma_x, dsigma_x, f, yhat, err)
+
+
+def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
+    p, k = sc.p, sc.k
+    fr = frame(sc, symbolic_P)
+    lam, nu, Qs, Ms, Pm, Omega = fr.lam, fr.nu, fr.Qs, fr.Ms, fr.Pm, fr.Omega
+    variables = fr.variables
+    eta, n_b, Delta, eta_a, a = fr.eta, fr.n_b, fr.Delta, fr.eta_a, fr.a
+    sigma, dsigma = fr.sigma, fr.dsigma
+    f, yhat, err = fr.f, fr.yhat, fr.err
 
     level = 0
 

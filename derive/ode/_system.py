@@ -26,6 +26,8 @@ class OdeSystem:
         defaults: (parameter, value) pairs from the scenario.
         backend: least exact expectation backend used: "wick", "closed-form" or "numeric".
         symbolic_P: whether the teacher overlaps P are parameters.
+        kind: "ode" (rhs = dy/dt) or "map" (rhs = the expected change of y in one SGD
+            step at finite d, a parameter; see escalier.derive.ode.overlap_map).
     """
 
     scenario: Scenario
@@ -36,8 +38,11 @@ class OdeSystem:
     defaults: tuple[tuple[sp.Symbol, float], ...]
     backend: str
     symbolic_P: bool = False
+    kind: str = "ode"
 
     def __post_init__(self):
+        if self.kind not in ("ode", "map"):
+            raise ValueError(f"kind must be 'ode' or 'map', got {self.kind!r}")
         if len(self.state) != len(self.rhs):
             raise ValueError(f"{len(self.state)} state symbols but {len(self.rhs)} equations")
         extra = set().union(*(e.free_symbols for e in (*self.rhs, self.risk))) - set(
@@ -88,7 +93,8 @@ class OdeSystem:
 
     def latex(self) -> str:
         """The system as a LaTeX `aligned` block (one line per equation, then the risk)."""
-        lines = [rf"\frac{{d {sp.latex(s)}}}{{dt}} &= {sp.latex(e)}"
+        left = (r"\mathbb{{E}}\,\Delta {}" if self.kind == "map" else r"\frac{{d {}}}{{dt}}")
+        lines = [left.format(sp.latex(s)) + f" &= {sp.latex(e)}"
                  for s, e in zip(self.state, self.rhs, strict=True)]
         lines.append(rf"R &= {sp.latex(self.risk)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
@@ -98,7 +104,8 @@ class OdeSystem:
 
     def to_sympy(self) -> str:
         """The system as plain text: `d<state>/dt = <expr>` lines, then `R = <risk>`."""
-        lines = [f"d{s}/dt = {e}" for s, e in zip(self.state, self.rhs, strict=True)]
+        left = "E[Delta {}]" if self.kind == "map" else "d{}/dt"
+        lines = [f"{left.format(s)} = {e}" for s, e in zip(self.state, self.rhs, strict=True)]
         return "\n".join([*lines, f"R = {self.risk}"])
 
     # --- initial conditions ----------------------------------------------------------------

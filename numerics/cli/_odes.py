@@ -1,6 +1,8 @@
 """`escalier odes TARGET`: the overlap ODEs of online SGD, as LaTeX, SymPy text or JAX source.
 
 Example: escalier odes "erf(z1/sqrt(2)) + erf(z2/sqrt(2))" --student erf --p 2 --emit jax -o ode.py
+With --map: the finite-step map instead (the exact expected change of the overlaps in one SGD
+step at finite d, docs/batch.md): escalier odes "He3(z1)" --student He3 --map --emit jax
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ._common import (
     add_set_argument,
     add_timeout_argument,
     parse_settings,
+    scenario_from_args,
     scenario_options,
     target_from_args,
 )
@@ -33,6 +36,9 @@ def add_arguments(parser) -> None:
                         help="keep the target's parameters symbolic: they become parameters "
                              "of the system and arguments of the emitted module, with the "
                              "--set values as defaults")
+    parser.add_argument("--map", action="store_true",
+                        help="the finite-step overlap map at finite d (expected change in one "
+                             "step of batch n_b; d is a parameter) instead of the ODE")
     add_timeout_argument(parser)
 
 
@@ -47,7 +53,14 @@ def run(args) -> int:
         extra = dict(symbolic_parameters=True, parameter_values=values)
     else:
         target, extra = target_from_args(args.target, args), {}
-    system = ode_system(target, **scenario_options(args), **extra)
+    if args.map:
+        from escalier.derive.ode import overlap_map
+
+        if args.symbolic:
+            raise ValueError("--map takes numeric target parameters (--set), not --symbolic")
+        system = overlap_map(scenario_from_args(target, args))
+    else:
+        system = ode_system(target, **scenario_options(args), **extra)
     if args.emit == "latex":
         text = system.latex() + "\n"
     elif args.emit == "sympy":
@@ -61,7 +74,8 @@ def run(args) -> int:
         if path.parent and not path.parent.exists():
             raise ValueError(f"output folder {str(path.parent)!r} does not exist")
         path.write_text(text)
-        print(f"wrote {path} ({len(system.state)} equations, backend {system.backend})")
+        what = "map components" if args.map else "equations"
+        print(f"wrote {path} ({len(system.state)} {what}, backend {system.backend})")
     else:
         print(text, end="")
     return 0
