@@ -101,6 +101,11 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
 
 
 def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
+    if sc.loss not in ("square", "correlation"):
+        raise ValueError(
+            f"the ODE derivation covers the square and correlation losses, got loss = "
+            f"{sc.loss!r}: its Delta_e = y exp(-y yhat) makes the expectations non-polynomial "
+            f"in the labels; simulate it instead (escalier.numerics.simulate)")
     p, k = sc.p, sc.k
     wide = max(p, k) >= 10
     lam = [sp.Symbol(f"lambda_{j}", real=True) for j in range(1, p + 1)]
