@@ -7,7 +7,9 @@ Conventions (docs/theory.md §1.2 and §4), with the update written out:
 
     x ~ N(0, I_d),  lambda_j = w_j . x / sqrt(d),  nu_r = w*_r . x / sqrt(d)
     y = f(nu) + sqrt(noise) * xi,  yhat = sum_j a_j sigma(lambda_j)
-    Delta_e = y - yhat (square loss) or y (correlation loss)
+    Delta_e = y - yhat (square loss), y (correlation loss) or y exp(-y yhat) (exponential
+    loss exp(-y yhat), as in margin-based classification; simulation only: the ODE
+    derivation refuses it)
     w_j <- w_j + (lr / n_b) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d)
     a_j <- a_j + (lr_a / (n_b d)) sum_mu Delta_e^mu sigma(lambda_j^mu)     (train_second_layer)
     spherical (p = 1): w <- sqrt(d) w / ||w|| after each step
@@ -79,7 +81,7 @@ def activation(spec: str | sp.Expr) -> sp.Lambda:
     return sp.Lambda(_X, target.expr.xreplace({target.variables[0]: _X}))
 
 
-LOSSES = ("square", "correlation")
+LOSSES = ("square", "correlation", "exponential")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Scenario:
         student: the student activation (name or expression in x).
         p: number of student hidden units.
         lr: first-layer learning rate eta.
-        loss: "square" or "correlation".
+        loss: "square", "correlation" or "exponential".
         batch: mini-batch size n_b (samples averaged per step).
         noise: label-noise variance Delta.
         a: second-layer weights (fixed, or initial when trained); default all ones.
@@ -114,7 +116,7 @@ class Scenario:
     lr: float = field(default=1.0, metadata={
         "kind": "positive", "help": "first-layer learning rate eta"})
     loss: str = field(default="square", metadata={
-        "kind": "choice", "choices": ("square", "correlation"), "help": "per-sample loss"})
+        "kind": "choice", "choices": LOSSES, "help": "per-sample loss"})
     batch: int = field(default=1, metadata={"kind": "int>=1", "help": "mini-batch size n_b"})
     noise: float = field(default=0.0, metadata={
         "kind": "nonnegative", "help": "label-noise variance Delta"})

@@ -140,6 +140,11 @@ class Frame:
 
 def frame(sc: Scenario, symbolic_P: bool = False) -> Frame:
     """The Frame of a Scenario (symbol names as in the ODE system)."""
+    if sc.loss not in ("square", "correlation"):
+        raise ValueError(
+            f"the overlap equations cover the square and correlation losses, got loss = "
+            f"{sc.loss!r}: its Delta_e = y exp(-y yhat) makes the expectations non-polynomial "
+            f"in the labels; simulate it instead (escalier.numerics.simulate)")
     p, k = sc.p, sc.k
     wide = max(p, k) >= 10
     lam = [sp.Symbol(f"lambda_{j}", real=True) for j in range(1, p + 1)]

@@ -46,6 +46,12 @@ def add_arguments(parser) -> None:
                              "(default: 10)")
     parser.add_argument("--records", type=positive_int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
+    parser.add_argument("--protocol", choices=["online", "reuse"], default="online",
+                        help="online SGD (a fresh sample per step) or batch reuse (each sample "
+                             "used for --steps-per-batch consecutive steps; law from the "
+                             "generative exponent; default: online)")
+    parser.add_argument("--steps-per-batch", type=bounded(int, 2), default=2,
+                        help="steps on each sample under --protocol reuse (default: 2)")
     add_engine_argument(parser)
     parser.add_argument("--plot", metavar="FILE", help="write a figure")
     parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
@@ -55,6 +61,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     enable_float64()
+    from escalier.numerics.simulation import OnlineSGD, StepsPerBatch
     from escalier.numerics.verify import escape_scaling
 
     if args.seeds is None:
@@ -67,10 +74,20 @@ def run(args) -> int:
     r = escape_scaling(target, args.student, args.d, seeds=args.seeds, seed=args.seed,
                        lr0=args.lr, threshold=args.threshold, budget=args.budget,
                        n_records=args.records, engine=args.engine, loss=args.loss,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress,
+                       protocol=(StepsPerBatch(args.steps_per_batch) if args.protocol == "reuse"
+                                 else OnlineSGD()))
     law = r.law
-    print(f"information exponent (student-compatible) l = {law.l}: steps ~ {law.law}; "
-          f"learning rate {r.config['lr_rule']}")
+    pred = r.config["predictions"]
+    print(f"exponents report: online SGD, information exponent {pred['information_exponent']}:"
+          f" samples ~ {pred['online']}; batch reuse, generative exponent "
+          f"{pred['generative_exponent']}: samples ~ {pred['reuse']}")
+    if args.protocol == "reuse":
+        print(f"protocol: {r.config['protocol']}; measured law: generative exponent {law.l}, "
+              f"samples ~ {law.law}; learning rate {r.config['lr_rule']}")
+    else:
+        print(f"protocol: online; information exponent (student-compatible) l = {law.l}: "
+              f"steps ~ {law.law}; learning rate {r.config['lr_rule']}")
     print(f"steps until |m| >= {args.threshold} over all seeds (typical = geometric mean, or "
           f"the median when some did not escape; t_diffusion: the diffusion's mean escape "
           f"time, numerical):")

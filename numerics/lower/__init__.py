@@ -7,6 +7,7 @@ from ._emit import ode_source as ode_source
 from ._gaussian import register_gaussian_expectation as _register_gaussian_expectation
 from ._lower import Lowered as Lowered
 from ._lower import lower as lower
+from ._networks import residual_function as residual_function
 from ._networks import student_functions as student_functions
 from ._networks import teacher_function as teacher_function
 from ._registry import register as register

@@ -8,7 +8,7 @@ import sympy as sp
 
 from ._lower import lower as _lower
 
-__all__ = ["elementwise", "student_functions", "teacher_function"]
+__all__ = ["elementwise", "residual_function", "student_functions", "teacher_function"]
 
 
 def elementwise(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]):
@@ -46,3 +46,16 @@ def student_functions(scenario):
             "SGD needs an activation differentiable almost everywhere with a finite derivative"
         )
     return elementwise(body, (x,)), elementwise(derivative, (x,))
+
+
+def residual_function(scenario):
+    """Delta_e(y, yhat) of the scenario's loss (escalier.derive.Scenario's docstring): minus
+    the derivative of the per-sample loss in yhat: y - yhat (square), y (correlation),
+    y exp(-y yhat) (exponential). One place for both engines."""
+    if scenario.loss == "square":
+        return lambda y, yhat: y - yhat
+    if scenario.loss == "correlation":
+        return lambda y, yhat: y
+    if scenario.loss == "exponential":
+        return lambda y, yhat: y * jnp.exp(-y * yhat)
+    raise ValueError(f"no residual for loss {scenario.loss!r}")

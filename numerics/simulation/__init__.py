@@ -15,6 +15,7 @@ from .engines import EscapeThreshold as EscapeThreshold
 from .engines import FullEngine as FullEngine
 from .engines import GramEngine as GramEngine
 from .engines import Horizon as Horizon
+from .engines import MultiPass as MultiPass
 from .engines import OnlineSGD as OnlineSGD
 from .engines import StepsPerBatch as StepsPerBatch
 from .engines import StopCondition as StopCondition

@@ -24,6 +24,7 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
     The loop stops at `limit` steps or once `need` seeds escaped.
     """
     LP = float(chain.teacher_root[0, 0])
+    reuse = chain.reuse  # a unit is `reuse` SGD steps on one sample batch
 
     def one_chunk(carry):
         state, hit, done = carry
@@ -32,7 +33,7 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
             state, hit, j = c
             abc = chain.unit(state[:3], r)
             m = abc[0][0, 0] * LP
-            hit = jnp.where((hit < 0) & (jnp.abs(m) >= threshold), done + j + 1, hit)
+            hit = jnp.where((hit < 0) & (jnp.abs(m) >= threshold), (done + j + 1) * reuse, hit)
             return ((*abc, state[3]), hit, j + 1), None
 
         rng, draws = chain.draw(state[3], chunk)
@@ -46,15 +47,16 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
     done = 0
     m0 = np.abs(np.asarray(state[0][:, 0, 0]) * LP)
     hit = jnp.where(jnp.asarray(m0) >= threshold, 0, hit)
-    while done < limit:
-        before = done
+    while done * reuse < limit:
+        before = done * reuse
         state, hit, done = advance((state, hit, done))
         done = int(done)
         finite = np.all(np.isfinite(np.asarray(state[0]).reshape(keys.shape[0], -1)), axis=1)
         if not finite.all():
             raise ValueError(
                 f"the gram chain diverged (non-finite overlaps) in seed(s) "
-                f"{np.flatnonzero(~finite).tolist()} between step {before} and step {done}; "
+                f"{np.flatnonzero(~finite).tolist()} between step {before} and step "
+                f"{done * reuse}; "
                 f"lower the learning rate (lr = {float(chain.scenario.lr):g}, set by --lr)")
         if int(np.sum(np.asarray(hit) >= 0)) >= need:
             break
@@ -64,7 +66,8 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
 
 
 def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
-                      chunk: int = 1 << 14, dtype=jnp.float64, need: int | None = None):
+                      chunk: int = 1 << 14, dtype=jnp.float64, need: int | None = None,
+                      reuse: int = 1):
     """Escape steps of spherical single-index SGD at one d on the exact gram chain.
 
     Args:
@@ -76,6 +79,8 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
         chunk: steps per jitted call of the host loop.
         dtype: float64 (float32 loses the O(lr / d) increments at large d).
         need: stop once this many seeds escaped (default: more than half).
+        reuse: consecutive steps on each sample batch (StepsPerBatch(k); 1: online SGD);
+            the overlap is checked after each batch's k steps, so steps are multiples of k.
 
     Returns:
         (steps, m0): the first step with |m| >= threshold per seed (nan if none when the loop
@@ -88,7 +93,7 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
             f"p = 1, spherical = True; got k = {scenario.k}, p = {scenario.p}, "
             f"spherical = {scenario.spherical}"
         )
-    chain = GramChain(scenario, int(d), dtype)
+    chain = GramChain(scenario, int(d), dtype, int(reuse))
     keys = jnp.asarray(keys)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         keys = jax.random.key_data(keys)

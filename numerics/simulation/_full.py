@@ -4,7 +4,7 @@ One step (derive/_scenario.py, docs/theory.md §1.2 and §6.1), for a fresh batc
 
     U = X [W; W*]^T / sqrt(d)          (one matmul: lambda = U[:, :p], nu = U[:, p:])
     y = f(nu) + sqrt(noise) xi,  yhat = sigma(lambda) a
-    Delta_e = y - yhat (square loss) or y (correlation loss)
+    Delta_e = y - yhat (square loss), y (correlation) or y exp(-y yhat) (exponential)
     W <- W + (lr / (n_b sqrt(d))) (a * Delta_e * sigma'(lambda))^T X
     a <- a + (lr_a / (n_b d)) sigma(lambda)^T Delta_e                (train_second_layer)
     spherical (p = 1): w <- sqrt(d) w / ||w||
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from escalier.derive import Scenario
-from escalier.numerics.lower import student_functions, teacher_function
+from escalier.numerics.lower import residual_function, student_functions, teacher_function
 
 from ._blocks import DIVERGENCE_BOUND, block_size, diverged, pad_nan, progress_bar
 from ._init import initial_state, overlaps
@@ -60,7 +60,7 @@ def step_function(scenario: Scenario, d: int, dtype) -> Callable:
     lr_w = scenario.lr / (B * math.sqrt(d))
     lr_a = scenario.lr_a / (B * d)
     noise_std = math.sqrt(scenario.noise)
-    square = scenario.loss == "square"
+    residual = residual_function(scenario)
     sqrt_d = math.sqrt(d)
 
     def step(carry, X):
@@ -73,7 +73,7 @@ def step_function(scenario: Scenario, d: int, dtype) -> Callable:
         if scenario.noise > 0:
             y = y + noise_std * X[:, d]
         s = sigma(lam)
-        delta = y - s @ a if square else y
+        delta = residual(y, s @ a)
         g = (delta[:, None] * dsigma(lam)) * a  # (n_b, p)
         W = V[:p] + lr_w * (g.T @ x)
         if scenario.spherical:
@@ -122,11 +122,13 @@ def _block(
     n_rec: int,
     dtype_name: str,
     draw_only: bool = False,
+    reuse: int = 1,
 ):
     """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
     vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
     the dot product of its batch with the first student row (the least work that keeps
-    every number drawn): the random-number floor of the benchmark."""
+    every number drawn): the random-number floor of the benchmark. reuse: SGD steps taken
+    on each drawn batch (one *unit*; record_every counts units, first_step counts units)."""
     dtype = jnp.dtype(dtype_name)
     p, B = scenario.p, scenario.batch
     width = d + (1 if scenario.noise > 0 else 0)
@@ -139,6 +141,12 @@ def _block(
             V, a = carry
             X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
+
+    if reuse > 1:
+        one = step
+
+        def step(carry, X):  # `reuse` consecutive SGD steps on the same batch X
+            return jax.lax.fori_loop(0, reuse, lambda _, c: one(c, X)[0], carry), None
 
     offsets = jnp.arange(chunk)
     n_pad = _per_step_words(B, width)
@@ -184,9 +192,14 @@ def run(
     record_every: int,
     dtype: str,
     *,
+    reuse: int = 1,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run the full engine (the engine interface of `_api`, plus a progress bar).
+
+    reuse: consecutive SGD steps on each fresh batch (StepsPerBatch(k); 1: online SGD).
+    Unit u (= steps u reuse .. (u + 1) reuse - 1) takes the batch the online run would take
+    at step u, so n_steps and record_every must be multiples of reuse.
 
     Records after a divergence (non-finite or beyond DIVERGENCE_BOUND, checked between
     blocks) are NaN and the run stops there; the API edge turns that into a ValueError.
@@ -207,16 +220,19 @@ def run(
             f"fold_in(key, step) with a 32-bit step), got {n_steps}; use the gram engine or a "
             f"shorter time"
         )
+    if record_every % reuse or n_steps % reuse:
+        raise ValueError(f"n_steps = {n_steps} and record_every = {record_every} must be "
+                         f"multiples of the steps per batch ({reuse})")
     dtype = jnp.dtype(dtype)
     n_rec = n_steps // record_every
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
     records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
     per_block = block_size(n_rec)
-    fn = _block(scenario, d, record_every, per_block, dtype.name)
+    fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse)
     bar = progress_bar(progress, n_steps, "full", scenario, d)
     done = 0
     while done < n_rec:
-        (V, a), (Q, M, A) = fn(V, a, data_keys, done * record_every)
+        (V, a), (Q, M, A) = fn(V, a, data_keys, done * (record_every // reuse))
         Q, M, A = np.asarray(Q), np.asarray(M), np.asarray(A)
         records.append((Q, M, A))
         done += per_block

@@ -85,7 +85,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from escalier.numerics.lower import student_functions, teacher_function
+from escalier.numerics.lower import residual_function, student_functions, teacher_function
 
 from ._blocks import block_size, diverged, pad_nan, progress_bar
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
@@ -267,7 +267,7 @@ class GramChain:
         if xi is not None:
             y = y + jnp.sqrt(jnp.asarray(sc.noise, self.dtype)) * xi
         s = sigma(lam)
-        delta = y - s @ a if sc.loss == "square" else y
+        delta = residual_function(sc)(y, s @ a)
         C = delta[:, None] * dsigma(lam) * a[None, :]
         return C, s, delta
 

@@ -11,6 +11,8 @@ from ._deviation import deviation_table as deviation_table
 from ._deviation import sup_deviation as sup_deviation
 from ._escape import EscapeScaling as EscapeScaling
 from ._escape import escape_scaling as escape_scaling
+from ._escape import protocol_predictions as protocol_predictions
+from ._escape import reuse_lr as reuse_lr
 from ._fit import ExponentFit as ExponentFit
 from ._fit import fit_exponent as fit_exponent
 from ._rates import best_lr as best_lr

@@ -53,6 +53,9 @@ def noise_variance(scenario, ms) -> np.ndarray:
 
     from escalier.numerics.lower import student_functions, teacher_function
 
+    if scenario.loss not in ("square", "correlation"):
+        raise ValueError(f"the escape diffusion covers the square and correlation losses, "
+                         f"got {scenario.loss!r}")
     f = teacher_function(scenario)
     sigma, dsigma = student_functions(scenario)
     a = float(scenario.a[0])

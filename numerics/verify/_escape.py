@@ -18,7 +18,7 @@ from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_la
 
 if TYPE_CHECKING:
     from escalier.derive import Target
-    from escalier.numerics.simulation import Engine
+    from escalier.numerics.simulation import Engine, TrainingProtocol
 
 __all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
 
@@ -77,8 +77,14 @@ class EscapeScaling:
 
     def notes(self) -> list[str]:
         """Plain-language explanations of the table: units, and why runs did not escape."""
-        out = ["t_diffusion and horizon are in units of t = SGD steps / d; typical steps are "
-               "SGD steps (one sample each)"]
+        k = self.config.get("steps_per_batch", 1)
+        if k > 1:
+            out = [f"batch reuse ({k} steps per sample): 'typical steps' and 'steps / law' count "
+                   f"samples (SGD steps / {k}); horizon = samples given / d; no diffusion model "
+                   f"of reuse (t_diffusion nan)"]
+        else:
+            out = ["t_diffusion and horizon are in units of t = SGD steps / d; typical steps "
+                   "are SGD steps (one sample each)"]
         total = self.steps.size
         missing = int((~np.isfinite(self.steps)).sum())
         if missing:
@@ -144,7 +150,8 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
                    ds: Sequence[int] = (128, 256, 512, 1024), *, seeds: int = 8,
                    seed: int = 0, lr0: float | None = None, threshold: float = 0.5,
                    budget: float = 10.0, n_records: int = 400, engine: str | Engine = "full",
-                   loss: str = "correlation", progress: bool = False) -> EscapeScaling:
+                   loss: str = "correlation", progress: bool = False,
+                   protocol: TrainingProtocol | None = None) -> EscapeScaling:
     """Steps until |m| >= threshold for spherical online SGD on a single-index target.
 
     The student is one spherical neuron (p = 1, ||w||^2 = d) with activation `student`
@@ -171,6 +178,13 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
             (gram) runs each d until most seeds escaped, the others over the horizon.
         loss: "correlation" or "square".
         progress: progress bars.
+        protocol: OnlineSGD() (default) or StepsPerBatch(k) (batch reuse, batch size 1:
+            each sample is used for k consecutive steps). Under reuse the law is that of the
+            generative exponent of the exponents report (d for 1, d log d for 2), the rate is
+            lr0 at every d (`reuse_lr`: the reuse effect is the O(lr) shift of a sample's
+            pre-activation between its two steps, so lr must not shrink with d) and each run
+            is given budget x 10 x law(d) samples (no diffusion model of reuse is used).
+            Steps in the result are always *samples* (SGD steps / k).
 
     Returns:
         EscapeScaling.
@@ -183,7 +197,13 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     from tqdm.auto import tqdm
 
     from escalier.derive import Scenario, Target
-    from escalier.numerics.simulation import EscapeThreshold, resolve_engine, simulate
+    from escalier.numerics.simulation import (
+        EscapeThreshold,
+        OnlineSGD,
+        StepsPerBatch,
+        resolve_engine,
+        simulate,
+    )
 
     from ._compare import ode_functions
     from ._diffusion import EscapeDiffusion
@@ -193,7 +213,22 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
         raise ValueError(f"escalier scaling is for single-index targets (k = 1), got k = {t.k}")
     if student is None:
         student = t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
-    law = scaling_law(information_exponent(t, student))
+    protocol = OnlineSGD() if protocol is None else protocol
+    if not isinstance(protocol, OnlineSGD | StepsPerBatch):
+        raise ValueError(f"escape scaling runs OnlineSGD() or StepsPerBatch(k), got "
+                         f"{protocol!r}")
+    k_reuse = protocol.steps_per_batch
+    predictions = protocol_predictions(t)
+    if k_reuse == 1:
+        law = scaling_law(information_exponent(t, student))
+    else:
+        gen = predictions["generative_exponent"]
+        if gen is None or gen > 2:
+            raise ValueError(
+                f"the exponents report gives generative exponent {gen} for {t.text or t.expr} "
+                f"(batch-reuse class {predictions['reuse']}): no O(d) or O(d log d) law to "
+                f"measure under reuse")
+        law = scaling_law(gen)
     if not (0 < threshold < 1):
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not budget > 1:
@@ -207,6 +242,9 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     eng = resolve_engine(engine)
     engine = eng.name
     base = Scenario(t, student=student, p=1, lr=1.0, loss=loss, spherical=True)
+    if k_reuse > 1:
+        return _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0,
+                              threshold, budget, eng, progress)
     fns = ode_functions(base)  # one derivation; the learning rate enters through args
     model = EscapeDiffusion(fns, base, threshold)
     if lr0 is None:
@@ -269,7 +307,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     config = {"target": str(t.expr), "student": str(student), "d": list(ds), "seeds": seeds,
               "seed": seed, "lr0": lr0, "threshold": threshold, "budget": budget,
               "n_records": n_records, "engine": engine, "loss": loss, "p": 1,
-              "spherical": True}
+              "spherical": True, "protocol": protocol.describe(), "predictions": predictions}
     pred_times = np.array(pred_times)
     diffusion = _slope(ds, np.array(ds) * pred_times) if len(ds) >= 2 else math.nan
     config["lr_rule"] = lr_rule
@@ -279,3 +317,90 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
 
 def _slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def protocol_predictions(target) -> dict[str, Any]:
+    """The exponents report's sample laws for online SGD and batch reuse (escalier.derive.
+    exponents): {"information_exponent", "online", "generative_exponent", "reuse"}."""
+    from escalier.derive import exponents
+
+    r = exponents(target, protocols=["online", "reuse"], alpha_c=False)
+    online = r.online[0].cost if r.online else None
+    return {"information_exponent": r.information_exponent, "online": online,
+            "generative_exponent": r.generative_exponent, "reuse": r.reuse}
+
+
+def reuse_lr(scenario) -> float:
+    """The default reuse rate lr0 = 1 / (2 sqrt(E[y^2] E[sigma'(z)^2])), z ~ N(0, 1): the
+    rate at which the typical shift lr |y sigma'(lambda)| of a sample's pre-activation between
+    its consecutive steps (the source of the label transform) is 1/2 (Gauss-Hermite, 64
+    nodes)."""
+    import jax.numpy as jnp
+
+    from escalier.numerics.lower import student_functions, teacher_function
+
+    x, w = np.polynomial.hermite_e.hermegauss(64)
+    w = w / w.sum()
+    f = np.asarray(teacher_function(scenario)(jnp.asarray(x)[:, None]))
+    _, dsigma = student_functions(scenario)
+    ds = np.asarray(dsigma(jnp.asarray(x)))
+    return float(0.5 / math.sqrt(np.sum(w * f**2) * np.sum(w * ds**2)))
+
+
+def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, threshold, budget,
+                   eng, progress) -> EscapeScaling:
+    """escape_scaling under StepsPerBatch(k): steps counted in samples (steps / k)."""
+    import jax
+    from tqdm.auto import tqdm
+
+    from escalier.numerics.simulation import EscapeThreshold, simulate
+
+    k = protocol.steps_per_batch
+    if lr0 is None:
+        lr0 = reuse_lr(base)
+        lr_rule = (f"lr = lr0 = {lr0:.4g} at every d: 1 / (2 sqrt(E[y^2] E[sigma'^2])), the "
+                   f"rate whose typical pre-activation shift between a sample's steps is 1/2")
+    else:
+        lr_rule = f"lr = lr0 = {lr0:.4g} at every d (given)"
+    horizons, samples, seconds = [], [], []
+    for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
+        sc = replace(base, lr=lr0)
+        budget_samples = budget * 10 * float(law.steps(d))
+        clock = time.perf_counter()
+        if eng.has_events:
+            keys = jax.random.split(jax.random.key(seed), seeds)
+            s_d, _ = eng.first_passage(sc, d, keys,
+                                       EscapeThreshold(threshold, median_error_need(seeds)),
+                                       limit=int(math.ceil(budget_samples * k)),
+                                       protocol=protocol)
+            s_d = np.asarray(s_d) / k
+        else:
+            res = simulate(sc, d, budget_samples * k / d, seeds=seeds, seed=seed,
+                           n_records=400, engine=eng, protocol=protocol, progress=progress)
+            s_d = escape_times(res.times, np.asarray(res.M)[:, :, 0, 0], threshold) * d / k
+        seconds.append(time.perf_counter() - clock)
+        horizons.append(budget_samples / d)
+        samples.append(s_d)
+        if not np.isfinite(s_d).any():
+            raise ValueError(
+                f"no run reached |m| >= {threshold} at d = {d} under {protocol.describe()} "
+                f"with lr = {lr0:.4g} within {budget_samples:.4g} samples ({budget:g} x 10 x "
+                f"{law.law}); the time budget was reached (raise --budget, or change --lr or "
+                f"--threshold: a reuse run can settle at a weak-recovery overlap below it)")
+    samples = np.array(samples)
+    typ = [_typical(s) for s in samples]
+    typical = np.array([v for v, _ in typ])
+    ok = np.isfinite(typical)
+    fit = None
+    if ok.sum() >= 2:
+        errs = [e for (_, e), good in zip(typ, ok, strict=True) if good]
+        yerr = None if any(e is None for e in errs) else np.array(errs)
+        fit = fit_exponent(np.array(ds)[ok], typical[ok], yerr)
+    config = {"target": str(base.target.expr), "student": str(base.student), "d": list(ds),
+              "seeds": seeds, "seed": seed, "lr0": lr0, "threshold": threshold,
+              "budget": budget, "engine": eng.name, "loss": base.loss, "p": 1,
+              "spherical": True, "protocol": protocol.describe(), "steps_per_batch": k,
+              "predictions": predictions, "lr_rule": lr_rule, "unit": "samples"}
+    nan = np.full(len(ds), math.nan)
+    return EscapeScaling(law, ds, tuple(lr0 for _ in ds), nan, np.array(horizons), samples,
+                         typical, fit, law.exponent(ds), math.nan, np.array(seconds), config)

@@ -43,7 +43,9 @@ def full_sgd(scenario, d, n_steps, record_every, seeds, seed=0, reuse=1, lr=None
         nu = X @ Ws.T / math.sqrt(d)
         y = f(nu) + math.sqrt(sc.noise) * xi
         s = sigma(lam)
-        delta = y - s @ a if sc.loss == "square" else y
+        yhat = s @ a
+        delta = {"square": y - yhat, "correlation": y,
+                 "exponential": y * jnp.exp(-y * yhat)}[sc.loss]  # minus d loss / d yhat
         C = delta[:, None] * dsigma(lam) * a[None, :]
         return C, s, delta
 

@@ -15,6 +15,7 @@ from escalier.numerics.simulation import (
     GramEngine,
     OnlineSGD,
     StepsPerBatch,
+    TrainingProtocol,
     simulate,
 )
 
@@ -49,9 +50,13 @@ def test_toy_engine_on_the_command_line(toy, tmp_path, capsys):
 
 
 def test_engines_refuse_what_they_cannot_run(toy):
+    class Unknown(TrainingProtocol):
+        name = "unknown"
+        steps_per_batch = 1
+
     with pytest.raises(ValueError, match="engine 'full' cannot run the training protocol "
-                                         "'2 steps per batch'"):
-        simulate(SC, 50, 1.0, engine="full", protocol=StepsPerBatch(2), progress=False)
+                                         "'unknown'"):
+        simulate(SC, 50, 1.0, engine="full", protocol=Unknown(), progress=False)
     with pytest.raises(ValueError, match="engine 'numpy' runs erf committees only"):
         simulate(Scenario("He2(z1)", p=1), 50, 1.0, engine="numpy", progress=False)
     with pytest.raises(ValueError, match="unknown engine 'nope'"):

@@ -134,8 +134,10 @@ class Engine(abc.ABC):
         return type(self).first_passage is not Engine.first_passage
 
     def first_passage(self, scenario: Scenario, d: int, keys, stop: EscapeThreshold,
-                      limit: int, *, progress: bool = False):
+                      limit: int, *, progress: bool = False,
+                      protocol: TrainingProtocol | None = None):
         """(steps, m0): each seed's first step with |m| >= threshold (nan if none within
-        `limit` steps) and its initial overlap. Engines without an event loop refuse."""
+        `limit` steps) and its initial overlap, under `protocol` (default online SGD).
+        Engines without an event loop refuse."""
         raise ValueError(f"engine {self.name!r} has no event stop ({type(stop).__name__}); "
                          f"use simulate() over a horizon and escape_times, or engine 'gram'")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .. import _full
-from ._base import Engine
+from .. import _full, _multipass
+from ._base import Engine, OnlineSGD, StepsPerBatch
+from ._reuse import MultiPass
 
 __all__ = ["FullEngine"]
 
@@ -14,9 +15,15 @@ __all__ = ["FullEngine"]
 @final
 @dataclass(frozen=True)
 class FullEngine(Engine):
-    """Simulates W (p x d) directly: cost O(d) per step; online SGD only."""
+    """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch and
+    multi-pass GD (cost O(alpha d^2) per step)."""
 
     name: ClassVar[str] = "full"
+    protocols = (OnlineSGD, StepsPerBatch, MultiPass)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
-        return _full.run(scenario, d, n_steps, keys, record_every, dtype, progress=progress)
+        if isinstance(protocol, MultiPass):
+            return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
+                                  alpha=protocol.alpha, progress=progress)
+        return _full.run(scenario, d, n_steps, keys, record_every, dtype,
+                         reuse=protocol.steps_per_batch, progress=progress)

@@ -29,6 +29,9 @@ class GramEngine(Engine):
                          reuse=protocol.steps_per_batch, progress=progress)
 
     def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
-                      progress=False):
+                      progress=False, protocol=None):
+        reuse = 1 if protocol is None else protocol.steps_per_batch
+        if protocol is not None:
+            self.check(scenario, protocol)
         return _escape.gram_escape_steps(scenario, d, keys, stop.threshold, limit,
-                                         need=stop.need)
+                                         need=stop.need, reuse=reuse)

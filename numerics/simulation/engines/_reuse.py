@@ -1,0 +1,55 @@
+"""Data-reuse training protocols beyond k steps per batch (docs/reuse.md).
+
+`MultiPass(alpha)`: full-batch gradient descent on one fixed training set of n = alpha d
+samples, drawn once per seed and used at every step (Dandi et al., arXiv 2402.03220, the
+multi-pass setting their dynamical mean-field theory describes). One step is the Scenario's
+update with the whole set as the batch,
+
+    w_j <- w_j + (lr / n) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d),
+
+so the overlaps move by O(lr / d) per step and, with t = steps / d as for online SGD, the
+d -> infinity limit at fixed t and alpha is gradient flow on the empirical risk with rate
+lr (the time of escalier.numerics.dmft). scenario.batch is not used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, final
+
+from ._base import TrainingProtocol
+
+__all__ = ["MULTIPASS_MEMORY_BYTES", "MultiPass"]
+
+MULTIPASS_MEMORY_BYTES = 4 << 30
+"""Largest training-set memory (all seeds, S n d numbers of 8 bytes) a multi-pass run may
+hold; beyond it the full engine refuses with the numbers."""
+
+
+@final
+@dataclass(frozen=True)
+class MultiPass(TrainingProtocol):
+    """Full-batch GD on a fixed set of n = round(alpha d) samples (module docstring)."""
+
+    name: ClassVar[str] = "multipass"
+    alpha: float = 2.0
+
+    def __post_init__(self):
+        try:
+            ok = math.isfinite(float(self.alpha)) and float(self.alpha) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"alpha (samples / d) must be a positive number, got {self.alpha!r}")
+
+    @property
+    def steps_per_batch(self) -> int:
+        return 1
+
+    def samples(self, d: int) -> int:
+        """n = max(1, round(alpha d))."""
+        return max(1, round(float(self.alpha) * d))
+
+    def describe(self) -> str:
+        return f"multi-pass GD, n = {self.alpha:g} d"
