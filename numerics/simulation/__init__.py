@@ -13,6 +13,7 @@ from .engines import ENGINES as ENGINES
 from .engines import Engine as Engine
 from .engines import EscapeThreshold as EscapeThreshold
 from .engines import FullEngine as FullEngine
+from .engines import GiantSteps as GiantSteps
 from .engines import GramEngine as GramEngine
 from .engines import Horizon as Horizon
 from .engines import MultiPass as MultiPass

@@ -123,7 +123,7 @@ def simulate(
     eng.check(scenario, protocol)
     engine = eng.name
 
-    n_steps = max(1, math.ceil(time * d))
+    n_steps = protocol.total_steps(time, d)
     unit = protocol.steps_per_batch
     record_every = unit * math.ceil(math.ceil(n_steps / n_records) / unit)
     n_steps = record_every * math.ceil(n_steps / record_every)

@@ -16,16 +16,18 @@ over the n samples, accumulated in chunks: memory O(chunk), time O(n (p + k) p),
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._blocks import progress_bar
 from ._gram import GramChain, as_keys, check_exact, row_factor
 from ._gram_draws import Stream, bartlett, bartlett_size
 
-__all__ = ["giant_step"]
+__all__ = ["giant_step", "run"]
 
 
 def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
@@ -56,7 +58,31 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
         ValueError: inexact settings, n < 1, d too small, bad keys.
     """
     check_exact(scenario, inputs=inputs, optimizer=optimizer, covariance=covariance)
-    if not (isinstance(n, int | np.integer) and n >= 1):
+    _check_step(scenario, int(d), n, lr)
+    chain = GramChain(scenario, int(d), dtype)
+    key_arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    single = (key_arr.ndim == 1 and not jnp.issubdtype(key_arr.dtype, jax.dtypes.prng_key)) or (
+        key_arr.ndim == 0)
+    keys = as_keys(key_arr[None] if single else key_arr)
+    step = _step_function(chain, int(n), float(lr), int(chunk))
+
+    def one(key):
+        A, B, a, rng = chain.init(key)
+        A1, B1, a1, _ = step((A, B, a, rng))
+        Q0, M0, _ = chain.observe((A, B, a))
+        Q1, M1, _ = chain.observe((A1, B1, a1))
+        return {"Q0": Q0, "M0": M0, "a0": a, "Q": Q1, "M": M1, "a": a1}
+
+    out = jax.jit(jax.vmap(one))(keys)
+    out = {name: np.asarray(v[0] if single else v) for name, v in out.items()}
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        raise FloatingPointError(f"the giant step produced non-finite overlaps (lr = {lr}); "
+                                 f"try a smaller learning rate")
+    return out
+
+
+def _check_step(scenario, d: int, n, lr) -> None:
+    if isinstance(n, bool) or not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n (samples in the giant step) must be a positive integer, got {n!r}")
     if not np.isfinite(lr):
         raise ValueError(f"lr must be finite, got {lr}")
@@ -64,20 +90,20 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
     if d < k + 2 * p:
         raise ValueError(f"d = {d} is too small for an exact giant step: need d >= k + 2p = "
                          f"{k + 2 * p}")
-    chain = GramChain(scenario, int(d), dtype)
-    dt = chain.dtype
-    n = int(n)
-    size = min(n, int(chunk))
+
+
+def _step_function(chain: GramChain, n: int, lr: float, chunk: int):
+    """(A, B, a, rng) -> (A', B', a', rng'): one giant step on n fresh samples (module
+    docstring), accumulated over ceil(n / chunk) blocks with the tail masked."""
+    scenario, d, dt = chain.scenario, chain.d, chain.dtype
+    p, k = scenario.p, scenario.k
+    size = min(n, chunk)
     n_chunks = -(-n // size)
     noise = scenario.noise > 0
     df = chain.df
-    key_arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
-    single = (key_arr.ndim == 1 and not jnp.issubdtype(key_arr.dtype, jax.dtypes.prng_key)) or (
-        key_arr.ndim == 0)
-    keys = as_keys(key_arr[None] if single else key_arr)
 
-    def one(key):
-        A, B, a, rng = chain.init(key)
+    def step(state):
+        A, B, a, rng = state
 
         def body(i, carry):
             rng, s_star, s_f, s_cc, s_a = carry
@@ -106,13 +132,49 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
         if scenario.spherical:
             norm = jnp.sqrt(jnp.sum(A1 * A1) + jnp.sum(B1 * B1))
             A1, B1 = A1 / norm, B1 / norm
-        Q0, M0, _ = chain.observe((A, B, a))
-        Q1, M1, _ = chain.observe((A1, B1, a1))
-        return {"Q0": Q0, "M0": M0, "a0": a, "Q": Q1, "M": M1, "a": a1}
+        return A1, B1, a1, stream.state
 
-    out = jax.jit(jax.vmap(one))(keys)
-    out = {name: np.asarray(v[0] if single else v) for name, v in out.items()}
-    if not all(np.all(np.isfinite(v)) for v in out.values()):
-        raise FloatingPointError(f"the giant step produced non-finite overlaps (lr = {lr}); "
-                                 f"try a smaller learning rate")
-    return out
+    return step
+
+
+@functools.lru_cache(maxsize=16)
+def _program(scenario, d, dtype_name, n, lr, chunk, record_every, n_rec):
+    """Jitted, seed-vmapped: keys -> (Q, M, a) records (cached: repeated calls skip the
+    compilation)."""
+    chain = GramChain(scenario, d, jnp.dtype(dtype_name))
+    step = _step_function(chain, n, lr, chunk)
+
+    def one(key):
+        state = chain.init(key)
+
+        def record(state, _):
+            state = jax.lax.fori_loop(0, record_every, lambda i, s: step(s), state)
+            return state, chain.observe(state[:3])
+
+        _, recs = jax.lax.scan(record, state, None, length=n_rec)
+        first = chain.observe(state[:3])
+        return tuple(jnp.concatenate([x0[None], xs]) for x0, xs in zip(first, recs,
+                                                                        strict=True))
+
+    return jax.jit(jax.vmap(one))
+
+
+def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: int, lr: float,
+        chunk: int = 1 << 16, progress: bool = False) -> dict[str, np.ndarray]:
+    """`n_steps` consecutive giant steps, each on n fresh samples, from the random start (the
+    engine interface of _api: Q, M, a at steps 0, record_every, ..., n_steps).
+
+    Each step is the one of `giant_step`, taken from the state the previous one left: the
+    frame argument of the module docstring holds at every step (the new batch is independent
+    of the past and rotation invariant in the complement of the span of [W*; W]).
+    """
+    check_exact(scenario)
+    _check_step(scenario, int(d), n, lr)
+    program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), float(lr), int(chunk),
+                       int(record_every), n_steps // record_every)
+    bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
+    Q, M, a = (np.asarray(x) for x in program(as_keys(keys)))
+    if bar is not None:
+        bar.update(n_steps)
+        bar.close()
+    return {"Q": Q, "M": M, "a": a}

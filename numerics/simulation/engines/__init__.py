@@ -9,6 +9,7 @@ from ._base import OnlineSGD as OnlineSGD
 from ._base import StepsPerBatch as StepsPerBatch
 from ._base import StopCondition as StopCondition
 from ._base import TrainingProtocol as TrainingProtocol
+from ._giant import GiantSteps as GiantSteps
 from ._reuse import MultiPass as MultiPass
 from .full import FullEngine as FullEngine
 from .gram import GramEngine as GramEngine

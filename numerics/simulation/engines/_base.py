@@ -35,6 +35,10 @@ class TrainingProtocol(abc.ABC):
     def steps_per_batch(self) -> int:
         """Consecutive SGD steps taken on one mini-batch of scenario.batch samples."""
 
+    def total_steps(self, time: float, d: int) -> int:
+        """Steps of a run over `time` (t = steps / d) at dimension d."""
+        return max(1, math.ceil(time * d))
+
     def describe(self) -> str:
         return self.name
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .. import _full, _multipass
+from .. import _full, _full_giant, _multipass
 from ._base import Engine, OnlineSGD, StepsPerBatch
+from ._giant import GiantSteps
 from ._reuse import MultiPass
 
 __all__ = ["FullEngine"]
@@ -15,13 +16,17 @@ __all__ = ["FullEngine"]
 @final
 @dataclass(frozen=True)
 class FullEngine(Engine):
-    """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch and
-    multi-pass GD (cost O(alpha d^2) per step)."""
+    """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch,
+    giant steps and multi-pass GD (cost O(alpha d^2) per step)."""
 
     name: ClassVar[str] = "full"
-    protocols = (OnlineSGD, StepsPerBatch, MultiPass)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
+        if isinstance(protocol, GiantSteps):
+            return _full_giant.run(scenario, d, n_steps, keys, record_every, dtype,
+                                   n=protocol.n, lr=protocol.learning_rate(scenario),
+                                   progress=progress)
         if isinstance(protocol, MultiPass):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
                                   alpha=protocol.alpha, progress=progress)

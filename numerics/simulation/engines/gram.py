@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .. import _escape, _gram
+from .. import _escape, _gram, _gram_giant
 from ._base import Engine, EscapeThreshold, OnlineSGD, StepsPerBatch
+from ._giant import GiantSteps
 
 __all__ = ["GramEngine"]
 
@@ -15,16 +16,20 @@ __all__ = ["GramEngine"]
 @dataclass(frozen=True)
 class GramEngine(Engine):
     """Simulates the Gram matrix of [W; W*] exactly: cost per step independent of d; online
-    SGD and k steps per batch; an escape threshold as an event stop."""
+    SGD, k steps per batch and giant steps; an escape threshold as an event stop."""
 
     name: ClassVar[str] = "gram"
-    protocols = (OnlineSGD, StepsPerBatch)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps)
 
     def check(self, scenario, protocol) -> None:
         super().check(scenario, protocol)
         _gram.check_exact(scenario)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
+        if isinstance(protocol, GiantSteps):
+            return _gram_giant.run(scenario, d, n_steps, keys, record_every, dtype,
+                                   n=protocol.n, lr=protocol.learning_rate(scenario),
+                                   progress=progress)
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch, progress=progress)
 
