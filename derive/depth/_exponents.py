@@ -35,6 +35,7 @@ learner and a non-polynomial g*); `first_drop` is where it first falls below Var
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -83,25 +84,14 @@ class DepthReport:
     kernel_degree: int | None = None
     rows: tuple[Level, ...] = ()
     level: str = "vanishing test error as d -> oo (noiseless target)"
+    q: dict = field(default_factory=dict, repr=False)
 
     # the law of the chaos degree --------------------------------------------------------
 
-    @property
-    def q(self) -> dict[int, float]:
-        """q_j = j! p_j^2 / sigma^2: the share of Var(h*) on Hermite degree j of P."""
-        var = float(self.target.h_variance)
-        return {j: math.factorial(j) * float(c) ** 2 / var
-                for j, c in enumerate(self.target.p_coefficients) if j >= 1 and c != 0}
-
     def _sum_law(self, m: int) -> dict[int, float]:
-        law = {0: 1.0}
-        for _ in range(m):
-            nxt: dict[int, float] = {}
-            for s, ps in law.items():
-                for j, qj in self.q.items():
-                    nxt[s + j] = nxt.get(s + j, 0.0) + ps * qj
-            law = nxt
-        return law
+        """The law of S_m = J_1 + ... + J_m, J_i iid ~ q (q_j = j! p_j^2 / sigma^2, the share
+        of Var(h*) on Hermite degree j of P)."""
+        return _sum_law(tuple(sorted(self.q.items())), m)
 
     def mass(self, L: int) -> float:
         """M(L): the squared norm of y's projection on polynomials of degree <= L (d -> oo)."""
@@ -255,6 +245,18 @@ class DepthReport:
         }
 
 
+@functools.lru_cache(maxsize=256)
+def _sum_law(q: tuple[tuple[int, float], ...], m: int) -> dict[int, float]:
+    law = {0: 1.0}
+    for _ in range(m):
+        nxt: dict[int, float] = {}
+        for s, ps in law.items():
+            for j, qj in q:
+                nxt[s + j] = nxt.get(s + j, 0.0) + ps * qj
+        law = nxt
+    return law
+
+
 def _fmt(k: float | None) -> str:
     return "never" if k is None else f"{k:g}"
 
@@ -279,7 +281,10 @@ def depth_exponents(target: Hierarchical, *, max_degree: int = 8,
                                       else gn.expr**2, gn.k), 0)
     m2 = float(second[(0,) * gn.k].value)
     mean = gamma.get((0,) * gn.k, 0.0)
-    rep = DepthReport(target, gamma, m2, mean, max_degree, kernel_degree)
+    var = float(target.h_variance)
+    q = {j: math.factorial(j) * float(c) ** 2 / var
+         for j, c in enumerate(target.p_coefficients) if j >= 1 and c != 0}
+    rep = DepthReport(target, gamma, m2, mean, max_degree, kernel_degree, q=q)
     object.__setattr__(rep, "rows", _rows(rep))
     return rep
 
