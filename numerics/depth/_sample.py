@@ -3,6 +3,7 @@ a teacher (W*, a*) and data (x, y) in JAX."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -47,6 +48,7 @@ def draw_teacher(target: Hierarchical, d: int, key, dtype=jnp.float32) -> Teache
     return Teacher(target, W, a)
 
 
+@functools.lru_cache(maxsize=32)
 def _functions(target: Hierarchical):
     P = lower(target.P.expr, [target.P.variables[0]])
     g = lower(target.g.expr, list(target.g.variables))
