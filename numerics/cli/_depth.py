@@ -56,6 +56,13 @@ def run(args) -> int:
     from escalier.derive.depth import depth_exponents
     from escalier.derive.targets import might, sight
 
+    if args.learners and not args.predict_only:
+        from escalier.numerics.depth import LEARNER_NAMES
+
+        bad = [lr for lr in args.learners if lr not in LEARNER_NAMES]
+        if bad:
+            raise ValueError(f"unknown learner(s) {bad}; accepted: {', '.join(LEARNER_NAMES)}")
+
     if args.branches is None and "z2" not in args.g:
         target = sight(args.P, args.g, args.eps)
     else:
@@ -76,9 +83,6 @@ def run(args) -> int:
         from escalier.numerics.depth import LEARNER_NAMES, DepthConfig, depth_curves
 
         learners = args.learners or list(LEARNER_NAMES)
-        bad = [lr for lr in learners if lr not in LEARNER_NAMES]
-        if bad:
-            raise ValueError(f"unknown learner(s) {bad}; accepted: {', '.join(LEARNER_NAMES)}")
         for d in args.d:
             if target.branches * target.width(d) > d:
                 raise ValueError(f"d = {d} is too small for {target.branches} branches of "
