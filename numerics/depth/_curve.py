@@ -24,8 +24,8 @@ def samples_at(d: int, kappa: float) -> int:
 
 @dataclass(frozen=True)
 class DepthCurves:
-    """errors[learner][d] = array (len(kappas), seeds) of test MSEs; second_moment[d] = the
-    empirical E[y^2] of the test samples (one per d and seed, averaged)."""
+    """`errors` maps a learner, then d, to an array (len(kappas), seeds) of test MSEs;
+    `second_moment` maps d to the empirical E y^2 of its test samples (averaged over seeds)."""
 
     kappas: tuple[float, ...]
     ds: tuple[int, ...]
