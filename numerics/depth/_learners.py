@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["LEARNER_NAMES", "DepthConfig", "fit_predict"]
+__all__ = ["LEARNER_NAMES", "DepthConfig", "fit_predict", "first_layer_steps"]
 
 LEARNER_NAMES = ("three_layer", "two_layer", "kernel", "random_features")
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -143,7 +143,11 @@ def _giant_steps(forward, steps: int, lr: float):
 _STEPS_CACHE: dict = {}
 
 
-def _first_layer(kind: str, W1, rest, x, y, cfg: DepthConfig):
+def first_layer_steps(kind: str, W1, rest, x, y, cfg: DepthConfig):
+    """cfg.steps normalised giant gradient steps of the square loss on the first layer W1
+    (rows on the unit sphere) of the "two"-layer (rest = (b1, a)) or "three"-layer
+    (rest = (b1, W2, b2, w3)) network, the other parameters frozen; jitted, cached per
+    (kind, steps, lr)."""
     key = (kind, cfg.steps, cfg.lr)
     if key not in _STEPS_CACHE:
         _STEPS_CACHE[key] = _giant_steps(_three_forward if kind == "three" else _two_forward,
@@ -217,7 +221,7 @@ def fit_predict(learner: str, data, key, cfg: DepthConfig, D: int, degree: int) 
                         _relu(xt @ W0.T + b1), yt)
     if learner == "two_layer":
         a = cfg.init * jax.random.normal(k3, (p1,), dt) / jnp.sqrt(p1)
-        W1 = _first_layer("two", W0, (b1, a), x, y, cfg)
+        W1 = first_layer_steps("two", W0, (b1, a), x, y, cfg)
         return _readout(_relu(x @ W1.T + b1), y, _relu(xv @ W1.T + b1), yv,
                         _relu(xt @ W1.T + b1), yt)
     if learner == "three_layer":
@@ -225,7 +229,7 @@ def fit_predict(learner: str, data, key, cfg: DepthConfig, D: int, degree: int) 
         W2 = cfg.init * jax.random.normal(k3, (p2, p1), dt) / jnp.sqrt(p1)
         b2 = cfg.init * jax.random.uniform(k4, (p2,), dt, -1.0, 1.0)
         w3 = cfg.init * jax.random.normal(k5, (p2,), dt) / jnp.sqrt(p2)
-        W1 = _first_layer("three", W0, (b1, W2, b2, w3), x, y, cfg)
+        W1 = first_layer_steps("three", W0, (b1, W2, b2, w3), x, y, cfg)
         H, Hv, Ht = (_relu(u @ W1.T + b1) for u in (x, xv, xt))
         theta, c, _, _ = _ridge_fit(H, y, Hv, yv)
         m, s = jnp.mean(H @ theta + c), jnp.std(H @ theta + c) + 1e-12
