@@ -69,12 +69,13 @@ def depth_curves(target: Hierarchical, ds: Sequence[int], kappas: Sequence[float
             ms.append(float(np.mean(np.asarray(yt) ** 2)))
             for i, kappa in enumerate(kappas):
                 n = samples_at(d, kappa)
-                x, _, y = sample(teacher, n, jax.random.fold_in(kdata, i))
+                tag = int(round(1000 * kappa))  # the draws depend on kappa, not on the grid
+                x, _, y = sample(teacher, n, jax.random.fold_in(kdata, tag))
                 data = (x, y, xv, yv, xt, yt)
                 for lr in learners:
                     if progress is not None:
                         progress(f"d={d} kappa={kappa:g} n={n} seed={s} {lr}")
-                    errors[lr][d][i, s] = fit_predict(lr, data, jax.random.fold_in(kl, i),
+                    errors[lr][d][i, s] = fit_predict(lr, data, jax.random.fold_in(kl, tag),
                                                       cfg, D, target.degree)
         moment[d] = float(np.mean(ms))
     return DepthCurves(tuple(float(k) for k in kappas), tuple(ds), tuple(learners), errors,
