@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "outliers, spacing ratio"),
     "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
                                "and NC1-NC4 on digits"),
+    "depth": ("._depth", "hierarchical targets (SIGHT/MIGHT): predicted sample exponents of "
+                         "three-layer, two-layer and kernel learners, and measured test errors"),
 }
 
 DEFAULT_COMMAND = "exponents"
