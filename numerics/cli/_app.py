@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "outliers, spacing ratio"),
     "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
                                "and NC1-NC4 on digits"),
+    "sweep": ("._sweep", "a grid of simulations on Dask (local or a cluster), stored in Zarr, "
+                         "resumable: run, status, plot"),
 }
 
 DEFAULT_COMMAND = "exponents"
