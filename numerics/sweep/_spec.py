@@ -88,6 +88,10 @@ class Sweep:
                 continue
             if name not in accepted:
                 raise ValueError(self._unknown("axes", name, accepted))
+            if name == "seed":
+                raise ValueError("axes.seed: the base PRNG seed cannot be an axis (the runs of "
+                                 "a point are the dataset's `seed` dimension: raise axes.seeds "
+                                 "for more runs)")
             if name in fixed:
                 raise ValueError(f"axes.{name}: also given in [fixed]; give a parameter in one "
                                  f"table only")
