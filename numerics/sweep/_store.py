@@ -57,10 +57,12 @@ class SweepStore:
     """The Zarr store of one sweep (create with `open`, which checks an existing store holds
     the same sweep)."""
 
-    def __init__(self, path, sweep: Sweep, observables: dict[str, tuple[tuple[str, ...], str]]):
+    def __init__(self, path, sweep: Sweep, observables: dict[str, tuple[tuple[str, ...], str]],
+                 shapes: dict[str, tuple[int, ...]]):
         self.path = pathlib.Path(path)
         self.sweep = sweep
         self.observables = observables  # name -> (dims after the axes, description)
+        self.shapes = shapes  # name -> allocated shape after the axes
 
     @classmethod
     def open(cls, path, sweep: Sweep) -> SweepStore:
@@ -78,9 +80,10 @@ class SweepStore:
                 raise ValueError(f"{path} holds another sweep (its task, fixed parameters or "
                                  f"axes differ from this spec): use another output directory "
                                  f"or remove {path}")
-            obs = {n: (tuple(ds[n].dims[len(sweep.grid_axes):]), ds[n].attrs["description"])
-                   for n in json.loads(ds.attrs["observables"])}
-            return cls(path, sweep, obs)
+            k = len(sweep.grid_axes)
+            names = json.loads(ds.attrs["observables"])
+            obs = {n: (tuple(ds[n].dims[k:]), ds[n].attrs["description"]) for n in names}
+            return cls(path, sweep, obs, {n: tuple(ds[n].shape[k:]) for n in names})
         if path.exists() and any(path.iterdir()):
             raise ValueError(f"{path} exists and is not a sweep store: use another output "
                              f"directory")
@@ -140,7 +143,8 @@ class SweepStore:
         # metadata and the small arrays now; the observables are written per task
         ds.to_zarr(path, mode="w-", zarr_format=2, consolidated=True, encoding=encoding,
                    compute=False)
-        return cls(path, sweep, obs)
+        return cls(path, sweep, obs, {n: tuple(sizes[d] for d in dims)
+                                      for n, (dims, _) in obs.items()})
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -168,13 +172,10 @@ class SweepStore:
 
     def write_result(self, point: SweepPoint, result: dict[str, Any]) -> None:
         """Store a finished task: its observables (padded with NaN), then its status."""
-        import xarray as xr
-
-        ds = xr.open_zarr(self.path)
         arrays = result["arrays"]
         variables = {}
         for name, (dims, _) in self.observables.items():
-            full = np.full(ds[name].shape[len(point.index):], np.nan)
+            full = np.full(self.shapes[name], np.nan)
             value = np.asarray(arrays[name], dtype=float)
             full[tuple(slice(0, n) for n in value.shape)] = value
             variables[name] = (dims, full)
