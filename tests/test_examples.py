@@ -17,6 +17,8 @@ TINY = {
     "ce_low_rank_boundary.py": ["--K", "2", "--L", "2", "--restarts", "1"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
+    "sweep_he3_escape.py": ["--d", "16", "--lr", "1", "--seeds", "4", "--max-steps",
+                            "3000", "--workers", "0"],
 }
 
 
