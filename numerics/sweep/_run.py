@@ -37,8 +37,8 @@ def execute_task(task, params: dict[str, Any], seeds: int) -> dict[str, Any]:
         seeds: runs of the point (vmapped; sharded across the visible JAX devices).
 
     Returns:
-        {"arrays": {observable: ndarray}, "devices": n, "seconds": s, "worker": "host:pid",
-         "escalier": version}.
+        A dict: "arrays" ({observable: ndarray}), "devices" (JAX devices the seeds were
+        sharded over), "seconds", "worker" ("host:pid") and "escalier" (the version).
     """
     import socket
 

@@ -152,6 +152,8 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
                                       if d not in (x, hue)) else da
     da = da.load()
     xs = np.asarray(ds[x].values)
+    numeric = np.issubdtype(xs.dtype, np.number)
+    pos = xs.astype(float) if numeric else np.arange(len(xs), dtype=float)
     fig, ax = plt.subplots(figsize=(5.8, 4.3))
     groups = [(None, da)] if hue is None else [
         (_plain(v), da.sel({hue: v})) for v in ds[hue].values]
@@ -160,16 +162,16 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
         sub = sub.transpose(x, ...)
         vals = np.asarray(sub.values, dtype=float).reshape(len(xs), -1)
         color = f"C{i % 10}"
-        for j, xv in enumerate(xs):
+        for j, xv in enumerate(pos):
             v = vals[j][np.isfinite(vals[j])]
-            ax.plot(np.full(v.shape, xv, dtype=float), v, ".", color=color, alpha=0.35, ms=3)
+            ax.plot(np.full(v.shape, xv), v, ".", color=color, alpha=0.35, ms=3)
             finite_all.extend(v.tolist())
         with np.errstate(all="ignore"):
             ok = np.isfinite(vals).any(axis=1)
             line = np.full(len(xs), np.nan)
             if ok.any():
                 line[ok] = _REDUCE[reduce](vals[ok], axis=1)
-        ax.plot(xs, line, "o-", color=color, lw=1.2,
+        ax.plot(pos, line, "o-", color=color, lw=1.2,
                 label=f"{hue} = {label}" if hue is not None else reduce)
     finite_all = np.asarray(finite_all)
 
@@ -178,7 +180,9 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
         v = v[np.isfinite(v)]
         return v.size > 0 and v.min() > 0 and v.max() / v.min() > 10
 
-    if logx if logx is not None else (np.issubdtype(xs.dtype, np.number) and wide(xs)):
+    if not numeric:
+        ax.set_xticks(pos, [str(v) for v in xs])
+    elif logx if logx is not None else wide(xs):
         ax.set_xscale("log")
     if logy if logy is not None else wide(finite_all):
         ax.set_yscale("log")
