@@ -235,6 +235,23 @@ def test_local_cluster_with_two_worker_processes_equals_this_process(toy, tmp_pa
     assert len(workers) <= 2 and all(w != f"{os.uname().nodename}:{os.getpid()}" for w in workers)
 
 
+def test_a_running_scheduler_by_address_with_a_failing_task(toy, tmp_path):
+    from distributed import LocalCluster
+
+    s = toy_sweep(fail=2.5)
+    inline = run_sweep(s, tmp_path / "inline.zarr", workers=0, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=":0") as cluster:
+        r = run_sweep(s, tmp_path / "remote.zarr", scheduler=cluster.scheduler_address,
+                      progress=False)
+    assert r.executor == f"scheduler {cluster.scheduler_address}"
+    assert (r.ran, r.failed) == (6, 2) and r.failures == inline.failures  # the task's own error
+    a = xr.open_zarr(tmp_path / "inline.zarr").load()
+    b = xr.open_zarr(tmp_path / "remote.zarr").load()
+    for name in ("value", "curve", "status", "error"):
+        assert a[name].equals(b[name]), name
+
+
 # -- the command line ------------------------------------------------------------------------
 
 
