@@ -105,7 +105,8 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
     dot and the `reduce` over seeds (median, mean or geomean; NaN runs left out) as a line.
 
     Every other axis must have one value or be selected in `sel` ({axis: value}). Log
-    scales by default where the values are positive and span more than a decade.
+    scales by default: x where its values are positive and span a factor 4 or more, y where
+    they are nonnegative and the positive ones span a decade or more (zeros are left out).
 
     Returns:
         the figure's path.
@@ -175,16 +176,18 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
                 label=f"{hue} = {label}" if hue is not None else reduce)
     finite_all = np.asarray(finite_all)
 
-    def wide(v):
+    def wide(v, span):
         v = np.asarray(v, dtype=float)
-        v = v[np.isfinite(v)]
-        return v.size > 0 and v.min() > 0 and v.max() / v.min() > 10
+        if v.size == 0 or np.nanmin(v) < 0:
+            return False
+        v = v[np.isfinite(v) & (v > 0)]
+        return v.size > 0 and v.max() / v.min() >= span
 
     if not numeric:
         ax.set_xticks(pos, [str(v) for v in xs])
-    elif logx if logx is not None else wide(xs):
+    elif logx if logx is not None else wide(xs, 4):
         ax.set_xscale("log")
-    if logy if logy is not None else wide(finite_all):
+    if logy if logy is not None else wide(finite_all, 10):
         ax.set_yscale("log")
     title = f"{ds.attrs['task']}: {reduce} of {y} over {ds.attrs['seeds']} seeds"
     ax.set(xlabel=x, ylabel=y, title=title)
