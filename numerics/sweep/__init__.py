@@ -14,6 +14,7 @@ from ._status import open_sweep as open_sweep
 from ._status import plot_sweep as plot_sweep
 from ._status import sweep_status as sweep_status
 from ._store import SweepStore as SweepStore
+from ._store import lock_store as lock_store
 from ._tasks import REQUIRED as REQUIRED
 from ._tasks import TASKS as TASKS
 from ._tasks import EscapeTask as EscapeTask

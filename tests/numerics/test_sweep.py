@@ -186,6 +186,16 @@ def test_another_sweep_in_the_same_store_is_refused(toy, tmp_path):
         run_sweep(toy_sweep(), tmp_path / "junk", workers=0, progress=False)
 
 
+def test_a_second_writer_is_refused(toy, tmp_path):
+    from escalier.numerics.sweep import lock_store
+
+    out = tmp_path / "s.zarr"
+    with lock_store(out):  # as a sweep running in another process holds it
+        with pytest.raises(ValueError, match="another process is writing the sweep store"):
+            run_sweep(toy_sweep(), out, workers=0, progress=False)
+    assert run_sweep(toy_sweep(), out, workers=0, progress=False).ran == 6  # released
+
+
 @pytest.mark.slow  # about 30 s on two loaded cores: a subprocess imports JAX, then is killed
 def test_killed_sweep_resumes_and_equals_an_uninterrupted_run(toy, tmp_path):
     spec = tmp_path / "kill.toml"
