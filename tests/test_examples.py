@@ -18,6 +18,8 @@ TINY = {
     "depth_advantage.py": ["--d", "16", "--kappa", "2", "--seeds", "1"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
+    "sweep_he3_escape.py": ["--d", "16", "--lr", "1", "--seeds", "4", "--max-steps",
+                            "3000", "--workers", "0"],
 }
 
 

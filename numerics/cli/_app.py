@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "and NC1-NC4 on digits"),
     "depth": ("._depth", "hierarchical targets (SIGHT/MIGHT): predicted sample exponents of "
                          "three-layer, two-layer and kernel learners, and measured test errors"),
+    "sweep": ("._sweep", "a grid of simulations on Dask (local or a cluster), stored in Zarr, "
+                         "resumable: run, status, plot"),
 }
 
 DEFAULT_COMMAND = "exponents"

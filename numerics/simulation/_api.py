@@ -58,6 +58,7 @@ def simulate(
     dtype: str = "float64",
     risk_fn: Callable | None = None,
     progress: bool = True,
+    keys=None,
 ) -> SimulationResult:
     """Simulate online SGD on the two-layer network of `scenario` in d dimensions.
 
@@ -82,6 +83,9 @@ def simulate(
         risk_fn: optional JAX function risk_fn(Q, M, P, a) -> scalar, evaluated on every
             record (vmapped) to fill `risk`.
         progress: show a progress bar (every engine: SGD steps done / total).
+        keys: optional (S,) typed PRNG keys, one per seed, in place of the split of `seed`
+            (then seeds = S); they may be sharded across devices (jax.sharding), and the
+            vmapped run follows their sharding (escalier.numerics.sweep.seed_keys).
 
     Returns:
         SimulationResult with times (T,), Q (S, T, p, p), M (S, T, p, k), a (S, T, p),
@@ -127,7 +131,13 @@ def simulate(
     unit = protocol.steps_per_batch
     record_every = unit * math.ceil(math.ceil(n_steps / n_records) / unit)
     n_steps = record_every * math.ceil(n_steps / record_every)
-    keys = jax.random.split(jax.random.key(seed), seeds)
+    if keys is None:
+        keys = jax.random.split(jax.random.key(seed), seeds)
+    elif getattr(keys, "ndim", None) != 1 or len(keys) < 1:
+        raise ValueError(f"keys must be a 1-d array of PRNG keys (one per seed), got shape "
+                         f"{getattr(keys, 'shape', None)}")
+    else:
+        seeds = len(keys)
     out = eng.run(scenario, d, n_steps, keys, record_every, dtype, protocol=protocol,
                   progress=progress)
     Q, M, a = (np.asarray(out[name]) for name in ("Q", "M", "a"))
