@@ -10,6 +10,7 @@ from ._gram_giant import giant_step as giant_step
 from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult
 from .engines import ENGINES as ENGINES
+from .engines import Constant as Constant
 from .engines import Engine as Engine
 from .engines import EscapeThreshold as EscapeThreshold
 from .engines import FullEngine as FullEngine
@@ -18,6 +19,9 @@ from .engines import GramEngine as GramEngine
 from .engines import Horizon as Horizon
 from .engines import MultiPass as MultiPass
 from .engines import OnlineSGD as OnlineSGD
+from .engines import PowerLaw as PowerLaw
+from .engines import Schedule as Schedule
+from .engines import StepDecay as StepDecay
 from .engines import StepsPerBatch as StepsPerBatch
 from .engines import StopCondition as StopCondition
 from .engines import TrainingProtocol as TrainingProtocol

@@ -52,8 +52,9 @@ def _networks(scenario: Scenario) -> tuple[Callable, Callable, Callable]:
 
 
 def step_function(scenario: Scenario, d: int, dtype) -> Callable:
-    """One SGD step (V, a), X -> (V, a) for one seed; X is (n_b, d) or (n_b, d + 1) with
-    the label noise in the last column when scenario.noise > 0."""
+    """One SGD step (V, a), X[, scale] -> (V, a) for one seed; X is (n_b, d) or (n_b, d + 1)
+    with the label noise in the last column when scenario.noise > 0; `scale` multiplies both
+    learning rates (a learning-rate schedule's factor at this step; default 1)."""
     f, sigma, dsigma = _networks(scenario)
     p, k, B = scenario.p, scenario.k, scenario.batch
     inv_sqrt_d = 1.0 / math.sqrt(d)
@@ -63,7 +64,7 @@ def step_function(scenario: Scenario, d: int, dtype) -> Callable:
     residual = residual_function(scenario)
     sqrt_d = math.sqrt(d)
 
-    def step(carry, X):
+    def step(carry, X, scale=1.0):
         V, a = carry
         x = X[:, :d] if scenario.noise > 0 else X
         U = (x @ V.T) * inv_sqrt_d
@@ -75,12 +76,12 @@ def step_function(scenario: Scenario, d: int, dtype) -> Callable:
         s = sigma(lam)
         delta = residual(y, s @ a)
         g = (delta[:, None] * dsigma(lam)) * a  # (n_b, p)
-        W = V[:p] + lr_w * (g.T @ x)
+        W = V[:p] + (scale * lr_w) * (g.T @ x)
         if scenario.spherical:
             W = W * (sqrt_d / jnp.linalg.norm(W, axis=1, keepdims=True))
         V = V.at[:p].set(W)
         if scenario.train_second_layer:
-            a = a + lr_a * (s.T @ delta)
+            a = a + (scale * lr_a) * (s.T @ delta)
         return (V, a), None
 
     return step
@@ -123,12 +124,14 @@ def _block(
     dtype_name: str,
     draw_only: bool = False,
     reuse: int = 1,
+    schedule=None,
 ):
     """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
     vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
     the dot product of its batch with the first student row (the least work that keeps
     every number drawn): the random-number floor of the benchmark. reuse: SGD steps taken
-    on each drawn batch (one *unit*; record_every counts units, first_step counts units)."""
+    on each drawn batch (one *unit*; record_every counts units, first_step counts units).
+    schedule: a learning-rate Schedule (None: constant); step i uses its factor at i / d."""
     dtype = jnp.dtype(dtype_name)
     p, B = scenario.p, scenario.batch
     width = d + (1 if scenario.noise > 0 else 0)
@@ -137,16 +140,23 @@ def _block(
     step = step_function(scenario, d, dtype)
     if draw_only:
 
-        def step(carry, X):
+        def step(carry, X, scale=1.0):
             V, a = carry
             X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
 
-    if reuse > 1:
-        one = step
+    def unit(carry, xs):
+        """The `reuse` steps of unit u on its batch X (steps u reuse + i, i < reuse)."""
+        X, u = xs
 
-        def step(carry, X):  # `reuse` consecutive SGD steps on the same batch X
-            return jax.lax.fori_loop(0, reuse, lambda _, c: one(c, X)[0], carry), None
+        def one(i, c):
+            if schedule is None:
+                return step(c, X)[0]
+            return step(c, X, schedule.factor((u * reuse + i) / d).astype(dtype))[0]
+
+        if reuse == 1:
+            return one(0, carry), None
+        return jax.lax.fori_loop(0, reuse, one, carry), None
 
     offsets = jnp.arange(chunk)
     n_pad = _per_step_words(B, width)
@@ -162,7 +172,7 @@ def _block(
     def one_seed(V, a, key, first):
         def chunk_body(carry, c):
             X = draw(key, c)
-            carry, _ = jax.lax.scan(step, carry, X)
+            carry, _ = jax.lax.scan(unit, carry, (X, c * chunk + offsets))
             return carry, None
 
         def record_body(carry, r):
@@ -193,6 +203,7 @@ def run(
     dtype: str,
     *,
     reuse: int = 1,
+    schedule=None,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run the full engine (the engine interface of `_api`, plus a progress bar).
@@ -200,6 +211,7 @@ def run(
     reuse: consecutive SGD steps on each fresh batch (StepsPerBatch(k); 1: online SGD).
     Unit u (= steps u reuse .. (u + 1) reuse - 1) takes the batch the online run would take
     at step u, so n_steps and record_every must be multiples of reuse.
+    schedule: a learning-rate Schedule (None or constant: the Scenario's rates throughout).
 
     Records after a divergence (non-finite or beyond DIVERGENCE_BOUND, checked between
     blocks) are NaN and the run stops there; the API edge turns that into a ValueError.
@@ -228,7 +240,10 @@ def run(
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
     records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
     per_block = block_size(n_rec)
-    fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse)
+    if schedule is not None and schedule.constant:
+        schedule = None
+    fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,
+                schedule=schedule)
     bar = progress_bar(progress, n_steps, "full", scenario, d)
     done = 0
     while done < n_rec:

@@ -280,15 +280,19 @@ class GramChain:
             A, B = A / norm, B / norm
         return A, B, a
 
-    def unit(self, state, draws):
-        """Advance (A, B, a) by one unit (one step, or `reuse` steps on one batch)."""
+    def unit(self, state, draws, scales=None):
+        """Advance (A, B, a) by one unit (one step, or `reuse` steps on one batch); `scales`
+        (reuse,): a learning-rate schedule's factor at each of the unit's steps (None: 1)."""
         sc = self.scenario
         A, B, a = state
         k, p, n = sc.k, sc.p, sc.batch
         eps, eps_a = self._eps()
+        if scales is None:
+            scales = jnp.ones((self.reuse,), self.dtype)
         g, xi, H = draws["g"], draws.get("xi"), draws["H"]
         gs, gf = g[:, :k], g[:, k:]
         if self.reuse == 1:
+            eps, eps_a = eps * scales[0], eps_a * scales[0]
             C, s, delta = self._gradient(A, B, a, gs, gf, xi)
             A1 = A + eps * (C.T @ gs)
             Bt = B + eps * (C.T @ gf)
@@ -301,20 +305,22 @@ class GramChain:
         gx = jnp.concatenate([gf, H], axis=1)
         Bx = jnp.concatenate([B, jnp.zeros((p, self.q), self.dtype)], axis=1)
 
-        def step(carry, _):
+        def step(carry, scale):
             A, Bx, a = carry
             C, s, delta = self._gradient(A, Bx, a, gs, gx, xi)
-            A = A + eps * (C.T @ gs)
-            Bx = Bx + eps * (C.T @ gx)
-            return self._finish(A, Bx, a, s, delta, eps_a), None
+            A = A + (scale * eps) * (C.T @ gs)
+            Bx = Bx + (scale * eps) * (C.T @ gx)
+            return self._finish(A, Bx, a, s, delta, scale * eps_a), None
 
-        (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), None, length=self.reuse)
+        (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), scales)
         return A, row_factor(Bx), a
 
-    def advance(self, state, units: int, chunk: int = _CHUNK):
+    def advance(self, state, units: int, chunk: int = _CHUNK, *, first=0, schedule=None):
         """Advance (A, B, a, rng) by `units` units (static count), drawn in chunks of `chunk`.
 
         The last chunk is masked when `chunk` does not divide `units` (one compiled chunk).
+        schedule: a learning-rate Schedule (None: constant); the units advanced are numbers
+        first, first + 1, ... (traced), and step u reuse + i uses the factor at that step / d.
         """
         size = min(units, chunk)
         if size == 0:
@@ -327,7 +333,12 @@ class GramChain:
 
             def step(s, xs):
                 r, j = xs
-                new = self.unit(s, r)
+                scales = None
+                if schedule is not None:
+                    u = first + i * size + j
+                    steps = u * self.reuse + jnp.arange(self.reuse)
+                    scales = schedule.factor(steps / self.d).astype(self.dtype)
+                new = self.unit(s, r, scales)
                 if exact:
                     return new, None
                 active = i * size + j < units
@@ -354,28 +365,30 @@ def as_keys(keys):
 
 
 @functools.lru_cache(maxsize=32)
-def _program(scenario, d, dtype, reuse, n_records, units, chunk):
+def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None):
     """The jitted, seed-vmapped start and record block (cached: repeated calls skip the
-    compilation): start(keys) -> (state, first record); block(state) -> (state, records)."""
+    compilation): start(keys) -> (state, first record); block(state, first) -> (state,
+    records), `first` the number of units done before the block."""
     chain = GramChain(scenario, d, dtype, reuse)
 
     def start(key):
         state = chain.init(key)
         return state, chain.observe(state)
 
-    def block(state):
-        def record(state, _):
-            state = chain.advance(state, units, chunk)
+    def block(state, first):
+        def record(state, r):
+            state = chain.advance(state, units, chunk, first=first + r * units,
+                                  schedule=schedule)
             return state, chain.observe(state)
 
-        return jax.lax.scan(record, state, None, length=n_records)
+        return jax.lax.scan(record, state, jnp.arange(n_records))
 
-    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(block))
+    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(block, (0, None)))
 
 
 def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
         inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
-        chunk: int = _CHUNK, progress: bool = False) -> dict[str, np.ndarray]:
+        chunk: int = _CHUNK, schedule=None, progress: bool = False) -> dict[str, np.ndarray]:
     """Simulate SGD of the Scenario at dimension d exactly in overlap space, over seeds.
 
     Records Q = W W^T / d, M = W W*^T / d and a at steps 0, record_every, ..., n_steps
@@ -392,6 +405,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         reuse: consecutive steps on the same mini-batch (1: online SGD, fresh data).
         inputs, optimizer, covariance: refused unless exact (see check_exact).
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
+        schedule: a learning-rate Schedule (None or constant: the Scenario's rates).
         progress: show a progress bar (records are computed in about ten jitted blocks).
 
     Returns:
@@ -417,14 +431,16 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     keys = as_keys(keys)
     n_rec = n_steps // record_every
     per_block = block_size(n_rec) if n_rec else 1
+    if schedule is not None and schedule.constant:
+        schedule = None
     start, block = _program(scenario, int(d), chain.dtype, int(reuse), per_block,
-                            record_every // reuse, int(chunk))
+                            record_every // reuse, int(chunk), schedule)
     state, first = start(keys)
     records = [tuple(np.asarray(x)[:, None] for x in first)]
     bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
     done = 0
     while done < n_rec:
-        state, recs = block(state)
+        state, recs = block(state, done * (record_every // reuse))
         recs = tuple(np.asarray(x) for x in recs)
         records.append(recs)
         done += per_block

@@ -3,6 +3,7 @@ seed's own initial overlaps, and tabulate the deviations (the product's promise,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from escalier.derive import Scenario
-from escalier.numerics.simulation import Engine
+from escalier.numerics.simulation import Engine, OnlineSGD, TrainingProtocol
 
 from ._deviation import DeviationTable, deviation_table
 
@@ -69,6 +70,27 @@ class OdeFunctions:
     rhs: Any
     risk: Any
     args: Any
+
+    def scheduled(self, schedule) -> OdeFunctions:
+        """The ODE under a learning-rate schedule: eta (and eta_a) times schedule.factor(t)
+        at time t, the d -> infinity limit of the engines' scheduled update (each step i uses
+        the factor at i / d). A constant schedule returns self."""
+        import jax.numpy as jnp
+
+        if schedule.constant:
+            return self
+        names = [s.name for s in self.system.parameters]
+        rates = [i for i, n in enumerate(names) if n in ("eta", "eta_a")]
+        if not rates:
+            raise ValueError(f"the ODE system has no learning-rate parameter (eta) among "
+                             f"{names}; a schedule needs it")
+        mask = jnp.zeros(len(names)).at[jnp.asarray(rates)].set(1.0)
+        rhs = self.rhs
+
+        def scheduled_rhs(t, y, args):
+            return rhs(t, y, args * (1.0 + mask * (schedule.factor(t) - 1.0)))
+
+        return dataclasses.replace(self, rhs=scheduled_rhs)
 
     def risk_of_overlaps(self, scenario):
         """risk_fn(Q, M, P, a) for simulate: the derived risk at the simulated overlaps."""
@@ -179,7 +201,8 @@ class Verification:
 
 def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8,
            seed: int = 0, n_records: int = 100, engine: str | Engine = "full",
-           rtol: float = 1e-8, atol: float = 1e-10, progress: bool = False) -> Verification:
+           protocol: TrainingProtocol | None = None, rtol: float = 1e-8, atol: float = 1e-10,
+           progress: bool = False) -> Verification:
     """Simulate the network at each d and compare it with its ODE, seed by seed.
 
     For each d: `simulate(scenario, d, time, seeds, seed, engine)`; the derived ODE is
@@ -194,6 +217,8 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
         seeds, seed: number of runs and the PRNG seed (same seed at every d).
         n_records: records after t = 0.
         engine: simulation engine ("full" or "gram").
+        protocol: OnlineSGD (default) with an optional learning-rate schedule, which the ODE
+            follows (OdeFunctions.scheduled); the ODE describes online SGD only.
         rtol, atol: ODE tolerances.
         progress: progress bars (over d, and the simulations').
 
@@ -210,14 +235,18 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
     ds = sorted({int(d) for d in ds})
     if not ds:
         raise ValueError("give at least one dimension d")
-    fns = ode_functions(scenario)
+    protocol = OnlineSGD() if protocol is None else protocol
+    if not isinstance(protocol, OnlineSGD):
+        raise ValueError(f"verify compares online SGD with its ODE; got the training protocol "
+                         f"{protocol.describe() if isinstance(protocol, TrainingProtocol) else protocol!r}")
+    fns = ode_functions(scenario).scheduled(protocol.learning_rate_schedule)
     risk_fn = fns.risk_of_overlaps(scenario)
     from tqdm.auto import tqdm
 
     runs, sims, odes = [], [], []
     for d in tqdm(ds, desc="verify (d)", disable=not progress, leave=False):
         res = simulate(scenario, d, time, seeds=seeds, seed=seed, n_records=n_records,
-                       engine=engine, risk_fn=risk_fn, progress=progress)
+                       engine=engine, protocol=protocol, risk_fn=risk_fn, progress=progress)
         sim = np.asarray(overlap_state(scenario, res.Q, res.M, res.a))
         sol = integrate(fns.rhs, sim[:, 0], res.times, fns.args, risk=fns.risk,
                         names=fns.names, rtol=rtol, atol=atol)
@@ -229,5 +258,6 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
     table = deviation_table((*fns.names, "R"), ds, sims, odes)
     config = {"scenario": scenario.to_json(), "d": ds, "time": float(time),
               "seeds": seeds, "seed": seed, "n_records": n_records, "engine": engine,
+              "protocol": protocol.describe(),
               "rtol": rtol, "atol": atol, "ode_backend": getattr(fns.system, "backend", None)}
     return Verification(fns.names, tuple(runs), table, config)

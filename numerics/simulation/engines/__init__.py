@@ -11,6 +11,10 @@ from ._base import StopCondition as StopCondition
 from ._base import TrainingProtocol as TrainingProtocol
 from ._giant import GiantSteps as GiantSteps
 from ._reuse import MultiPass as MultiPass
+from ._schedule import Constant as Constant
+from ._schedule import PowerLaw as PowerLaw
+from ._schedule import Schedule as Schedule
+from ._schedule import StepDecay as StepDecay
 from .full import FullEngine as FullEngine
 from .gram import GramEngine as GramEngine
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from escalier.derive import Scenario
 
+from ._schedule import Constant, Schedule
+
 __all__ = ["Engine", "EscapeThreshold", "Horizon", "OnlineSGD", "StepsPerBatch",
            "StopCondition", "TrainingProtocol"]
 
@@ -39,20 +41,37 @@ class TrainingProtocol(abc.ABC):
         """Steps of a run over `time` (t = steps / d) at dimension d."""
         return max(1, math.ceil(time * d))
 
+    @property
+    def learning_rate_schedule(self) -> Schedule:
+        """The learning-rate schedule (Constant() unless the protocol carries one)."""
+        return getattr(self, "schedule", None) or Constant()
+
     def describe(self) -> str:
         return self.name
+
+    def _with_schedule(self, text: str) -> str:
+        schedule = self.learning_rate_schedule
+        return text if schedule.constant else f"{text}, {schedule.describe()}"
 
 
 @final
 @dataclass(frozen=True)
 class OnlineSGD(TrainingProtocol):
-    """Online SGD: every step draws a fresh mini-batch of scenario.batch samples."""
+    """Online SGD: every step draws a fresh mini-batch of scenario.batch samples; `schedule`
+    multiplies the learning rates (engines/_schedule.py; default constant)."""
 
     name: ClassVar[str] = "online"
+    schedule: Schedule = Constant()
+
+    def __post_init__(self):
+        _check_schedule(self.schedule)
 
     @property
     def steps_per_batch(self) -> int:
         return 1
+
+    def describe(self) -> str:
+        return self._with_schedule(self.name)
 
 
 @final
@@ -63,17 +82,25 @@ class StepsPerBatch(TrainingProtocol):
 
     name: ClassVar[str] = "steps_per_batch"
     k: int = 2
+    schedule: Schedule = Constant()
 
     def __post_init__(self):
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
             raise ValueError(f"steps per batch k must be an integer >= 1, got {self.k!r}")
+        _check_schedule(self.schedule)
 
     @property
     def steps_per_batch(self) -> int:
         return int(self.k)
 
     def describe(self) -> str:
-        return f"{self.k} steps per batch"
+        return self._with_schedule(f"{self.k} steps per batch")
+
+
+def _check_schedule(schedule) -> None:
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be a Schedule (Constant(), PowerLaw(t0, exponent), "
+                         f"StepDecay(every, gamma)), got {schedule!r}")
 
 
 class StopCondition:

@@ -31,4 +31,5 @@ class FullEngine(Engine):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
                                   alpha=protocol.alpha, progress=progress)
         return _full.run(scenario, d, n_steps, keys, record_every, dtype,
-                         reuse=protocol.steps_per_batch, progress=progress)
+                         reuse=protocol.steps_per_batch,
+                         schedule=protocol.learning_rate_schedule, progress=progress)

@@ -31,12 +31,18 @@ class GramEngine(Engine):
                                    n=protocol.n, lr=protocol.learning_rate(scenario),
                                    progress=progress)
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
-                         reuse=protocol.steps_per_batch, progress=progress)
+                         reuse=protocol.steps_per_batch,
+                         schedule=protocol.learning_rate_schedule, progress=progress)
 
     def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
                       progress=False, protocol=None):
         reuse = 1 if protocol is None else protocol.steps_per_batch
         if protocol is not None:
             self.check(scenario, protocol)
+            if not protocol.learning_rate_schedule.constant:
+                raise ValueError(
+                    f"the escape-time event loop runs a constant learning rate, got "
+                    f"{protocol.describe()!r}; simulate() over a horizon and escape_times "
+                    f"take any schedule")
         return _escape.gram_escape_steps(scenario, d, keys, stop.threshold, limit,
                                          need=stop.need, reuse=reuse)
