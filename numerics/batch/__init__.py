@@ -9,3 +9,5 @@ from ._knee import learning_rate as learning_rate
 from ._map import iterate_map as iterate_map
 from ._map import map_first_passage as map_first_passage
 from ._map import map_function as map_function
+from ._report import plot_study as plot_study
+from ._report import report as report

@@ -123,7 +123,7 @@ class BatchStudy:
 
 def fit_knee(n_b, steps) -> dict:
     """T = A / n_b + B by least squares on relative residuals (A, B linear), the knee
-    n_k = A / B (inf when B <= 0), and the log-log slopes of the first and last three points.
+    n_k = A / B (inf when B <= 0 up to rounding), and the log-log slopes of the first and last three points.
 
     Raises:
         ValueError: fewer than three finite points.
@@ -140,7 +140,7 @@ def fit_knee(n_b, steps) -> dict:
     ln, lT = np.log(n), np.log(T)
     first = float(np.polyfit(ln[:3], lT[:3], 1)[0])
     last = float(np.polyfit(ln[-3:], lT[-3:], 1)[0])
-    knee = float(A / B) if B > 0 else math.inf
+    knee = float(A / B) if B > 1e-9 * T.min() else math.inf  # no floor: no knee
     return {"A": float(A), "B": float(B), "knee": knee, "slope_small": first,
             "slope_large": last}
 
@@ -154,7 +154,7 @@ def _gram_steps(sc, d, n_b, lr, m_target, seeds, seed, limit):
                                  need=seeds // 2 + 1)
     s = np.where(np.isfinite(steps), steps, np.inf)
     med = float(np.median(s))
-    q = (float(np.quantile(s, 0.25)), float(np.quantile(s, 0.75)))
+    q = (float(np.quantile(s, 0.25, method="lower")), float(np.quantile(s, 0.75, method="higher")))
     return (med if math.isfinite(med) else math.nan), q
 
 

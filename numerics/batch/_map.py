@@ -69,7 +69,8 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
     y0 = jnp.asarray(y0, dtype=theta.dtype)
     if y0.shape[-1] != len(system.state):
         raise ValueError(f"y0 must have {len(system.state)} entries per start, got {y0.shape}")
-    ys = np.asarray(_scan(F, y0, theta, int(n_steps // record_every), int(record_every)))
+    go = _scanner(system, int(n_steps // record_every), int(record_every))
+    ys = np.asarray(go(y0, theta))
     bad = ~np.isfinite(ys) | (np.abs(np.nan_to_num(ys)) > DIVERGENCE_BOUND)
     if bad.any():
         first = int(np.argmax(bad.reshape(len(ys), -1).any(axis=1)))
@@ -78,7 +79,11 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
     return ys
 
 
-def _scan(F, y0, theta, n_records, every):
+@functools.lru_cache(maxsize=16)
+def _scanner(system, n_records, every):
+    """The jitted iteration of one map (compiled once per system and record layout)."""
+    F = lower(list(system.rhs), system.state, system.parameters)
+
     @jax.jit
     def go(y0, theta):
         def step(y, _):
@@ -91,7 +96,7 @@ def _scan(F, y0, theta, n_records, every):
         _, ys = jax.lax.scan(record, y0, None, length=n_records)
         return jnp.concatenate([y0[None], ys])
 
-    return go(y0, theta)
+    return go
 
 
 def map_first_passage(system, y0, threshold: float, max_steps: int, args: dict | None = None,
