@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ratios", type=float, nargs="+",
                         default=[1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32],
                         help="batch sizes as multiples of d^(3/2)")
-    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--out", default="batch_size_knee.png", help="figure file")
     args = parser.parse_args(argv)
 

@@ -21,8 +21,9 @@ def report(study) -> str:
         f"eta0 = 2 eps |C_l| / E[g^2] = {study.eta0:.4g} (eps = {study.eps:g}); square loss "
         f"capped at gamma_max = kappa/|E[dg/dlambda]| = {study.gamma_max:.4g} "
         f"(kappa = {study.kappa:g})",
-        f"T = median over {study.seeds} gram-engine runs of the first step with |m| >= "
-        f"{study.m_target}; T_map = the finite-step map from m = d^(-1/2)",
+        f"T = median, over the gram-engine runs (of {study.seeds}) that start with m0 > 0, of "
+        f"the first step with |m| >= {study.m_target}; T_map = the finite-step map from "
+        f"m = d^(-1/2)",
     ]
     for c in study.curves:
         lines.append(f"\n{c.loss} loss, d = {c.d} (d^(l/2) = {c.d ** (l / 2):.0f}):")

@@ -41,8 +41,9 @@ def add_arguments(parser) -> None:
                              "prefactor (default: 0.5)")
     parser.add_argument("--kappa", type=_UNIT, default=0.5,
                         help="square loss: gamma <= kappa / |E[dg/dlambda]| (default: 0.5)")
-    parser.add_argument("--seeds", type=positive_int, default=8,
-                        help="gram runs per point; T is their median (default: 8)")
+    parser.add_argument("--seeds", type=positive_int, default=12,
+                        help="gram runs per point; T is the median over those starting with "
+                             "m0 > 0 (default: 12)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="PRNG seed")
     parser.add_argument("--max-steps", type=positive_int, default=10**6,
                         help="most SGD steps per run (default: 10^6)")
