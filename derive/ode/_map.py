@@ -27,14 +27,16 @@ enter at the next order); the non-spherical map is exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from .._scenario import Scenario
 from ..gaussian import BACKENDS, expectation
-from ._derive import frame
+from ._derive import frame, ode_system
 from ._system import OdeSystem
 
-__all__ = ["overlap_map"]
+__all__ = ["SingleIndexConstants", "overlap_map", "single_index_constants"]
 
 D = sp.Symbol("d", positive=True)
 """The input dimension, a parameter of every map."""
@@ -120,3 +122,63 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
                      parameters=params,
                      defaults=tuple((s, defaults[s]) for s in params if s in defaults),
                      backend=BACKENDS[level], kind="map")
+
+
+@dataclass(frozen=True)
+class SingleIndexConstants:
+    """The constants of one step of single-neuron SGD near m = 0 (p = k = 1, P = 1, Q = 1).
+
+    Attributes:
+        l: the student-compatible information exponent (Hermite form).
+        drift: C_l with E[Delta m] = (eta / d) C_l m^{l-1} + ... (first order, m -> 0).
+        noise: E[g^2] at M = 0 (plus Delta E[sigma'^2] with label noise): the eta^2 / (n_b d)
+            term shrinks m by (eta^2 / (2 n_b d)) noise m per step.
+        self_interaction: E[d g / d lambda] at M = 0: the radial contraction
+            w' = (1 + gamma E[d g / d lambda]) w + ..., gamma = eta / d (Stein: E[g x] =
+            d^{-1/2} (E[d g / d lambda] w + E[d g / d nu] w*)); non-zero for the square loss
+            (the yhat sigma' term), zero for the correlation loss at M = 0.
+    """
+
+    l: int
+    drift: float
+    noise: float
+    self_interaction: float
+
+
+def single_index_constants(scenario: Scenario) -> SingleIndexConstants:
+    """SingleIndexConstants of a single-index scenario (docs/batch.md).
+
+    Raises:
+        ValueError: p or k != 1, or no first-order drift (the student cannot learn f).
+    """
+    if scenario.p != 1 or scenario.k != 1:
+        raise ValueError(f"single-index constants need p = k = 1, got p = {scenario.p}, "
+                         f"k = {scenario.k}")
+    fr = frame(scenario)
+    lam, nu = fr.lam[0], fr.nu[0]
+    g = fr.a[0] * fr.err * fr.dsigma(lam)
+    h = g**2 + fr.Delta * fr.a[0] ** 2 * fr.dsigma(lam) ** 2
+    values = {fr.a[0]: _float(scenario.a[0]), fr.Delta: _float(scenario.noise)}
+
+    def E(F):
+        e = expectation(F, (lam, nu), sp.eye(2))
+        return float(e.value.xreplace(values).evalf(17))
+
+    sph = Scenario(scenario.target, student=scenario.sigma.expr, p=1, spherical=True,
+                   loss=scenario.loss, a=scenario.a)
+    form = ode_system(sph).hermite_form()
+    if form.leading_power is None:
+        raise ValueError(f"the student {scenario.sigma.expr} has no first-order drift towards "
+                         f"{scenario.target.text} (no shared Hermite order up to 12)")
+    l = form.leading_power + 1
+    m = form.m
+    series = sp.Poly(sp.expand(form.first_order.xreplace(
+        {s: sp.Integer(1) for s in form.first_order.free_symbols if s.name == "eta"})), m)
+    drift = series.coeff_monomial(m ** (l - 1))
+    drift = float(drift.xreplace({s: _float(scenario.a[0]) for s in drift.free_symbols
+                                  if s.name == "a1"}))
+    return SingleIndexConstants(l, drift, E(h), E(sp.diff(g, lam)))
+
+
+def _float(v) -> sp.Expr:
+    return sp.Float(float(v), 17)

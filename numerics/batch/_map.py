@@ -7,6 +7,8 @@ jax.lax.scan; starts broadcast (one trajectory per row of y0).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +16,7 @@ import numpy as np
 from escalier.numerics.lower import lower
 from escalier.numerics.simulation import DIVERGENCE_BOUND
 
-__all__ = ["iterate_map", "map_function"]
+__all__ = ["iterate_map", "map_first_passage", "map_function"]
 
 
 def map_function(system, args: dict | None = None):
@@ -67,7 +69,8 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
     y0 = jnp.asarray(y0, dtype=theta.dtype)
     if y0.shape[-1] != len(system.state):
         raise ValueError(f"y0 must have {len(system.state)} entries per start, got {y0.shape}")
-    ys = np.asarray(_scan(F, y0, theta, int(n_steps // record_every), int(record_every)))
+    go = _scanner(system, int(n_steps // record_every), int(record_every))
+    ys = np.asarray(go(y0, theta))
     bad = ~np.isfinite(ys) | (np.abs(np.nan_to_num(ys)) > DIVERGENCE_BOUND)
     if bad.any():
         first = int(np.argmax(bad.reshape(len(ys), -1).any(axis=1)))
@@ -76,7 +79,11 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
     return ys
 
 
-def _scan(F, y0, theta, n_records, every):
+@functools.lru_cache(maxsize=16)
+def _scanner(system, n_records, every):
+    """The jitted iteration of one map (compiled once per system and record layout)."""
+    F = lower(list(system.rhs), system.state, system.parameters)
+
     @jax.jit
     def go(y0, theta):
         def step(y, _):
@@ -89,4 +96,54 @@ def _scan(F, y0, theta, n_records, every):
         _, ys = jax.lax.scan(record, y0, None, length=n_records)
         return jnp.concatenate([y0[None], ys])
 
-    return go(y0, theta)
+    return go
+
+
+def map_first_passage(system, y0, threshold: float, max_steps: int, args: dict | None = None,
+                      *, index: int = -1, lr=None) -> np.ndarray:
+    """Steps until the map's component `index` first reaches `threshold` (|y_index| >=
+    threshold), NaN when not within max_steps (or when the map leaves the finite range).
+
+    Args:
+        system: an OdeSystem of kind "map".
+        y0: (n_state,) start.
+        threshold: level of |y[index]|.
+        max_steps: the horizon.
+        args: parameter values (d required).
+        index: the component watched (default: the last, M_1k for p = 1).
+        lr: optional array of learning rates eta, one passage time each (vmapped).
+
+    Returns:
+        float array of steps, shape () or lr's shape.
+    """
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    F, theta = map_function(system, args)
+    i_eta = [s.name for s in system.parameters].index("eta")
+    etas = theta[i_eta] if lr is None else jnp.asarray(lr, dtype=theta.dtype)
+    go = _passage(system, int(index), float(threshold), int(max_steps))
+    return np.asarray(go(jnp.asarray(y0, dtype=theta.dtype), theta, etas))
+
+
+@functools.lru_cache(maxsize=16)
+def _passage(system, index, thr, max_steps):
+    """The jitted first passage of one map (compiled once per system and horizon)."""
+    F = lower(list(system.rhs), system.state, system.parameters)
+    i_eta = [s.name for s in system.parameters].index("eta")
+
+    def passage(y0, theta, eta):
+        th = theta.at[i_eta].set(eta)
+
+        def cond(c):
+            y, s = c
+            return (s < max_steps) & (jnp.abs(y[index]) < thr) & jnp.all(jnp.isfinite(y))
+
+        def body(c):
+            y, s = c
+            return y + F(y, th), s + 1
+
+        y, s = jax.lax.while_loop(cond, body, (y0, jnp.asarray(0)))
+        ok = jnp.isfinite(y[index]) & (jnp.abs(y[index]) >= thr)
+        return jnp.where(ok, s.astype(theta.dtype), jnp.nan)
+
+    return jax.jit(jnp.vectorize(passage, signature="(n),(m),()->()"))

@@ -13,5 +13,7 @@ from ._networks import teacher_function as teacher_function
 from ._registry import register as register
 from ._registry import supported_heads as supported_heads
 from ._table import JAX_FUNCTIONS as JAX_FUNCTIONS
+from ._wide import WideRhs as WideRhs
+from ._wide import wide_rhs as wide_rhs
 
 _register_gaussian_expectation()

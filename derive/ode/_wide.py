@@ -1,0 +1,115 @@
+"""The overlap ODE of committees by index pattern: derived once, whatever p and k.
+
+For a committee teacher f(nu) = sum_r phi*(nu_r) and student yhat = sum_n a_n sigma(lambda_n),
+write the error as one sum over the p + k units u = (lambda_1..lambda_p, nu_1..nu_k):
+Delta_e = sum_u c_u phi_u(u), with c = (-a, 1) and phi_u = sigma (students) or phi*
+(teachers) under the square loss (the students drop out under the correlation loss). Then the
+ODE of escalier.derive.ode.ode_system is (Omega the (p + k) x (p + k) covariance)
+
+    dM_jr/dt = eta a_j sum_u c_u I3[phi_u](Omega restricted to (j, p + r, u))
+    dQ_jl/dt = eta a_j sum_u c_u I3[phi_u](j, l, u) + eta a_l sum_u c_u I3[phi_u](l, j, u)
+               + (eta^2 / n_b) a_j a_l sum_{u, v} c_u c_v I4[phi_u, phi_v](j, l, u, v)
+               (+ Delta (eta^2 / n_b) a_j a_l J2(j, l) with label noise)
+
+with the patterns I3[phi](C) = E[sigma'(x) y phi(z)], I4[phi, psi](C) =
+E[sigma'(x) sigma'(y) phi(z) psi(w)] and J2(C) = E[sigma'(x) sigma'(y)] over a generic
+symmetric covariance C of the variables involved. Each pattern is derived once, with symbolic
+entries of C (escalier.derive.gaussian.expectation), and evaluated on every index tuple at
+once (escalier.numerics.lower.wide_rhs): the derivation does not depend on p or k. Coinciding
+units (j = l, u = j, ...) are the same formulas at a singular C; the closed forms of the
+table are continuous there (a test checks the result against ode_system at p = k = 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .._scenario import Scenario
+from ..gaussian import expectation
+
+__all__ = ["WidePatterns", "committee_link", "wide_patterns"]
+
+_X = sp.Symbol("x", real=True)
+
+
+def committee_link(scenario: Scenario) -> sp.Expr:
+    """phi* in x when the target is sum_r phi*(z_r) over all its k variables.
+
+    Raises:
+        ValueError: the target is not such a committee.
+    """
+    t = scenario.target
+    by_var: dict = {}
+    for term in sp.Add.make_args(sp.expand(t.expr, deep=False)):
+        vs = term.free_symbols & set(t.variables)
+        if len(vs) != 1:
+            raise ValueError(f"the wide (index-pattern) ODE needs a committee target "
+                             f"sum_r phi(z_r); {t.text} has the term {term}")
+        (v,) = vs
+        by_var[v] = by_var.get(v, 0) + term
+    links = [sp.simplify(by_var.get(v, 0).xreplace({v: _X})) for v in t.variables]
+    if any(sp.simplify(g - links[0]) != 0 for g in links[1:]) or links[0] == 0:
+        raise ValueError(f"the wide (index-pattern) ODE needs the same link in every "
+                         f"teacher unit; {t.text} is not sum_r phi(z_r)")
+    return links[0]
+
+
+def _cov(m: int) -> sp.Matrix:
+    return sp.Matrix(m, m, lambda i, j: sp.Symbol(f"c_{min(i, j)}{max(i, j)}", real=True))
+
+
+@dataclass(frozen=True)
+class WidePatterns:
+    """The generic expectations of a committee ODE (module docstring).
+
+    Attributes:
+        scenario: the Scenario.
+        cov3, cov4, cov2: the generic covariance matrices (symbols c_ij).
+        I3: {"s": E[sigma'(x) y sigma(z)], "t": E[sigma'(x) y phi*(z)]} in cov3.
+        I4: {("s", "s"), ("s", "t"), ("t", "t")} -> E[sigma'(x) sigma'(y) phi(z) psi(w)].
+        J2: E[sigma'(x) sigma'(y)] in cov2 (label noise).
+        backend: the least exact backend used.
+    """
+
+    scenario: Scenario
+    cov3: sp.Matrix
+    cov4: sp.Matrix
+    cov2: sp.Matrix
+    I3: dict
+    I4: dict
+    J2: sp.Expr
+    backend: str
+
+
+def wide_patterns(scenario: Scenario) -> WidePatterns:
+    """Derive the patterns once for a committee scenario (square or correlation loss).
+
+    Raises:
+        ValueError: a target that is not a committee, a trained second layer, spherical.
+    """
+    if scenario.train_second_layer or scenario.spherical:
+        raise ValueError("the wide ODE is for a fixed second layer and unconstrained weights")
+    phi_t = committee_link(scenario)
+    sigma = scenario.sigma(_X)
+    dsigma = sp.diff(sigma, _X)
+    x, y, z, w = sp.symbols("x y z w", real=True)
+    funcs = {"s": sigma, "t": phi_t}
+    c3, c4, c2 = _cov(3), _cov(4), _cov(2)
+    levels = []
+
+    def E(F, vs, C):
+        e = expectation(F, vs, C)
+        levels.append(e.backend)
+        return e.value
+
+    I3 = {key: E(dsigma.xreplace({_X: x}) * y * f.xreplace({_X: z}), (x, y, z), c3)
+          for key, f in funcs.items()}
+    I4 = {(a, b): E(dsigma.xreplace({_X: x}) * dsigma.xreplace({_X: y})
+                    * funcs[a].xreplace({_X: z}) * funcs[b].xreplace({_X: w}), (x, y, z, w), c4)
+          for a, b in (("s", "s"), ("s", "t"), ("t", "t"))}
+    J2 = E(dsigma.xreplace({_X: x}) * dsigma.xreplace({_X: y}), (x, y), c2)
+    order = ("wick", "closed-form", "numeric")
+    backend = order[max(order.index(b) for b in levels)]
+    return WidePatterns(scenario, c3, c4, c2, I3, I4, J2, backend)

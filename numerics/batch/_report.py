@@ -1,0 +1,84 @@
+"""The batch study as text and as a figure (used by `escalier batch` and the example)."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["plot_study", "report"]
+
+
+def _fmt(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:g}"
+
+
+def report(study) -> str:
+    """The report: the learning-rate rule, T(n_b) tables, fits and the knee against d^(l/2)."""
+    l = study.l
+    lines = [
+        f"target {study.target}, student {study.student}: information exponent l = {l}; "
+        f"spherical single neuron, |m| from ~d^(-1/2) to {study.m_target}",
+        f"learning rate (arXiv 2406.02157 scaling): gamma = eta/d = eta0 n_b / d^({l}/2), "
+        f"eta0 = 2 eps |C_l| / E[g^2] = {study.eta0:.4g} (eps = {study.eps:g}); square loss "
+        f"capped at gamma_max = kappa/|E[dg/dlambda]| = {study.gamma_max:.4g} "
+        f"(kappa = {study.kappa:g})",
+        f"T = median, over the gram-engine runs (of {study.seeds}) that start with m0 > 0, of "
+        f"the first step with |m| >= {study.m_target}; T_map = the finite-step map from "
+        f"m = d^(-1/2)",
+    ]
+    for c in study.curves:
+        lines.append(f"\n{c.loss} loss, d = {c.d} (d^(l/2) = {c.d ** (l / 2):.0f}):")
+        lines.append(f"  {'n_b':>8} {'n_b/d^(l/2)':>11} {'gamma':>9} {'T':>9} "
+                     f"{'T quartiles':>17} {'T_map':>8} {'n_b T':>10}")
+        for nb, lr, T, q, tm in zip(c.n_b, c.lr, c.steps_gram, c.quartiles, c.steps_map,
+                                    strict=True):
+            lines.append(f"  {nb:>8d} {nb / c.d ** (l / 2):>11.3g} {lr / c.d:>9.3g} "
+                         f"{_fmt(T):>9} {_fmt(q[0]) + '-' + _fmt(q[1]):>17} {_fmt(tm):>8} "
+                         f"{_fmt(nb * T):>10}")
+        f = c.fit
+        if f:
+            lines.append(f"  fit T = A/n_b + B: A = {f['A']:.4g}, B = {f['B']:.4g}; knee A/B = "
+                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2); "
+                         f"log-log slope small n_b {f['slope_small']:.2f}, large n_b "
+                         f"{f['slope_large']:.2f}")
+    for loss, k in study.knee_exponent.items():
+        ratios = ", ".join(f"d={d}: {_fmt(v)}" for d, v in k["knee_over_d_pow_l_over_2"].items())
+        lines.append(f"\nknee ({loss}): knee / d^(l/2) = {ratios or '-'}; fitted knee ~ "
+                     f"d^{_fmt(k['exponent'])} (theory d^{l / 2:g})")
+    return "\n".join(lines)
+
+
+def plot_study(study, path: str) -> None:
+    """T(n_b) per d and loss (gram medians, map dotted), knee marks, d^(l/2) lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    ds = sorted({c.d for c in study.curves})
+    for ax, loss in zip(axes, ("square", "correlation"), strict=True):
+        for i, d in enumerate(ds):
+            for c in study.curves:
+                if c.loss != loss or c.d != d:
+                    continue
+                nb = np.asarray(c.n_b, float)
+                ax.plot(nb, c.steps_gram, "o-", color=f"C{i}", label=f"d = {d} (gram)")
+                if np.any(np.isfinite(c.steps_map)):
+                    ax.plot(nb, c.steps_map, ":", color=f"C{i}")
+                ax.axvline(d ** (study.l / 2), color=f"C{i}", lw=0.6, ls="--")
+                k = c.fit.get("knee", math.nan)
+                if math.isfinite(k):
+                    ax.plot([k], [c.fit["A"] / k + c.fit["B"]], "x", color=f"C{i}", ms=9)
+        ax.set(xscale="log", yscale="log", xlabel="batch size n_b",
+               title=f"{loss} loss (dashed: d^(l/2); x: fitted knee; dotted: map)")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(f"iterations T to |m| = {study.m_target}")
+    fig.suptitle(f"{study.target}, l = {study.l}")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=130)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot write the plot {path}: {err}") from None
+    finally:
+        plt.close(fig)
