@@ -202,7 +202,7 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
             out = sample_side(omega, nu, xi[c], Bz)
             totals = out if totals is None else tuple(x + y for x, y in zip(totals, out,
                                                                               strict=True))
-            test = test + jax.vmap(lambda w: batch(w, nu, xi[c])[3].sum(), 1)(omega)
+            test = test + jax.vmap(lambda w, nu=nu, x=xi[c]: batch(w, nu, x)[3].sum(), 1)(omega)
         CF, G, Gnu, train = (x / (n_chunks * chunk) for x in totals)
         Q2n, Mn, Bzn = _parameter_side(G, Gnu, CF, dt, lr, alpha, s0, P)
         return Q2n, Mn, Bzn, train, test / (n_chunks * chunk)
@@ -253,7 +253,6 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
     chunk = min(int(samples), 500)
     samples = chunk * max(1, round(int(samples) / chunk))
     fn = _program(scenario, T, dt, float(alpha), samples, int(seed), chunk, "float64")
-    P = np.asarray(scenario.P, float)
     s0 = float(scenario.init_scale)
     Q2 = jnp.asarray(np.broadcast_to(s0**2 * np.eye(p), (T + 1, T + 1, p, p)).copy())
     M = jnp.zeros((T + 1, p, k))
