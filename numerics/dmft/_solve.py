@@ -211,7 +211,7 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
 
 
 def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples: int = 2000,
-               damping: float = 0.5, tol: float = 1e-6, max_iterations: int = 200,
+               damping: float = 0.5, tol: float = 1e-4, max_iterations: int = 200,
                seed: int = 0, progress: bool = False) -> DmftSolution:
     """Solve the DMFT of multi-pass GD (module docstring) for a Scenario.
 

@@ -1,0 +1,84 @@
+"""The DMFT of multi-pass gradient descent (escalier.numerics.dmft).
+
+1. Linear regression, exact: for sigma(x) = x, f(z) = z1, square loss, no noise, the DMFT's
+   Euler grid is gradient descent with step lr dt on the empirical risk, whose Hessian is
+   the sample covariance with Marchenko-Pastur spectrum of ratio 1 / alpha (hand derivation:
+   w_t - w* = (1 - lr dt S)^t (w_0 - w*), and w_0 is independent of w*), so
+   M(t_i) = 1 - int (1 - lr dt x)^i dMP(x) exactly; the kernels are deterministic here, so
+   the Monte-Carlo sample count does not enter M.
+2. Against the multi-pass simulation (full engine, independent of the DMFT code) at small d
+   with a statistical tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from escalier.derive import Scenario
+from escalier.numerics.cli import main
+from escalier.numerics.dmft import DmftNotConverged, solve_dmft
+from escalier.numerics.simulation import MultiPass, simulate
+
+
+def _mp_gd(alpha, lr, dt, steps):
+    g = 1.0 / alpha
+    lo, hi = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
+
+    def rho(x):
+        return np.sqrt((hi - x) * (x - lo)) / (2 * np.pi * g * x)
+
+    return np.array([1 - integrate.quad(lambda x: rho(x) * (1 - lr * dt * x) ** i, lo, hi,
+                                        epsabs=1e-12)[0] for i in range(steps + 1)])
+
+
+@pytest.mark.parametrize("alpha", [2.0, 4.0])
+def test_linear_regression_matches_marchenko_pastur(alpha):
+    sc = Scenario("z1", student="x", p=1, lr=1.0, init_scale=0.5)
+    sol = solve_dmft(sc, alpha, 2.0, steps=20, samples=200)
+    want = _mp_gd(alpha, 1.0, 0.1, 20)
+    np.testing.assert_allclose(sol.M[:, 0, 0], want, atol=1e-5)
+
+
+def test_dmft_matches_multipass_simulation_small_d():
+    """tanh(z1), one erf neuron, alpha = 2. Tolerance: 4 standard errors of the simulation
+    mean (64 runs) plus 0.02 for the Euler grid (dt = 0.05, O(dt) relative) and the O(1/d)
+    finite-size bias at d = 128."""
+    sc = Scenario("tanh(z1)", student="erf", p=1, lr=1.0, init_scale=0.5)
+    sol = solve_dmft(sc, 2.0, 1.0, steps=20, samples=1000)
+    r = simulate(sc, 128, 1.0, seeds=64, seed=3, n_records=4, engine="full",
+                 protocol=MultiPass(2.0), progress=False)
+    idx = np.round(r.times / 0.05).astype(int)
+    for name, sim, th in (("M", r.M[:, :, 0, 0], sol.M[idx, 0, 0]),
+                          ("Q", r.Q[:, :, 0, 0], sol.Q[idx, 0, 0])):
+        se = sim.std(0, ddof=1) / np.sqrt(sim.shape[0])
+        assert np.all(np.abs(sim.mean(0) - th) <= 4 * se + 0.02), (name, sim.mean(0), th)
+    assert sol.M[-1, 0, 0] > 0.2  # the comparison is not trivially about M = 0
+
+
+def test_non_convergence_is_an_error_naming_what_to_change():
+    sc = Scenario("tanh(z1)", student="erf", p=1, lr=1.0, init_scale=0.5)
+    with pytest.raises(DmftNotConverged, match="residual .* raise --max-iterations") as err:
+        solve_dmft(sc, 2.0, 1.0, steps=5, samples=100, max_iterations=2, tol=1e-12)
+    assert err.value.residual > 1e-12
+    with pytest.raises(ValueError, match="second layer"):
+        solve_dmft(Scenario("tanh(z1)", p=1, train_second_layer=True), 2.0, 1.0)
+
+
+def test_cli_dmft(tmp_path, capsys):
+    out = tmp_path / "d.json"
+    code = main(["dmft", "tanh(z1)", "--student", "erf", "--p", "1", "--alpha", "2",
+                 "--lr", "1", "--time", "0.5", "--steps", "5", "--samples", "100",
+                 "--no-progress", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "converged in" in text and "train" in text
+    import json
+    data = json.loads(out.read_text())
+    assert len(data["times"]) == 6 and data["config"]["alpha"] == 2.0
+    try:
+        code = main(["dmft", "tanh(z1)", "--alpha", "0"])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
