@@ -22,15 +22,31 @@ from escalier.numerics.dmft import DmftNotConverged, solve_dmft
 from escalier.numerics.simulation import MultiPass, simulate
 
 
-def _mp_gd(alpha, lr, dt, steps):
+def _mp(alpha, fn):
     g = 1.0 / alpha
     lo, hi = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
+    return integrate.quad(lambda x: np.sqrt((hi - x) * (x - lo)) / (2 * np.pi * g * x) * fn(x),
+                          lo, hi, epsabs=1e-12)[0]
 
-    def rho(x):
-        return np.sqrt((hi - x) * (x - lo)) / (2 * np.pi * g * x)
 
-    return np.array([1 - integrate.quad(lambda x: rho(x) * (1 - lr * dt * x) ** i, lo, hi,
-                                        epsabs=1e-12)[0] for i in range(steps + 1)])
+def _mp_gd(alpha, lr, dt, steps):
+    return np.array([1 - _mp(alpha, lambda x, i=i: (1 - lr * dt * x) ** i)
+                     for i in range(steps + 1)])
+
+
+def test_linear_regression_training_loss_matches_marchenko_pastur():
+    """Training loss of the same GD: (1/2) (1 + s0^2) int x (1 - lr dt x)^(2i) dMP(x)
+    (the residual X (w* - w_i) / sqrt(d), w_0 - w* isotropic with variance 1 + s0^2 per
+    coordinate). It probes the sample process's memory term (without it, train = test).
+    Tolerance: 4 Monte-Carlo standard errors of a mean of (1/2) r^2, r Gaussian:
+    4 sqrt(2 / N) relative."""
+    sc = Scenario("z1", student="x", p=1, lr=1.0, init_scale=0.5)
+    n = 4000
+    sol = solve_dmft(sc, 2.0, 2.0, steps=20, samples=n)
+    want = np.array([0.5 * 1.25 * _mp(2.0, lambda x, i=i: x * (1 - 0.1 * x) ** (2 * i))
+                     for i in range(21)])
+    np.testing.assert_allclose(sol.train_loss, want, rtol=4 * np.sqrt(2 / n))
+    assert sol.train_loss[-1] < 0.8 * sol.test_loss[-1]
 
 
 @pytest.mark.parametrize("alpha", [2.0, 4.0])
