@@ -15,6 +15,9 @@ TINY = {
     "hessian_local_statistics.py": ["--p", "4", "--n-train", "300", "--steps", "30"],
     "collapse_digits.py": ["--epochs", "6", "--every", "2", "--width", "16", "--depth", "2"],
     "ce_low_rank_boundary.py": ["--K", "2", "--L", "2", "--restarts", "1"],
+    "reuse_advantage.py": ["--d", "256", "--samples", "2", "--seeds", "2", "--records", "4"],
+    "dmft_vs_simulation.py": ["--d", "24", "--time", "0.4", "--steps", "4", "--samples",
+                              "100", "--seeds", "2"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
 }

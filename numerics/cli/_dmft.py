@@ -60,7 +60,7 @@ def run(args) -> int:
     enable_float64()
     import numpy as np
 
-    from escalier.numerics.dmft import solve_dmft
+    from escalier.numerics.dmft import plot_dmft, solve_dmft
     from escalier.numerics.simulation import MultiPass, simulate
 
     target = target_from_args(args.target, args)
@@ -102,37 +102,7 @@ def run(args) -> int:
         write_json(args.json, payload)
         print(f"wrote {args.json}")
     if args.plot:
-        plot_dmft(sol, sims, args.plot, title=f"{target}, alpha = {args.alpha:g}")
+        fig = plot_dmft(sol, sims, title=f"{target}, alpha = {args.alpha:g}")
+        save_figure(fig, args.plot)
         print(f"wrote {args.plot}")
     return 0
-
-
-def plot_dmft(sol, sims, path: str, title: str = "") -> None:
-    """M and diag Q against t (DMFT lines, simulation means with errors), and the losses."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    p, k = sol.M.shape[1:]
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
-    c = 0
-    for j in range(p):
-        for r in range(k):
-            ax.plot(sol.times, sol.M[:, j, r], f"C{c}-", label=f"M{j + 1}{r + 1} DMFT")
-            for s in sims:
-                m = np.asarray(s["M"])[:, :, j, r]
-                ax.errorbar(s["times"], m.mean(0), m.std(0) / np.sqrt(len(m)), fmt=f"C{c}.",
-                            ms=3, alpha=0.6)
-            c += 1
-        ax.plot(sol.times, sol.Q[:, j, j], f"C{c}--", label=f"Q{j + 1}{j + 1} DMFT")
-        c += 1
-    ax.set(xlabel="t = GD steps / d", ylabel="overlap", title=title)
-    ax.legend(fontsize=7)
-    bx.plot(sol.times, sol.train_loss, label="train (DMFT)")
-    bx.plot(sol.times, sol.test_loss, label="test (DMFT)")
-    bx.set(xlabel="t", ylabel="half mean squared error", yscale="log")
-    bx.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
