@@ -9,7 +9,8 @@ update with the whole set as the batch,
 
 so the overlaps move by O(lr / d) per step and, with t = steps / d as for online SGD, the
 d -> infinity limit at fixed t and alpha is gradient flow on the empirical risk with rate
-lr (the time of escalier.numerics.dmft). scenario.batch is not used.
+lr (the time of escalier.numerics.dmft). scenario.batch is not used. The full engine
+holds the S training sets and refuses beyond 4 GiB (simulation._multipass).
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ from typing import ClassVar, final
 
 from ._base import TrainingProtocol
 
-__all__ = ["MULTIPASS_MEMORY_BYTES", "MultiPass"]
-
-MULTIPASS_MEMORY_BYTES = 4 << 30
-"""Largest training-set memory (all seeds, S n d numbers of 8 bytes) a multi-pass run may
-hold; beyond it the full engine refuses with the numbers."""
+__all__ = ["MultiPass"]
 
 
 @final
