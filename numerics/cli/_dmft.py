@@ -60,8 +60,8 @@ def run(args) -> int:
     enable_float64()
     import numpy as np
 
-    from escalier.numerics.dmft import plot_dmft, solve_dmft
-    from escalier.numerics.simulation import MultiPass, simulate
+    from escalier.numerics.dmft import plot_dmft, simulate_matched, solve_dmft
+    from escalier.numerics.simulation import MultiPass
 
     target = target_from_args(args.target, args)
     sc = scenario_from_args(target, args)
@@ -83,17 +83,24 @@ def run(args) -> int:
                sol.test_loss[i]]
         print(" ".join(f"{v:>9.4f}" for v in row))
     sims = []
+    if args.simulate:
+        print(f"simulations: GD on n = {args.alpha:g} d samples with the DMFT's step (lr dt = "
+              f"{sc.lr * args.time / args.steps:g} in t, i.e. Scenario lr = lr dt d), whose "
+              f"d -> infinity limit the Euler grid is exactly; deviations with the standard "
+              f"error of the mean over runs")
     for d in args.simulate:
-        r = simulate(sc, d, args.time, seeds=args.seeds, seed=args.seed, n_records=args.steps,
-                     engine="full", protocol=MultiPass(args.alpha), progress=not args.no_progress)
-        grid = np.interp(r.times, sol.times, np.arange(args.steps + 1))
-        idx = np.clip(np.round(grid).astype(int), 0, args.steps)
-        dev_m = float(np.max(np.abs(r.M.mean(0) - sol.M[idx])))
-        dev_q = float(np.max(np.abs(r.Q.mean(0) - sol.Q[idx])))
-        print(f"simulation d = {d} ({args.seeds} runs, n = {MultiPass(args.alpha).samples(d)}):"
-              f" max |mean M - M_dmft| = {dev_m:.4f}, max |mean Q - Q_dmft| = {dev_q:.4f}")
-        sims.append({"d": d, "times": r.times, "M": r.M, "Q": r.Q, "max_dev_M": dev_m,
-                     "max_dev_Q": dev_q})
+        r = simulate_matched(sol, sc, d, args.seeds, args.seed, progress=not args.no_progress)
+        row = {"d": d, "times": sol.times, "M": r.M, "Q": r.Q}
+        for name, x, th in (("M", r.M, sol.M), ("Q", r.Q, sol.Q)):
+            dev = np.abs(x.mean(0) - th)
+            i = np.unravel_index(np.argmax(dev), dev.shape)
+            se = x.std(0, ddof=1)[i] / np.sqrt(x.shape[0]) if x.shape[0] > 1 else float("nan")
+            row[f"max_dev_{name}"], row[f"stderr_{name}"] = float(dev[i]), float(se)
+        print(f"  d = {d} ({args.seeds} runs, n = {MultiPass(args.alpha).samples(d)}): "
+              f"max_t |mean M - M_dmft| = {row['max_dev_M']:.4f} (stderr {row['stderr_M']:.4f})"
+              f", max_t |mean Q - Q_dmft| = {row['max_dev_Q']:.4f} "
+              f"(stderr {row['stderr_Q']:.4f})")
+        sims.append(row)
     if args.json:
         payload = sol.to_json()
         payload["simulations"] = sims

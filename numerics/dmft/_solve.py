@@ -46,7 +46,7 @@ import numpy as np
 
 from escalier.numerics.lower import residual_function, student_functions, teacher_function
 
-__all__ = ["DmftNotConverged", "DmftSolution", "solve_dmft"]
+__all__ = ["DmftNotConverged", "DmftSolution", "simulate_matched", "solve_dmft"]
 
 
 class DmftNotConverged(ValueError):
@@ -295,3 +295,25 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
     return DmftSolution(np.arange(T + 1) * dt, Q2[idx, idx], np.asarray(M), np.asarray(train),
                         np.asarray(test), Q2, np.asarray(Bz) * float(alpha) / scenario.lr,
                         it, tuple(residuals), config)
+
+
+def simulate_matched(solution: DmftSolution, scenario, d: int, seeds: int = 8, seed: int = 0,
+                     *, progress: bool = False):
+    """The multi-pass simulation whose d -> infinity limit is this Euler-grid solution.
+
+    GD on n = alpha d samples with one step per grid step, of size lr dt in t (Scenario
+    lr' = lr dt d, time = steps / d, a record per step): the DMFT's discretisation is then
+    that of the simulated GD, so the deviation measures finite d and Monte Carlo only.
+
+    Returns:
+        The SimulationResult (records at the solution's grid times, in grid units).
+    """
+    from dataclasses import replace
+
+    from escalier.numerics.simulation import MultiPass, simulate
+
+    T = len(solution.times) - 1
+    dt = float(solution.config["dt"])
+    sc = replace(scenario, lr=float(scenario.lr) * dt * d)
+    return simulate(sc, d, T / d, seeds=seeds, seed=seed, n_records=T, engine="full",
+                    protocol=MultiPass(float(solution.config["alpha"])), progress=progress)
