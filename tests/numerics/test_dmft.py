@@ -48,7 +48,7 @@ def test_linear_regression_training_loss_matches_marchenko_pastur():
     assert sol.train_loss[-1] < 0.8 * sol.test_loss[-1]
 
 
-@pytest.mark.parametrize("alpha", [2.0, 4.0])
+@pytest.mark.parametrize("alpha", [2.0, pytest.param(4.0, marks=pytest.mark.slow)])
 def test_linear_regression_matches_marchenko_pastur(alpha):
     sc = Scenario("z1", student="x", p=1, lr=1.0, init_scale=0.5)
     sol = solve_dmft(sc, alpha, 2.0, steps=20, samples=200)
@@ -56,6 +56,7 @@ def test_linear_regression_matches_marchenko_pastur(alpha):
     np.testing.assert_allclose(sol.M[:, 0, 0], want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_dmft_matches_multipass_simulation_small_d():
     """tanh(z1), one erf neuron, alpha = 2, GD with the DMFT's step (simulate_matched: the
     Euler grid is the simulated GD, so only finite d and Monte Carlo remain). Tolerance at
