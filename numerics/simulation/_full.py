@@ -123,6 +123,7 @@ def _block(
     dtype_name: str,
     draw_only: bool = False,
     reuse: int = 1,
+    variant: tuple = (),
 ):
     """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
     vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
@@ -142,8 +143,25 @@ def _block(
             X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
 
+    if variant:
+        base_step = step
+        sqrt_d = math.sqrt(d)
+
+        def step(carry, X):  # displaced gradient: extragradient or SAM (engines/_reuse.py)
+            V, a = carry
+            (V1, a1), _ = base_step(carry, X)  # V1 - V = lr g(V)
+            if variant[0] == "sam":
+                dW = V1[: scenario.p] - V[: scenario.p]
+                scale = variant[1] * sqrt_d / jnp.maximum(jnp.linalg.norm(dW), 1e-300)
+                Vd, ad = V.at[: scenario.p].add(-scale * dW), a  # ascent: against g
+            else:
+                Vd, ad = V1, a1
+            (V2, a2), _ = base_step((Vd, ad), X)
+            return (V + (V2 - Vd), a + (a2 - ad)), None
+
     if reuse > 1:
         one = step
+
 
         def step(carry, X):  # `reuse` consecutive SGD steps on the same batch X
             return jax.lax.fori_loop(0, reuse, lambda _, c: one(c, X)[0], carry), None
@@ -193,6 +211,7 @@ def run(
     dtype: str,
     *,
     reuse: int = 1,
+    variant: tuple = (),
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run the full engine (the engine interface of `_api`, plus a progress bar).
@@ -228,7 +247,11 @@ def run(
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
     records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
     per_block = block_size(n_rec)
-    fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse)
+    if variant and scenario.spherical:
+        raise ValueError(f"{variant[0]} steps are not defined with the spherical projection: "
+                         f"use spherical=False")
+    fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,
+                variant=tuple(variant))
     bar = progress_bar(progress, n_steps, "full", scenario, d)
     done = 0
     while done < n_rec:

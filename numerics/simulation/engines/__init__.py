@@ -9,6 +9,8 @@ from ._base import OnlineSGD as OnlineSGD
 from ._base import StepsPerBatch as StepsPerBatch
 from ._base import StopCondition as StopCondition
 from ._base import TrainingProtocol as TrainingProtocol
+from ._reuse import SAM as SAM
+from ._reuse import Extragradient as Extragradient
 from ._reuse import MultiPass as MultiPass
 from .full import FullEngine as FullEngine
 from .gram import GramEngine as GramEngine

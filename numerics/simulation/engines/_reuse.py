@@ -21,7 +21,7 @@ from typing import ClassVar, final
 
 from ._base import TrainingProtocol
 
-__all__ = ["MultiPass"]
+__all__ = ["SAM", "Extragradient", "MultiPass"]
 
 
 @final
@@ -50,3 +50,47 @@ class MultiPass(TrainingProtocol):
 
     def describe(self) -> str:
         return f"multi-pass GD, n = {self.alpha:g} d"
+
+
+@final
+@dataclass(frozen=True)
+class Extragradient(TrainingProtocol):
+    """Extragradient (displaced) SGD: on each fresh batch, the Scenario's step is taken from
+    w with the gradient evaluated at the look-ahead point w + (that step at w):
+
+        w' = w + lr g(w; X),   w <- w + lr g(w'; X)
+
+    (g: the Scenario's descent direction; the second layer likewise). Not spherical."""
+
+    name: ClassVar[str] = "extragradient"
+
+    @property
+    def steps_per_batch(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return "extragradient"
+
+
+@final
+@dataclass(frozen=True)
+class SAM(TrainingProtocol):
+    """Sharpness-aware minimisation (Foret et al., arXiv 2010.01412) on each fresh batch:
+    the gradient is evaluated at the adversarial (loss-ascent) point w_adv = w - rho g / ||g||
+    (g the descent direction of all first-layer weights, ||.|| the Frobenius norm of
+    W / sqrt(d), so rho is in units of the overlaps; the second layer is not displaced), and
+    the Scenario's step is taken from w with it. Not spherical."""
+
+    name: ClassVar[str] = "sam"
+    rho: float = 0.05
+
+    def __post_init__(self):
+        if not (isinstance(self.rho, int | float) and math.isfinite(self.rho) and self.rho > 0):
+            raise ValueError(f"SAM radius rho must be a positive number, got {self.rho!r}")
+
+    @property
+    def steps_per_batch(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return f"SAM (rho = {self.rho:g})"

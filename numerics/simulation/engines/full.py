@@ -7,7 +7,7 @@ from typing import ClassVar, final
 
 from .. import _full, _multipass
 from ._base import Engine, OnlineSGD, StepsPerBatch
-from ._reuse import MultiPass
+from ._reuse import SAM, Extragradient, MultiPass
 
 __all__ = ["FullEngine"]
 
@@ -15,15 +15,17 @@ __all__ = ["FullEngine"]
 @final
 @dataclass(frozen=True)
 class FullEngine(Engine):
-    """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch and
-    multi-pass GD (cost O(alpha d^2) per step)."""
+    """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch,
+    extragradient and SAM, and multi-pass GD (cost O(alpha d^2) per step)."""
 
     name: ClassVar[str] = "full"
-    protocols = (OnlineSGD, StepsPerBatch, MultiPass)
+    protocols = (OnlineSGD, StepsPerBatch, MultiPass, Extragradient, SAM)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
         if isinstance(protocol, MultiPass):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
                                   alpha=protocol.alpha, progress=progress)
+        variant = (("sam", float(protocol.rho)) if isinstance(protocol, SAM) else
+                   ("extragradient",) if isinstance(protocol, Extragradient) else ())
         return _full.run(scenario, d, n_steps, keys, record_every, dtype,
-                         reuse=protocol.steps_per_batch, progress=progress)
+                         reuse=protocol.steps_per_batch, variant=variant, progress=progress)
