@@ -33,6 +33,7 @@ def _mp_gd(alpha, lr, dt, steps):
                      for i in range(steps + 1)])
 
 
+@pytest.mark.slow
 def test_linear_regression_training_loss_matches_marchenko_pastur():
     """Training loss of the same GD: (1/2) (1 + s0^2) int x (1 - lr dt x)^(2i) dMP(x)
     (the residual X (w* - w_i) / sqrt(d), w_0 - w* isotropic with variance 1 + s0^2 per

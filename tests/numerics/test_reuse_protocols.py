@@ -59,6 +59,7 @@ def reference(sc, d, n_steps, every, seeds, seed, kind, rho=0.0):
     return {"Q": np.asarray(Q), "M": np.asarray(M), "a": A}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol, kind", [(Extragradient(), "eg"), (SAM(0.3), "sam")])
 def test_displaced_steps_match_reference(protocol, kind):
     d, seeds = 32, 400
