@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                  "critical points"),
     "hessian": ("._hessian", "Hessian spectra of trained networks (or GOE / Poisson): density, "
                              "outliers, spacing ratio"),
+    "dmft": ("._dmft", "DMFT of multi-pass GD on n = alpha d samples: M(t), Q(t), losses "
+                       "(optionally beside the simulation)"),
     "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
                                "and NC1-NC4 on digits"),
     "depth": ("._depth", "hierarchical targets (SIGHT/MIGHT): predicted sample exponents of "

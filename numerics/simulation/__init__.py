@@ -10,9 +10,11 @@ from ._gram_giant import giant_step as giant_step
 from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult
 from .engines import ENGINES as ENGINES
+from .engines import SAM as SAM
 from .engines import Constant as Constant
 from .engines import Engine as Engine
 from .engines import EscapeThreshold as EscapeThreshold
+from .engines import Extragradient as Extragradient
 from .engines import FullEngine as FullEngine
 from .engines import GiantSteps as GiantSteps
 from .engines import GramEngine as GramEngine

@@ -125,6 +125,7 @@ def _block(
     draw_only: bool = False,
     reuse: int = 1,
     schedule=None,
+    variant: tuple = (),
 ):
     """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
     vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
@@ -144,6 +145,22 @@ def _block(
             V, a = carry
             X = jax.lax.optimization_barrier(X)  # drawn as in the simulation, not fused
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
+
+    if variant:
+        base_step = step
+        sqrt_d = math.sqrt(d)
+
+        def step(carry, X, scale=1.0):  # displaced gradient: extragradient or SAM (_reuse.py)
+            V, a = carry
+            (V1, a1), _ = base_step(carry, X, scale)  # V1 - V = lr s g(V)
+            if variant[0] == "sam":
+                dW = V1[: scenario.p] - V[: scenario.p]
+                radius = variant[1] * sqrt_d / jnp.maximum(jnp.linalg.norm(dW), 1e-300)
+                Vd, ad = V.at[: scenario.p].add(-radius * dW), a  # ascent: against g
+            else:
+                Vd, ad = V1, a1
+            (V2, a2), _ = base_step((Vd, ad), X, scale)
+            return (V + (V2 - Vd), a + (a2 - ad)), None
 
     def unit(carry, xs):
         """The `reuse` steps of unit u on its batch X (steps u reuse + i, i < reuse)."""
@@ -204,6 +221,7 @@ def run(
     *,
     reuse: int = 1,
     schedule=None,
+    variant: tuple = (),
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run the full engine (the engine interface of `_api`, plus a progress bar).
@@ -242,8 +260,11 @@ def run(
     per_block = block_size(n_rec)
     if schedule is not None and schedule.constant:
         schedule = None
+    if variant and scenario.spherical:
+        raise ValueError(f"{variant[0]} steps are not defined with the spherical projection: "
+                         f"use spherical=False")
     fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,
-                schedule=schedule)
+                schedule=schedule, variant=tuple(variant))
     bar = progress_bar(progress, n_steps, "full", scenario, d)
     done = 0
     while done < n_rec:

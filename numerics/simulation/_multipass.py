@@ -19,9 +19,12 @@ import numpy as np
 from ._blocks import block_size, diverged, pad_nan, progress_bar
 from ._full import step_function
 from ._init import initial_state, overlaps
-from .engines._reuse import MULTIPASS_MEMORY_BYTES
 
-__all__ = ["run"]
+__all__ = ["MULTIPASS_MEMORY_BYTES", "run"]
+
+MULTIPASS_MEMORY_BYTES = 4 << 30
+"""Largest training-set memory (all seeds, S n (d + 1) numbers of 8 bytes) a multi-pass run
+may hold; beyond it the full engine refuses with the numbers."""
 
 
 @functools.lru_cache(maxsize=16)

@@ -10,6 +10,8 @@ from ._base import StepsPerBatch as StepsPerBatch
 from ._base import StopCondition as StopCondition
 from ._base import TrainingProtocol as TrainingProtocol
 from ._giant import GiantSteps as GiantSteps
+from ._reuse import SAM as SAM
+from ._reuse import Extragradient as Extragradient
 from ._reuse import MultiPass as MultiPass
 from ._schedule import Constant as Constant
 from ._schedule import PowerLaw as PowerLaw

@@ -9,7 +9,8 @@ update with the whole set as the batch,
 
 so the overlaps move by O(lr / d) per step and, with t = steps / d as for online SGD, the
 d -> infinity limit at fixed t and alpha is gradient flow on the empirical risk with rate
-lr (the time of escalier.numerics.dmft). scenario.batch is not used.
+lr (the time of escalier.numerics.dmft). scenario.batch is not used. The full engine
+holds the S training sets and refuses beyond 4 GiB (simulation._multipass).
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ from typing import ClassVar, final
 
 from ._base import TrainingProtocol
 
-__all__ = ["MULTIPASS_MEMORY_BYTES", "MultiPass"]
-
-MULTIPASS_MEMORY_BYTES = 4 << 30
-"""Largest training-set memory (all seeds, S n d numbers of 8 bytes) a multi-pass run may
-hold; beyond it the full engine refuses with the numbers."""
+__all__ = ["SAM", "Extragradient", "MultiPass"]
 
 
 @final
@@ -53,3 +50,47 @@ class MultiPass(TrainingProtocol):
 
     def describe(self) -> str:
         return f"multi-pass GD, n = {self.alpha:g} d"
+
+
+@final
+@dataclass(frozen=True)
+class Extragradient(TrainingProtocol):
+    """Extragradient (displaced) SGD: on each fresh batch, the Scenario's step is taken from
+    w with the gradient evaluated at the look-ahead point w + (that step at w):
+
+        w' = w + lr g(w; X),   w <- w + lr g(w'; X)
+
+    (g: the Scenario's descent direction; the second layer likewise). Not spherical."""
+
+    name: ClassVar[str] = "extragradient"
+
+    @property
+    def steps_per_batch(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return "extragradient"
+
+
+@final
+@dataclass(frozen=True)
+class SAM(TrainingProtocol):
+    """Sharpness-aware minimisation (Foret et al., arXiv 2010.01412) on each fresh batch:
+    the gradient is evaluated at the adversarial (loss-ascent) point w_adv = w - rho g / ||g||
+    (g the descent direction of all first-layer weights, ||.|| the Frobenius norm of
+    W / sqrt(d), so rho is in units of the overlaps; the second layer is not displaced), and
+    the Scenario's step is taken from w with it. Not spherical."""
+
+    name: ClassVar[str] = "sam"
+    rho: float = 0.05
+
+    def __post_init__(self):
+        if not (isinstance(self.rho, int | float) and math.isfinite(self.rho) and self.rho > 0):
+            raise ValueError(f"SAM radius rho must be a positive number, got {self.rho!r}")
+
+    @property
+    def steps_per_batch(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return f"SAM (rho = {self.rho:g})"

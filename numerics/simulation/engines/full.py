@@ -8,7 +8,7 @@ from typing import ClassVar, final
 from .. import _full, _full_giant, _multipass
 from ._base import Engine, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
-from ._reuse import MultiPass
+from ._reuse import SAM, Extragradient, MultiPass
 
 __all__ = ["FullEngine"]
 
@@ -17,10 +17,10 @@ __all__ = ["FullEngine"]
 @dataclass(frozen=True)
 class FullEngine(Engine):
     """Simulates W (p x d) directly: cost O(d) per step; online SGD, k steps per batch,
-    giant steps and multi-pass GD (cost O(alpha d^2) per step)."""
+    giant steps, extragradient and SAM, and multi-pass GD (cost O(alpha d^2) per step)."""
 
     name: ClassVar[str] = "full"
-    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
         if isinstance(protocol, GiantSteps):
@@ -30,6 +30,9 @@ class FullEngine(Engine):
         if isinstance(protocol, MultiPass):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
                                   alpha=protocol.alpha, progress=progress)
+        variant = (("sam", float(protocol.rho)) if isinstance(protocol, SAM) else
+                   ("extragradient",) if isinstance(protocol, Extragradient) else ())
         return _full.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
-                         schedule=protocol.learning_rate_schedule, progress=progress)
+                         schedule=protocol.learning_rate_schedule, variant=variant,
+                         progress=progress)
