@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                  "critical points"),
     "hessian": ("._hessian", "Hessian spectra of trained networks (or GOE / Poisson): density, "
                              "outliers, spacing ratio"),
+    "giant-step": ("._giant_step", "giant GD steps: learned subspaces vs the prediction, or the "
+                                   "spiked features (--spike)"),
     "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
                                "and NC1-NC4 on digits"),
 }
