@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-__all__ = ["spike_scenario", "spike_simulation", "spike_summary", "spike_theory",
+__all__ = ["outlier_position", "spike_scenario", "spike_simulation", "spike_summary", "spike_theory",
            "target_moments"]
 
 
@@ -87,6 +87,14 @@ def _second_moment(t) -> float:
     return quadrature(lambda *u: fn(*u[: len(zs)]), np.eye(t.k), nodes)
 
 
+def outlier_position(theta, c: float):
+    """sqrt((1 + theta^2)(c + theta^2)) / theta above theta = c^(1/4), NaN below (numpy)."""
+    theta = np.asarray(theta, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sqrt((1 + theta**2) * (c + theta**2)) / theta
+    return np.where(theta > c ** 0.25, out, np.nan)
+
+
 def spike_theory(target, student: str, *, p: int, d: int, alpha: float, eta: float) -> dict:
     """The predictions of the module docstring (JSON-ready)."""
     c1, ey2, mu1 = target_moments(target, student)
@@ -95,7 +103,7 @@ def spike_theory(target, student: str, *, p: int, d: int, alpha: float, eta: flo
     vnorm = math.sqrt(c1sq + ey2 / alpha)
     theta = eta * abs(mu1) * vnorm
     above = theta > c ** 0.25
-    out = math.sqrt((1 + theta**2) * (c + theta**2)) / theta if above else None
+    out = float(outlier_position(theta, c)) if above else None
     vec = 1 - (c + theta**2) / (theta**2 * (theta**2 + 1)) if above else 0.0
     return {
         "c1": c1.tolist(), "E_y2": ey2, "mu1": mu1, "ratio_p_over_d": c,
@@ -120,7 +128,8 @@ def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta:
                      seeds: int = 2, seed: int = 0) -> dict:
     """One step of the d-dimensional network (the full engine's giant step), per seed: the
     alignment cos^2(v, teacher span), the top two singular values of W1 (rows of norm ~ 1),
-    the top right singular vector's alignment with v, and the singular values of seed 0.
+    the top right singular vector's alignment with v, the seed's own spike strength
+    theta = eta mu1 |X^T y / n| ("theta") and the singular values of seed 0.
 
     Raises:
         ValueError: bad sizes, a diverging step.
@@ -151,7 +160,9 @@ def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta:
         vecs.append(float((Vt[0] @ v[s]) ** 2 / (v[s] @ v[s])))
         if s == 0:
             spectrum = sv
-    return {"n": int(n), "alignment": align, "top": np.array(tops),
+    c1, ey2, mu1 = target_moments(target, student)
+    theta = eta * abs(mu1) * np.linalg.norm(v, axis=1)
+    return {"n": int(n), "alignment": align, "top": np.array(tops), "theta": theta,
             "second": np.array(seconds), "vector_alignment": np.array(vecs),
             "singular_values": spectrum}
 
