@@ -15,6 +15,8 @@ TINY = {
     "hessian_local_statistics.py": ["--p", "4", "--n-train", "300", "--steps", "30"],
     "collapse_digits.py": ["--epochs", "6", "--every", "2", "--width", "16", "--depth", "2"],
     "ce_low_rank_boundary.py": ["--K", "2", "--L", "2", "--restarts", "1"],
+    "giant_step_subspaces.py": ["--d", "30", "--seeds", "2", "--alpha", "2"],
+    "spiked_spectrum.py": ["--p", "60", "--d", "80"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
 }

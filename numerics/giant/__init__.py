@@ -2,6 +2,7 @@
 prediction, and the spiked features after one step (docs/giant.md; Dandi et al. arXiv
 2305.18270, Ba et al. arXiv 2205.01445)."""
 
+from ._ridge import ridge_after_step as ridge_after_step
 from ._spike import outlier_position as outlier_position
 from ._spike import spike_scenario as spike_scenario
 from ._spike import spike_simulation as spike_simulation
