@@ -40,6 +40,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--spike", action="store_true",
                         help="the spiked features after one step (n = alpha d): alignment, "
                              "BBP threshold, outlier singular value")
+    parser.add_argument("--ridge", type=positive_float, nargs="+", metavar="ALPHA_R",
+                        help="--spike: also fit ridge on the features before (random features)"
+                             " and after the step with n_r = ALPHA_R d samples (simulation)")
+    parser.add_argument("--ridge-lambda", type=positive_float, default=0.01, metavar="LAM",
+                        help="ridge penalty for --ridge (default: 0.01)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="independent runs (default: 16; --spike: 2)")
     parser.add_argument("--seed", type=bounded(int, 0), default=0, help="base seed (default: 0)")
@@ -135,8 +140,20 @@ def _spike(args, target) -> dict:
     spike = spike_summary(target, args.student, p=args.p, d=d, alpha=args.alpha, eta=args.lr,
                           seeds=args.seeds, seed=args.seed)
     spectrum = spike.pop("singular_values")
-    return {"target": str(target), "student": args.student, "spike": spike,
-            "singular_values_seed0": spectrum}
+    out = {"target": str(target), "student": args.student, "spike": spike,
+           "singular_values_seed0": spectrum}
+    if args.ridge:
+        from escalier.numerics.giant import ridge_after_step
+
+        r = ridge_after_step(target, args.student, p=args.p, d=d, alpha=args.alpha,
+                             eta=args.lr, alphas_ridge=args.ridge, lambdas=[args.ridge_lambda],
+                             seeds=args.seeds, seed=args.seed)
+        out["ridge"] = {"alphas_ridge": r["alphas_ridge"], "lambda": args.ridge_lambda,
+                        "E_y2": r["E_y2"], "kind": "simulation",
+                        **{key: [row[0] for row in r[key]] if r[key] is not None else None
+                           for key in ("random_features", "random_features_stderr",
+                                       "one_step", "one_step_stderr")}}
+    return out
 
 
 def _f(x, w=8) -> str:
@@ -172,9 +189,21 @@ def _subspace_table(p: dict) -> str:
 
 def _spike_table(p: dict) -> str:
     s = p["spike"]
+    lines = _spike_lines(p, s)
+    if "ridge" in p:
+        r = p["ridge"]
+        lines.append(f"ridge test error (lambda = {r['lambda']:g}; zero predictor: "
+                     f"{r['E_y2']:.4f}), simulation:")
+        lines.append(f"{'alpha_r':>8} {'random features':>16} {'after one step':>16}")
+        for i, a in enumerate(r["alphas_ridge"]):
+            lines.append(f"{a:8.3g} {r['random_features'][i]:16.4f} {r['one_step'][i]:16.4f}")
+    return "\n".join(lines)
+
+
+def _spike_lines(p: dict, s: dict) -> list[str]:
     out = f"{s['outlier_predicted']:.4f}" if s["outlier_predicted"] is not None else \
         "none (below threshold)"
-    return "\n".join([
+    return [
         f"escalier giant-step {p['target']} --spike: p = {s['p']}, d = {s['d']}, n = {s['n']} "
         f"(alpha = {s['alpha']:g}), lr = {s['lr']:.4g} sqrt(p), student {p['student']}, "
         f"{s['seeds']} seeds",
@@ -188,7 +217,7 @@ def _spike_table(p: dict) -> str:
         f"(second singular value {s['second_singular_value']:.4f})",
         f"top right singular vector vs v: predicted {s['singular_vector_alignment_predicted']:.4f}"
         f", measured {s['singular_vector_alignment_measured']:.4f}",
-    ])
+    ]
 
 
 def plot_overlaps(p: dict, path: str) -> None:
@@ -229,7 +258,20 @@ def plot_spectrum(p: dict, path: str) -> None:
 
     s = p["spike"]
     sv = np.asarray(p["singular_values_seed0"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    if "ridge" in p:
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        r = p["ridge"]
+        for key, label in (("random_features", "random features (W0)"),
+                           ("one_step", "after one step (W1)")):
+            ax2.errorbar(r["alphas_ridge"], r[key], yerr=r[key + "_stderr"], marker="o",
+                         capsize=3, label=label)
+        ax2.axhline(r["E_y2"], color="grey", lw=0.8, label="zero predictor")
+        ax2.set_xlabel("alpha_r = n_r / d")
+        ax2.set_ylabel("ridge test error")
+        ax2.set_title(f"ridge, lambda = {r['lambda']:g} (simulation)", fontsize=10)
+        ax2.legend(fontsize=8)
+    else:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.hist(sv, bins=60, density=True, color="C0", alpha=0.7, label="singular values of W1")
     ax.axvline(s["bulk_edge"], color="k", ls="--", label="bulk edge 1 + sqrt(p/d)")
     if s["outlier_predicted"] is not None:

@@ -24,9 +24,10 @@ def test_subspaces_json_keys_and_plot(tmp_path, capsys):
 def test_spike_json_keys_and_table(tmp_path, capsys):
     fig = tmp_path / "sv.png"
     assert main(["giant-step", "z1", "--spike", "--p", "40", "--d", "60", "--seeds", "2",
-                 "--plot", str(fig)]) == 0
+                 "--ridge", "1", "--plot", str(fig)]) == 0
     text = capsys.readouterr().out
     assert "top singular value" in text and "alignment" in text
+    assert "ridge test error" in text
     assert fig.stat().st_size > 10_000
     assert main(["giant-step", "z1", "--spike", "--p", "40", "--d", "60", "--lr", "0.3",
                  "--seeds", "2", "--json"]) == 0
