@@ -41,9 +41,9 @@ def ridge_after_step(target, student: str, *, p: int, d: int, alpha: float, eta:
 
     from ._spike import spike_scenario, target_moments
 
-    sc = spike_scenario(target, student, p, d, eta)
+    sc, lr = spike_scenario(target, student, p, d, eta)
     n_step = max(1, round(alpha * d))
-    w = giant_step_weights(sc, d, n_step, sc.lr, seeds=seeds, seed=seed)
+    w = giant_step_weights(sc, d, n_step, lr, seeds=seeds, seed=seed)
     sigma, _ = student_functions(sc)
     f = teacher_function(sc)
     alphas_ridge = [float(a) for a in alphas_ridge]

@@ -41,7 +41,8 @@ import math
 
 import numpy as np
 
-__all__ = ["outlier_position", "spike_scenario", "spike_simulation", "spike_summary", "spike_theory",
+__all__ = ["outlier_position", "spike_scenario", "spike_simulation", "spike_summary",
+           "spike_theory",
            "target_moments"]
 
 
@@ -116,12 +117,14 @@ def spike_theory(target, student: str, *, p: int, d: int, alpha: float, eta: flo
 
 
 def spike_scenario(target, student: str, p: int, d: int, eta: float):
-    """The Scenario of the module docstring's network in the project's units."""
+    """(Scenario, lr): the module docstring's network in the project's units and the
+    first-layer learning rate of its step, lr = eta sqrt(p) d (given to the giant step; the
+    Scenario's own lr is a placeholder 1, so that one compiled step serves every eta)."""
     from escalier.derive import Scenario
 
     a = tuple((-1.0) ** j / p for j in range(p))
-    return Scenario(target, student=student, p=p, loss="square", a=a,
-                    lr=float(eta) * math.sqrt(p) * d)
+    return Scenario(target, student=student, p=p, loss="square", a=a), \
+        float(eta) * math.sqrt(p) * d
 
 
 def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta: float,
@@ -141,9 +144,9 @@ def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     if not (math.isfinite(alpha) and alpha > 0 and math.isfinite(eta) and eta > 0):
         raise ValueError(f"alpha and the learning rate must be positive, got {alpha}, {eta}")
-    sc = spike_scenario(target, student, p, d, eta)
+    sc, lr = spike_scenario(target, student, p, d, eta)
     n = max(1, round(alpha * d))
-    out = giant_step_weights(sc, d, n, sc.lr, seeds=seeds, seed=seed)
+    out = giant_step_weights(sc, d, n, lr, seeds=seeds, seed=seed)
     W = out["W"] / math.sqrt(d)
     if not np.all(np.isfinite(W)):
         raise ValueError(f"the step diverged at lr = {eta:g} sqrt(p); use a smaller --lr")

@@ -33,9 +33,9 @@ BLOCK_ELEMENTS = 1 << 21
 """Most normals drawn at once per seed (a block of samples: block x (d + 1))."""
 
 
-def step_function(scenario, d: int, n: int, lr: float, dtype):
-    """(V, a, key) -> (V', a', X^T y / n): one giant step on n fresh samples for one seed;
-    V = [W; W*]."""
+def step_function(scenario, d: int, n: int, dtype):
+    """(V, a, key, lr) -> (V', a', X^T y / n): one giant step on n fresh samples for one
+    seed at learning rate lr (a traced scalar: no recompilation per lr); V = [W; W*]."""
     f = teacher_function(scenario)
     sigma, dsigma = student_functions(scenario)
     p, k = scenario.p, scenario.k
@@ -46,7 +46,7 @@ def step_function(scenario, d: int, n: int, lr: float, dtype):
     noise_std = math.sqrt(scenario.noise)
     square = scenario.loss == "square"
 
-    def step(V, a, key):
+    def step(V, a, key, lr):
         """(V', a', X^T y / n) of one giant step (y: the labels, noise included)."""
 
         def body(i, carry):
@@ -79,20 +79,20 @@ def step_function(scenario, d: int, n: int, lr: float, dtype):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(scenario, d, dtype_name, n, lr, record_every, n_rec, weights):
-    """Jitted, seed-vmapped: keys -> records (and weights); cached across calls."""
+def _program(scenario, d, dtype_name, n, record_every, n_rec, weights):
+    """Jitted, seed-vmapped: (keys, lr) -> records (and weights); cached across calls."""
     dtype = jnp.dtype(dtype_name)
-    step = step_function(scenario, d, n, lr, dtype)
+    step = step_function(scenario, d, n, dtype)
     p = scenario.p
 
-    def one(key):
+    def one(key, lr):
         init_key, data_key = jax.random.split(key)
         V, a = initial_state(scenario, d, init_key, dtype)
         V0 = V
 
         def record(carry, r):
             def inner(i, c):
-                return step(c[0], c[1], jax.random.fold_in(data_key, r * record_every + i))
+                return step(c[0], c[1], jax.random.fold_in(data_key, r * record_every + i), lr)
 
             carry = jax.lax.fori_loop(0, record_every, inner, carry)
             Q, M = overlaps(carry[0], p)
@@ -106,7 +106,7 @@ def _program(scenario, d, dtype_name, n, lr, record_every, n_rec, weights):
         extra = (V[:p], V[p:], V0[:p], v) if weights else ()
         return out + extra
 
-    return jax.jit(jax.vmap(one))
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
 def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: int, lr: float,
@@ -118,10 +118,10 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
         raise ValueError(f"n (samples per giant step) must be a positive integer, got {n!r}")
     if not math.isfinite(lr):
         raise ValueError(f"lr must be finite, got {lr}")
-    program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), float(lr),
-                       int(record_every), n_steps // record_every, bool(weights))
+    program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), int(record_every),
+                       n_steps // record_every, bool(weights))
     bar = progress_bar(progress, n_steps, "full", scenario, int(d))
-    res = [np.asarray(x) for x in program(keys)]
+    res = [np.asarray(x) for x in program(keys, jnp.asarray(float(lr), jnp.dtype(dtype)))]
     if bar is not None:
         bar.update(n_steps)
         bar.close()
