@@ -20,6 +20,8 @@ TINY = {
     "reuse_advantage.py": ["--d", "256", "--samples", "2", "--seeds", "2", "--records", "4"],
     "dmft_vs_simulation.py": ["--d", "24", "--time", "0.4", "--steps", "4", "--samples",
                               "100", "--seeds", "2"],
+    "giant_step_subspaces.py": ["--d", "30", "--seeds", "2", "--alpha", "2"],
+    "spiked_spectrum.py": ["--p", "60", "--d", "80"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
     "sweep_he3_escape.py": ["--d", "16", "--lr", "1", "--seeds", "4", "--max-steps",

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "outliers, spacing ratio"),
     "dmft": ("._dmft", "DMFT of multi-pass GD on n = alpha d samples: M(t), Q(t), losses "
                        "(optionally beside the simulation)"),
+    "giant-step": ("._giant_step", "giant GD steps: learned subspaces vs the prediction, or the "
+                                   "spiked features (--spike)"),
     "collapse": ("._collapse", "neural collapse: the deep linear UFM (closed form vs training) "
                                "and NC1-NC4 on digits"),
     "depth": ("._depth", "hierarchical targets (SIGHT/MIGHT): predicted sample exponents of "

@@ -6,6 +6,7 @@ from ._api import resolve_engine as resolve_engine
 from ._api import simulate as simulate
 from ._blocks import DIVERGENCE_BOUND as DIVERGENCE_BOUND
 from ._escape import gram_escape_steps as gram_escape_steps
+from ._full_giant import giant_step_weights as giant_step_weights
 from ._gram_giant import giant_step as giant_step
 from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult

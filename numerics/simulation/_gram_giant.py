@@ -64,11 +64,11 @@ def giant_step(scenario, d: int, n: int, lr: float, key, *, dtype=jnp.float64,
     single = (key_arr.ndim == 1 and not jnp.issubdtype(key_arr.dtype, jax.dtypes.prng_key)) or (
         key_arr.ndim == 0)
     keys = as_keys(key_arr[None] if single else key_arr)
-    step = _step_function(chain, int(n), float(lr), int(chunk))
+    step = _step_function(chain, int(n), int(chunk))
 
     def one(key):
         A, B, a, rng = chain.init(key)
-        A1, B1, a1, _ = step((A, B, a, rng))
+        A1, B1, a1, _ = step((A, B, a, rng), float(lr))
         Q0, M0, _ = chain.observe((A, B, a))
         Q1, M1, _ = chain.observe((A1, B1, a1))
         return {"Q0": Q0, "M0": M0, "a0": a, "Q": Q1, "M": M1, "a": a1}
@@ -92,9 +92,10 @@ def _check_step(scenario, d: int, n, lr) -> None:
                          f"{k + 2 * p}")
 
 
-def _step_function(chain: GramChain, n: int, lr: float, chunk: int):
-    """(A, B, a, rng) -> (A', B', a', rng'): one giant step on n fresh samples (module
-    docstring), accumulated over ceil(n / chunk) blocks with the tail masked."""
+def _step_function(chain: GramChain, n: int, chunk: int):
+    """((A, B, a, rng), lr) -> (A', B', a', rng'): one giant step on n fresh samples (module
+    docstring) at learning rate lr (may be traced), accumulated over ceil(n / chunk) blocks
+    with the tail masked."""
     scenario, d, dt = chain.scenario, chain.d, chain.dtype
     p, k = scenario.p, scenario.k
     size = min(n, chunk)
@@ -102,7 +103,7 @@ def _step_function(chain: GramChain, n: int, lr: float, chunk: int):
     noise = scenario.noise > 0
     df = chain.df
 
-    def step(state):
+    def step(state, lr):
         A, B, a, rng = state
 
         def body(i, carry):
@@ -138,17 +139,17 @@ def _step_function(chain: GramChain, n: int, lr: float, chunk: int):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(scenario, d, dtype_name, n, lr, chunk, record_every, n_rec):
-    """Jitted, seed-vmapped: keys -> (Q, M, a) records (cached: repeated calls skip the
-    compilation)."""
+def _program(scenario, d, dtype_name, n, chunk, record_every, n_rec):
+    """Jitted, seed-vmapped: (keys, lr) -> (Q, M, a) records (cached: repeated calls skip the
+    compilation, whatever lr)."""
     chain = GramChain(scenario, d, jnp.dtype(dtype_name))
-    step = _step_function(chain, n, lr, chunk)
+    step = _step_function(chain, n, chunk)
 
-    def one(key):
+    def one(key, lr):
         state = chain.init(key)
 
         def record(state, _):
-            state = jax.lax.fori_loop(0, record_every, lambda i, s: step(s), state)
+            state = jax.lax.fori_loop(0, record_every, lambda i, s: step(s, lr), state)
             return state, chain.observe(state[:3])
 
         _, recs = jax.lax.scan(record, state, None, length=n_rec)
@@ -156,7 +157,7 @@ def _program(scenario, d, dtype_name, n, lr, chunk, record_every, n_rec):
         return tuple(jnp.concatenate([x0[None], xs]) for x0, xs in zip(first, recs,
                                                                         strict=True))
 
-    return jax.jit(jax.vmap(one))
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
 def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: int, lr: float,
@@ -170,10 +171,11 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
     """
     check_exact(scenario)
     _check_step(scenario, int(d), n, lr)
-    program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), float(lr), int(chunk),
+    program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), int(chunk),
                        int(record_every), n_steps // record_every)
     bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
-    Q, M, a = (np.asarray(x) for x in program(as_keys(keys)))
+    Q, M, a = (np.asarray(x) for x in program(as_keys(keys), jnp.asarray(float(lr),
+                                                                         jnp.dtype(dtype))))
     if bar is not None:
         bar.update(n_steps)
         bar.close()
