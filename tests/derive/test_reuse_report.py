@@ -83,3 +83,25 @@ def test_a_staircase_that_stops_short_reports_a_lower_bound():
     assert bound["text"].startswith("not determined (orders up to 1 found)")
     assert cut.complexity()["reuse"] == "O(d) or more, not proved"
     assert cut.to_json()["generative_exponent"] is None
+
+
+def test_label_power_cap_leaves_the_information_exponent_as_a_bound():
+    # y = He5(z1). With every label power (m = 1 only), the witnesses are E[y He_k(z)] =
+    # 5! [k = 5] (Hermite orthogonality): only order 5 is seen, and orders 1..4 are neither
+    # witnessed nor certified (the z1 flip maps y to -y, which forbids nothing at m = 1 for
+    # odd k, and even k need even m, not searched). So the report is the bound "<= 5" and
+    # names each order it could not settle. Without the cap, E[y^3 z1] = E[z He5(z)^3] =
+    # 216000 (Gauss-Hermite quadrature below, exact for this degree-16 polynomial) proves
+    # the generative exponent 1 (odd polynomials: E[z | y] != 0; arXiv 2403.05529).
+    x, w = np.polynomial.hermite_e.hermegauss(20)
+    he5 = x**5 - 10 * x**3 + 15 * x
+    assert abs(np.sum(w * x * he5**3) / w.sum() - 216000) < 1e-6
+    capped = exponents("He5(z1)", max_power=1, alpha_c=False)
+    assert capped.generative_bound() == {
+        "proved": False, "relation": "<=", "value": 5, "reuse": "hard",
+        "text": "<= 5, not proved; first order not found up to m = 1; second order not found "
+                "up to m = 1; third order not found up to m = 1; 4th order not found up to m = 1"}
+    assert capped.complexity()["reuse"] == "<= hard, not proved"
+    full = exponents("He5(z1)", alpha_c=False)
+    assert full.generative_bound()["text"] == "1" and full.reuse == "O(d)"
+    assert "E[y~^3 z] = (216000)" in full.reuse_steps[0].witness
