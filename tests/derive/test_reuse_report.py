@@ -10,7 +10,7 @@ k = 1 costs O(d), k = 2 costs O(d log d).
 
 import numpy as np
 
-from escalier.derive import Target, exponents
+from escalier.derive import Target, exponents, staircase
 
 
 def test_a_coordinate_the_target_ignores_is_proved_irrelevant():
@@ -29,6 +29,13 @@ def test_a_coordinate_the_target_ignores_is_proved_irrelevant():
                                     "reuse": "O(d log d)", "text": "2"}
     assert r.complexity()["reuse"] == "O(d log d)"
     assert r.to_json()["generative_exponent"] == 2
+    # the uniform per-protocol entry and the staircase graph carry the same proved value,
+    # and the search says why it stopped: everything y depends on is learned
+    entry = r.to_json()["protocols"]["reuse"]
+    assert (entry["exponent"], entry["proved"], entry["complexity"]) == (2, True, "O(d log d)")
+    assert entry["exponent_name"] == "generative exponent" and entry["title"] == "batch reuse"
+    assert entry["note"] == "every direction the target depends on is learned"
+    assert staircase(r, "reuse").graph["proved"] is True
 
 
 def test_a_constant_target_has_nothing_to_learn():
@@ -60,6 +67,8 @@ def test_a_truncated_expansion_proves_nothing_beyond_its_degree():
     assert bound["proved"] is False and bound["relation"] == "undetermined"
     assert bound["value"] is None and bound["text"].startswith("not determined")
     assert r.complexity()["reuse"] == "?" and r.complexity()["online"] == "?"
+    entry = r.to_json()["protocols"]["reuse"]
+    assert entry["proved"] is False and "no further direction found up to order 2" in entry["note"]
 
 
 def test_a_staircase_that_stops_short_reports_a_lower_bound():
