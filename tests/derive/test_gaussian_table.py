@@ -201,3 +201,15 @@ def test_row_kinds_must_be_sorted_known_kinds():
         ClosedForm("bad", ("lin", "g"), lambda C: 0, "unsorted")
     with pytest.raises(ValueError, match="sorted"):
         ClosedForm("bad", ("tanh",), lambda C: 0, "unknown kind")
+
+
+def test_a_row_may_use_every_kind():
+    # the check is "sorted and a subset of KINDS": the full set is a subset of itself, so a
+    # (hypothetical) row with one slot of each kind is accepted, and one more unknown kind
+    # beside known ones is refused
+    from escalier.derive.gaussian import ClosedForm
+
+    every = ("dg", "g", "lin", "relu", "step")  # the kinds of the table's module docstring
+    assert ClosedForm("all", every, lambda C: 0, "every kind").kinds == every
+    with pytest.raises(ValueError, match="among"):
+        ClosedForm("bad", ("g", "lin", "tanh"), lambda C: 0, "unknown kind")
