@@ -160,7 +160,7 @@ def run_sweep(sweep: Sweep, out=None, *, scheduler: str | None = None,
                 devices.add(int(result["devices"]))
             else:
                 store.write_failure(point, error, (result or {}).get("worker", ""))
-                failures.append((_config_text(sweep, point.params), error))
+                failures.append((point.key, _config_text(sweep, point.params), error))
                 bar.set_postfix(failed=len(failures))
             bar.update(1)
 
@@ -184,7 +184,7 @@ def run_sweep(sweep: Sweep, out=None, *, scheduler: str | None = None,
             bar.close()
     return SweepReport(str(path), len(sweep), done, len(todo), len(failures), skipped,
                        time.perf_counter() - clock, executor, tuple(sorted(devices)),
-                       tuple(failures))
+                       _in_grid_order(failures, todo))
 
 
 def _run_dask(sweep, todo, kind, record, client, scheduler, workers, processes) -> str:
@@ -224,3 +224,9 @@ def _run_dask(sweep, todo, kind, record, client, scheduler, workers, processes) 
             if cluster is not None:
                 cluster.close()
     return executor
+
+
+def _in_grid_order(failures, todo) -> tuple[tuple[dict, str], ...]:
+    """(config, error) of the failed tasks in the grid's order (workers finish in any order)."""
+    rank = {point.key: i for i, point in enumerate(todo)}
+    return tuple((cfg, err) for _, cfg, err in sorted(failures, key=lambda f: rank[f[0]]))
