@@ -34,7 +34,7 @@ import numpy as np
 from escalier.derive import Scenario
 from escalier.numerics.lower import residual_function, student_functions, teacher_function
 
-from ._blocks import DIVERGENCE_BOUND, block_size, diverged, pad_nan, progress_bar
+from ._blocks import DIVERGENCE_BOUND, block_size, progress_bar, record_blocks
 from ._init import initial_state, overlaps
 from ._normals import normals, philox_state
 
@@ -256,7 +256,6 @@ def run(
     dtype = jnp.dtype(dtype)
     n_rec = n_steps // record_every
     V, a, data_keys, Q0, M0 = _start(scenario, d, dtype.name)(keys)
-    records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
     per_block = block_size(n_rec)
     if schedule is not None and schedule.constant:
         schedule = None
@@ -265,24 +264,14 @@ def run(
                          f"use spherical=False")
     fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,
                 schedule=schedule, variant=tuple(variant))
-    bar = progress_bar(progress, n_steps, "full", scenario, d)
-    done = 0
-    while done < n_rec:
-        (V, a), (Q, M, A) = fn(V, a, data_keys, done * (record_every // reuse))
-        Q, M, A = np.asarray(Q), np.asarray(M), np.asarray(A)
-        records.append((Q, M, A))
-        done += per_block
-        if bar is not None:
-            bar.update(per_block * record_every)
-        if diverged(Q, M, A):
-            break
-    if bar is not None:
-        bar.close()
-    Q, M, A = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
-    T = n_rec + 1
-    if Q.shape[1] < T:
-        Q, M, A = (pad_nan(x, T) for x in (Q, M, A))
-    return {"Q": Q, "M": M, "a": A}
+
+    def next_block(done):
+        nonlocal V, a
+        (V, a), recs = fn(V, a, data_keys, done * (record_every // reuse))
+        return recs
+
+    return record_blocks(next_block, (Q0, M0, a), n_rec, per_block, record_every,
+                         progress_bar(progress, n_steps, "full", scenario, d))
 
 
 

@@ -87,7 +87,7 @@ import numpy as np
 
 from escalier.numerics.lower import residual_function, student_functions, teacher_function
 
-from ._blocks import block_size, diverged, pad_nan, progress_bar
+from ._blocks import block_size, progress_bar, record_blocks
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
 
 __all__ = ["GramChain", "check_exact", "run"]
@@ -436,21 +436,12 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     start, block = _program(scenario, int(d), chain.dtype, int(reuse), per_block,
                             record_every // reuse, int(chunk), schedule)
     state, first = start(keys)
-    records = [tuple(np.asarray(x)[:, None] for x in first)]
-    bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
-    done = 0
-    while done < n_rec:
-        state, recs = block(state, done * (record_every // reuse))
-        recs = tuple(np.asarray(x) for x in recs)
-        records.append(recs)
-        done += per_block
-        if bar is not None:
-            bar.update(per_block * record_every)
-        if diverged(*recs):
-            break
-    if bar is not None:
-        bar.close()
-    Q, M, a = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
-    if Q.shape[1] < n_rec + 1:
-        Q, M, a = (pad_nan(x, n_rec + 1) for x in (Q, M, a))
-    return {"Q": Q, "M": M, "a": a}
+    units = record_every // reuse
+
+    def next_block(done):
+        nonlocal state
+        state, recs = block(state, done * units)
+        return recs
+
+    return record_blocks(next_block, first, n_rec, per_block, record_every,
+                         progress_bar(progress, n_steps, "gram", scenario, int(d)))

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._blocks import block_size, diverged, pad_nan, progress_bar
+from ._blocks import block_size, progress_bar, record_blocks
 from ._full import step_function
 from ._init import initial_state, overlaps
 
@@ -72,21 +72,11 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype: str, *, 
     per_block = block_size(n_rec)
     start, block = _program(scenario, d, n, record_every, per_block, jnp.dtype(dtype).name)
     V, a, X, Q0, M0 = start(keys)
-    records = [(np.asarray(Q0)[:, None], np.asarray(M0)[:, None], np.asarray(a)[:, None])]
-    bar = progress_bar(progress, n_steps, "full, multi-pass", scenario, d)
-    done = 0
-    while done < n_rec:
-        (V, a), (Q, M, A) = block(V, a, X)
-        Q, M, A = np.asarray(Q), np.asarray(M), np.asarray(A)
-        records.append((Q, M, A))
-        done += per_block
-        if bar is not None:
-            bar.update(per_block * record_every)
-        if diverged(Q, M, A):
-            break
-    if bar is not None:
-        bar.close()
-    Q, M, A = (np.concatenate(parts, axis=1) for parts in zip(*records, strict=True))
-    if Q.shape[1] < n_rec + 1:
-        Q, M, A = (pad_nan(x, n_rec + 1) for x in (Q, M, A))
-    return {"Q": Q, "M": M, "a": A}
+
+    def next_block(done):
+        nonlocal V, a
+        (V, a), recs = block(V, a, X)
+        return recs
+
+    return record_blocks(next_block, (Q0, M0, a), n_rec, per_block, record_every,
+                         progress_bar(progress, n_steps, "full, multi-pass", scenario, d))
