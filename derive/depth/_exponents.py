@@ -303,7 +303,7 @@ def _rows(rep: DepthReport) -> tuple[Level, ...]:
         why = (f"p_2 = {p2} != 0 and {g1} != 0: E[y (x x^T - I)] has D = d^eps eigenvalues "
                f"~ D^(-1/2) over a bulk ~ sqrt(d/n)")
         rows.append(Level("three_layer", "level 1: span(W*) by the first layer", k1,
-                          rep.error("two_layer", k1), why, PAPER + ", n_1 = O~(d^(1+eps))"))
+                          rep.error("three_layer", k1), why, PAPER + ", n_1 = O~(d^(1+eps))"))
     else:
         why = ("p_2 = 0" if p2 == 0 else "g* has no linear part in some branch") + \
             ": the degree-2 Hermite matrix of y is blind to W*; outside the theorem"

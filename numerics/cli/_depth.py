@@ -105,6 +105,8 @@ def run(args) -> int:
             bar.close()
         payload["measured"] = curves.to_json()
         payload["measured_second_moment"] = {str(d): m for d, m in curves.second_moment.items()}
+        payload["measured_threshold"] = _thresholds(report, curves)
+        payload["threshold_rule"] = THRESHOLD_RULE
     if args.json:
         print(json.dumps(payload, indent=1))
     else:
@@ -112,6 +114,7 @@ def run(args) -> int:
         if curves is not None:
             print()
             print(_measured_table(curves))
+            print(_threshold_table(payload["measured_threshold"], payload["first_drop"]))
     if args.plot:
         plot_depth(payload, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
@@ -121,6 +124,35 @@ def run(args) -> int:
 def vars_of(args) -> dict:
     return {k: getattr(args, k) for k in ("eps", "P", "g", "branches", "d", "kappa", "seeds",
                                            "seed", "n_test", "steps", "width", "dtype")}
+
+
+THRESHOLD_RULE = ("the smallest kappa of the grid whose median test MSE is at most half-way "
+                  "between the test samples' E y^2 and the learner's predicted d -> oo plateau "
+                  "just after its first drop")
+
+
+def _thresholds(report, curves) -> dict:
+    """{learner: {d: kappa or None}} by THRESHOLD_RULE, for the learners with a prediction."""
+    from escalier.numerics.depth import measured_threshold
+
+    out = {}
+    for lr in curves.learners:
+        drop = report.first_drop(lr) if lr in ("three_layer", "two_layer", "kernel") else None
+        if drop is None:
+            continue
+        plateau = report.error(lr, drop)
+        out[lr] = {str(d): measured_threshold(
+            curves.kappas, curves.median(lr, d).tolist(),
+            0.5 * (curves.second_moment[d] + plateau)) for d in curves.ds}
+    return out
+
+
+def _threshold_table(thresholds: dict, predicted: dict) -> str:
+    lines = [f"thresholds ({THRESHOLD_RULE}):"]
+    for lr, by_d in thresholds.items():
+        cells = ", ".join(f"d={d}: {'-' if k is None else f'{k:g}'}" for d, k in by_d.items())
+        lines.append(f"  {lr:<12} predicted {predicted[lr]:g}; measured {cells}")
+    return "\n".join(lines)
 
 
 def _measured_table(curves) -> str:

@@ -8,6 +8,7 @@ from ._curve import measured_threshold as measured_threshold
 from ._curve import samples_at as samples_at
 from ._learners import LEARNER_NAMES as LEARNER_NAMES
 from ._learners import DepthConfig as DepthConfig
+from ._learners import degree2_ridge as degree2_ridge
 from ._learners import first_layer_steps as first_layer_steps
 from ._learners import fit_predict as fit_predict
 from ._sample import Teacher as Teacher

@@ -58,7 +58,7 @@ def depth_curves(target: Hierarchical, ds: Sequence[int], kappas: Sequence[float
     errors = {lr: {d: np.zeros((len(kappas), seeds)) for d in ds} for lr in learners}
     moment = {}
     for d in ds:
-        D = target.width(d)
+        D = target.branches * target.width(d)  # teacher directions in all
         ms = []
         for s in range(seeds):
             key = jax.random.fold_in(jax.random.PRNGKey(seed), 7919 * d + s)

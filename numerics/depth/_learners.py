@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["LEARNER_NAMES", "DepthConfig", "fit_predict", "first_layer_steps"]
+__all__ = ["LEARNER_NAMES", "DepthConfig", "degree2_ridge", "fit_predict", "first_layer_steps"]
 
 LEARNER_NAMES = ("three_layer", "two_layer", "kernel", "random_features")
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -176,14 +176,26 @@ def _poly2_adjoint(r, x):
 
 
 @jax.jit
-def _poly2_cg(x, y, lam, theta0, iters):
+def _poly2_cg(x, y, lam, theta0, iters, tol=1e-5):
     def A(theta):
         out = _poly2_adjoint(_poly2_apply(theta, x), x)
         return jax.tree_util.tree_map(lambda o, t: o + lam * t, out, theta)
 
     b = _poly2_adjoint(y, x)
-    theta, _ = jax.scipy.sparse.linalg.cg(A, b, x0=theta0, maxiter=iters)
+    theta, _ = jax.scipy.sparse.linalg.cg(A, b, x0=theta0, tol=tol, maxiter=iters)
     return theta
+
+
+def degree2_ridge(x, y, lam: float, iters: int = 60, tol: float = 1e-5):
+    """The degree-2 Hermite-feature ridge (the kernel learner) at penalty lam, by at most
+    `iters` conjugate-gradient iterations from zero, stopped at relative residual `tol` (the
+    learner uses 1e-5, JAX's default): minimises
+    mean((f(x) - y)^2) + lam (c0^2 + |c1|^2 + ||C||_F^2), f = c0 + c1.x + (x^T C x - tr C)/sqrt 2.
+    Returns (c0, c1, C) and a predictor."""
+    d, dt = x.shape[1], x.dtype
+    theta0 = (jnp.zeros((), dt), jnp.zeros((d,), dt), jnp.zeros((d, d), dt))
+    theta = _poly2_cg(x, y, jnp.asarray(lam, dt), theta0, iters, jnp.asarray(tol, dt))
+    return theta, lambda u: _poly2_apply(theta, u)
 
 
 def _poly2_fit(x, y, xv, yv, cfg):

@@ -24,6 +24,14 @@ def test_depth_cli_json_keys_and_plot(tmp_path, capsys):
     assert rec["kappa"] == [1.5, 2.0] and rec["n"] == [64, 256]
     assert len(rec["median"]) == 2 and all(e >= 0 for e in rec["median"])
     assert set(payload["measured"]) == {"two_layer", "kernel"}
+    # thresholds: the first kappa whose median is at most half-way between E y^2 and the
+    # predicted plateau, recomputed here from the JSON's own numbers
+    for lr in ("two_layer", "kernel"):
+        plateau = dict(map(tuple, payload["steps"][lr]))[payload["first_drop"][lr]]
+        level = 0.5 * (payload["measured_second_moment"]["16"] + plateau)
+        rec = payload["measured"][lr]["16"]
+        hits = [k for k, e in zip(rec["kappa"], rec["median"], strict=True) if e <= level]
+        assert payload["measured_threshold"][lr]["16"] == (hits[0] if hits else None)
     assert fig.stat().st_size > 10_000
 
 

@@ -11,6 +11,7 @@ from escalier.derive.depth import depth_exponents
 from escalier.derive.targets import might, sight
 from escalier.numerics.depth import (
     DepthConfig,
+    degree2_ridge,
     depth_curves,
     draw_teacher,
     features,
@@ -115,3 +116,20 @@ def test_first_layer_steps_match_a_hand_written_numpy_gradient():
     got = first_layer_steps("two", jnp.asarray(W), (jnp.asarray(b), jnp.asarray(a)),
                             jnp.asarray(x), jnp.asarray(y), cfg)
     np.testing.assert_allclose(np.asarray(got), numpy_steps(W, b, a, x, y, 3, 2.0), atol=1e-10)
+
+
+def test_degree2_kernel_by_cg_matches_explicit_hermite_features():
+    """The kernel learner's conjugate-gradient solution against ridge on the explicit
+    orthonormal features 1, x_i, (x_i^2 - 1)/sqrt 2, x_i x_j (i < j), solved directly
+    (float64, d = 5, n = 300): predictions agree to 1e-8."""
+    rng = np.random.default_rng(1)
+    d, n, lam = 5, 300, 1e-2
+    x = rng.standard_normal((n, d))
+    y = np.tanh(x[:, 0] * x[:, 1]) + x[:, 2] ** 2 + 0.1 * rng.standard_normal(n)
+    cols = [np.ones(n)] + [x[:, i] for i in range(d)]
+    cols += [(x[:, i] ** 2 - 1) / np.sqrt(2) for i in range(d)]
+    cols += [x[:, i] * x[:, j] for i in range(d) for j in range(i + 1, d)]
+    F = np.stack(cols, 1)
+    w = np.linalg.solve(F.T @ F / n + lam * np.eye(F.shape[1]), F.T @ y / n)
+    _, predict = degree2_ridge(jnp.asarray(x), jnp.asarray(y), lam, iters=200, tol=1e-13)
+    np.testing.assert_allclose(np.asarray(predict(jnp.asarray(x))), F @ w, atol=1e-8)
