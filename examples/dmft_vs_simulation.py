@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     parser.add_argument("--time", type=float, default=2.0)
     parser.add_argument("--steps", type=int, default=40, help="DMFT time steps")
     parser.add_argument("--samples", type=int, default=2000, help="DMFT Monte-Carlo paths")
+    parser.add_argument("--tol", type=float, default=1e-4, help="DMFT fixed-point tolerance")
     parser.add_argument("--d", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--out", default="dmft_vs_simulation.png", help="figure file")
@@ -42,7 +43,8 @@ def main(argv=None) -> int:
     from escalier.numerics.dmft import plot_dmft, simulate_matched, solve_dmft
 
     sc = Scenario(args.target, student=args.student, p=args.p, lr=args.lr, init_scale=0.5)
-    sol = solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples)
+    sol = solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples,
+                     tol=args.tol)
     print(f"DMFT: {sol.iterations} iterations, residual {sol.residuals[-1]:.2e}")
     sims = []
     print("simulation: GD with the DMFT's step (lr dt in t) on n = alpha d samples; deviation "

@@ -105,7 +105,7 @@ def run(args) -> int:
         write_json(args.json, payload)
         print(f"wrote {args.json}")
     if args.plot:
-        plot_scaling(r, args.plot, title=f"{args.target}, l = {law.l}")
+        plot_scaling(r, args.plot, title=f"{args.target}, {r.config['protocol']}, l = {law.l}")
         print(f"wrote {args.plot}")
     return 0
 
@@ -132,7 +132,9 @@ def plot_scaling(r, path: str, title: str = "") -> None:
         law = r.law.steps(ds)
         scale = np.exp(np.mean(np.log(r.typical[finite] / law[finite])))
         ax.plot(ds, scale * law, "k--", lw=1, label=f"theory: {r.law.law}")
-    ax.set(xscale="log", yscale="log", xlabel="d", ylabel="SGD steps to escape", title=title)
+    reuse = r.config.get("steps_per_batch", 1) > 1
+    ax.set(xscale="log", yscale="log", xlabel="d",
+           ylabel="samples to escape" if reuse else "SGD steps to escape", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)

@@ -24,11 +24,11 @@ drives the step to t_{i+1}). The parameter side is linear: w_i = B0_i w(0) + sum
 zeta_s + Bs_i w*, solved exactly by a recursion, which gives Q, M and dt R = (alpha / lr) Bz.
 The sample side is sampled: N Monte-Carlo paths of (omega, nu) from the eigen-decomposition
 of their covariance (common random numbers: the same standard normals every iteration),
-each run through the memory recursion. The kernels come from Gaussian integration by parts
-(Stein's lemma): E[F g^T] = E[dF / dg] Cov(g) for g = (omega_0..omega_T, nu), solved with
-the pseudo-inverse of Cov(g) (eigenvalues below rcond x the largest dropped: directions in
-which omega has no variance do not act on w either, which has the same covariance); this
-also counts the jumps of sigma' (ReLU), which differentiating the path would miss.
+each run through the memory recursion. The kernels are pathwise derivatives: along each path
+Lambda(t, s) = d lambda(t) / d h(s) follows the linearised memory recursion
+Lambda(t, s) = 1[t = s] + sum_{s <= u < t} (lr / alpha) dt R(t, u) J(u) Lambda(u, s) with
+J = dF / dlambda, and G = E[J Lambda], Gnu likewise; a jump of sigma' (ReLU) enters J through
+sigma'' with its Dirac mass smoothed to a Gaussian of width SMOOTHING (0.05).
 Damped fixed point: (Q, M, R) <- (1 - damping) old + damping new, until
 residual = max(|Q' - Q|, |M' - M|) / max(1, |Q|) < tol.
 """
@@ -44,7 +44,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from escalier.numerics.lower import residual_function, student_functions, teacher_function
+from escalier.numerics.lower import (
+    lower,
+    residual_function,
+    student_functions,
+    teacher_function,
+)
 
 __all__ = ["DmftNotConverged", "DmftSolution", "simulate_matched", "solve_dmft"]
 
@@ -120,10 +125,22 @@ def _parameter_side(G, Gnu, CF, dt, lr, alpha, s0, P):
 
 
 SMOOTHING = 0.05
-"""Width eps of the Gaussian smoothing of sigma' inside the kernel G (module docstring)."""
+"""Width eps of the Gaussian smoothing of the jumps of sigma' inside the kernel G."""
 
-_U, _W = np.polynomial.hermite_e.hermegauss(40)
-_W = _W / _W.sum()
+
+def _second_derivative(scenario):
+    """sigma'' as an elementwise JAX function, with each jump Heaviside(u) of sigma' (ReLU)
+    replaced by (1 + erf(u / (sqrt(2) eps))) / 2 first, so that its Dirac mass becomes a
+    Gaussian of width eps (exact sigma'' for smooth activations)."""
+    import sympy as sp
+
+    (x,), body = scenario.sigma.variables, scenario.sigma.expr
+    eps = sp.Float(SMOOTHING)
+    smooth = sp.diff(body, x).replace(
+        sp.Heaviside, lambda u, *rest: (1 + sp.erf(u / (sp.sqrt(2) * eps))) / 2)
+    fn = lower(smooth, (x,))
+    d2 = jax.grad(lambda v: fn(jnp.stack([v], -1)))
+    return lambda v: jax.vmap(d2)(v.ravel()).reshape(v.shape)
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,10 +163,7 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
     z = jax.random.normal(key, (n_chunks, chunk, T1 * p + k), dtype)
     xi = math.sqrt(scenario.noise) * jax.random.normal(jax.random.fold_in(key, 1),
                                                        (n_chunks, chunk), dtype)
-    u, wq = jnp.asarray(_U, dtype), jnp.asarray(_W, dtype)
-
-    def d2sigma(x):  # d/dx of sigma' smoothed by N(0, eps^2): E[sigma'(x + eps u) u] / eps
-        return jnp.sum(wq * u * dsigma(x[..., None] + SMOOTHING * u), axis=-1) / SMOOTHING
+    d2sigma = _second_derivative(scenario)
 
     def one(lam, nu, xi):
         """Force F (p,), its Jacobians J = dF/dlambda (p, p), D = dF/dnu (p, k), loss."""

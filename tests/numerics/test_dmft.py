@@ -99,3 +99,31 @@ def test_cli_dmft(tmp_path, capsys):
     except SystemExit as stop:
         code = stop.code
     assert code == 2
+
+
+@pytest.mark.slow
+def test_large_alpha_approaches_the_online_ode():
+    """alpha -> infinity: multi-pass gradient flow becomes population gradient flow, which is
+    the online-SGD ODE without its O(lr^2) noise term: the ODE of escalier.derive at
+    lr = 0.01 integrated to t / 0.01 (relative O(lr) from that term). tanh(z1), one erf
+    neuron, t <= 2. Tolerance 0.01 on M and Q at alpha = 64 (the Euler grid dt = 0.1 gives
+    about 0.005, finite alpha O(1/alpha)); and alpha = 4 is farther from the ODE than
+    alpha = 64 (the approach)."""
+    from escalier.numerics.integrate import integrate
+    from escalier.numerics.verify import ode_functions, overlap_state
+
+    small = Scenario("tanh(z1)", student="erf", p=1, lr=0.01, init_scale=0.5)
+    fns = ode_functions(small)
+    y0 = np.asarray(overlap_state(small, np.array([[[0.25]]]), np.array([[[0.0]]]),
+                                  np.array([[1.0]])))
+    ode = integrate(fns.rhs, y0, np.linspace(0, 2.0 / 0.01, 21), fns.args, names=fns.names)
+    y = np.asarray(ode.y).reshape(21, -1)
+    q_ode, m_ode = y[:, fns.names.index("Q11")], y[:, fns.names.index("M11")]
+    sc = Scenario("tanh(z1)", student="erf", p=1, lr=1.0, init_scale=0.5)
+    dev = {}
+    for alpha in (4.0, 64.0):
+        sol = solve_dmft(sc, alpha, 2.0, steps=20, samples=1000)
+        dev[alpha] = max(np.max(np.abs(sol.M[:, 0, 0] - m_ode)),
+                         np.max(np.abs(sol.Q[:, 0, 0] - q_ode)))
+    assert dev[64.0] < 0.01
+    assert dev[4.0] > 2 * dev[64.0]
