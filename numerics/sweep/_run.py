@@ -204,7 +204,9 @@ def _run_dask(sweep, todo, kind, record, client, scheduler, workers, processes) 
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
                                dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = Client(cluster)
-        executor = f"LocalCluster({n} {'processes' if processes else 'threads'})"
+        unit = ("process" if processes else "thread") + ("" if n == 1 else
+                                                          ("es" if processes else "s"))
+        executor = f"LocalCluster({n} {unit})"
     try:
         futures = {client.submit(execute_task, kind, p.params, sweep.seeds,
                                  key=f"escalier-sweep-{sweep.task}-{p.key}", pure=False): p
