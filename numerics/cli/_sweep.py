@@ -20,8 +20,9 @@ def add_arguments(parser) -> None:
     r.add_argument("--out", metavar="DIR", default=None,
                    help="the Zarr store (default: the spec's `output`, else SPEC's stem + .zarr)")
     r.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="a running Dask scheduler (tcp://host:8786); default: a LocalCluster "
-                        "started here")
+                   help="a running Dask scheduler: its address (tcp://host:8786) or its "
+                        "scheduler file (dask scheduler --scheduler-file F); default: a "
+                        "LocalCluster started here")
     r.add_argument("--workers", type=nonnegative_int, default=None, metavar="N",
                    help="LocalCluster worker processes (default: min(tasks, CPU cores)); 0 runs "
                         "the tasks in this process without Dask")

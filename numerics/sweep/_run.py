@@ -110,7 +110,8 @@ def run_sweep(sweep: Sweep, out=None, *, scheduler: str | None = None,
     Args:
         sweep: the Sweep.
         out: the store directory (default: sweep.output, else "sweep.zarr").
-        scheduler: address of a running Dask scheduler ("tcp://host:8786"); None starts a
+        scheduler: address of a running Dask scheduler ("tcp://host:8786") or the path of
+            its scheduler file (`dask scheduler --scheduler-file F`); None starts a
             LocalCluster in this process.
         workers: LocalCluster workers (default: min(pending tasks, CPU count)); 0 runs the
             tasks in this process without Dask.
@@ -197,14 +198,19 @@ def _run_dask(sweep, todo, kind, record, client, scheduler, workers, processes) 
     if client is not None:
         executor = f"the client's scheduler {client.scheduler.address}"
     elif scheduler is not None:
-        client = Client(scheduler)
+        if os.path.isfile(scheduler):  # a scheduler file (dask scheduler --scheduler-file F)
+            client = Client(scheduler_file=scheduler)
+        else:
+            client = Client(scheduler)
         executor = f"scheduler {scheduler}"
     else:
         n = workers or min(len(todo), os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
                                dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = Client(cluster)
-        executor = f"LocalCluster({n} {'processes' if processes else 'threads'})"
+        unit = ("process" if processes else "thread") + ("" if n == 1 else
+                                                          ("es" if processes else "s"))
+        executor = f"LocalCluster({n} {unit})"
     try:
         futures = {client.submit(execute_task, kind, p.params, sweep.seeds,
                                  key=f"escalier-sweep-{sweep.task}-{p.key}", pure=False): p

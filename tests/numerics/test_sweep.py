@@ -254,12 +254,19 @@ def test_a_running_scheduler_by_address_with_a_failing_task(toy, tmp_path):
                       dashboard_address=":0") as cluster:
         r = run_sweep(s, tmp_path / "remote.zarr", scheduler=cluster.scheduler_address,
                       progress=False)
+        # the same scheduler through a scheduler file (what `dask scheduler --scheduler-file`
+        # writes: JSON with its address)
+        sched = tmp_path / "scheduler.json"
+        sched.write_text(json.dumps({"address": cluster.scheduler_address}))
+        f = run_sweep(s, tmp_path / "file.zarr", scheduler=str(sched), progress=False)
     assert r.executor == f"scheduler {cluster.scheduler_address}"
-    assert (r.ran, r.failed) == (6, 2) and r.failures == inline.failures  # the task's own error
+    assert (r.ran, r.failed) == (6, 2) and (f.ran, f.failed) == (6, 2)
+    assert sorted(r.failures, key=str) == sorted(inline.failures, key=str)  # the task's own error
     a = xr.open_zarr(tmp_path / "inline.zarr").load()
-    b = xr.open_zarr(tmp_path / "remote.zarr").load()
-    for name in ("value", "curve", "status", "error"):
-        assert a[name].equals(b[name]), name
+    for other in ("remote.zarr", "file.zarr"):
+        b = xr.open_zarr(tmp_path / other).load()
+        for name in ("value", "curve", "status", "error"):
+            assert a[name].equals(b[name]), (other, name)
 
 
 # -- the command line ------------------------------------------------------------------------
