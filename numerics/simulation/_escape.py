@@ -9,6 +9,8 @@ function behind `escalier scaling`).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,13 +20,12 @@ from ._gram import GramChain
 __all__ = ["gram_escape_steps"]
 
 
-def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
-    """First step with |m| >= threshold per seed (nan if none when the loop stops).
-
-    The loop stops at `limit` steps or once `need` seeds escaped.
-    """
+@functools.lru_cache(maxsize=32)
+def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, chunk: int):
+    """(chain, init, advance): the chain and its jitted, seed-vmapped start and chunk of
+    steps, compiled once per setting (a sweep or a scaling run calls this at every point)."""
+    chain = GramChain(scenario, d, jnp.dtype(dtype_name), reuse)
     LP = float(chain.teacher_root[0, 0])
-    reuse = chain.reuse  # a unit is `reuse` SGD steps on one sample batch
 
     def one_chunk(carry):
         state, hit, done = carry
@@ -42,6 +43,16 @@ def _run_until_escape(chain, keys, threshold, limit, chunk, need) -> np.ndarray:
 
     init = jax.jit(jax.vmap(chain.init))
     advance = jax.jit(jax.vmap(one_chunk, in_axes=((0, 0, None),), out_axes=(0, 0, None)))
+    return chain, init, advance
+
+
+def _run_until_escape(chain, init, advance, keys, threshold, limit, need) -> np.ndarray:
+    """First step with |m| >= threshold per seed (nan if none when the loop stops).
+
+    The loop stops at `limit` steps or once `need` seeds escaped.
+    """
+    LP = float(chain.teacher_root[0, 0])
+    reuse = chain.reuse  # a unit is `reuse` SGD steps on one sample batch
     state = init(jnp.asarray(keys))
     hit = jnp.full((keys.shape[0],), -1, jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
     done = 0
@@ -93,11 +104,12 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
             f"p = 1, spherical = True; got k = {scenario.k}, p = {scenario.p}, "
             f"spherical = {scenario.spherical}"
         )
-    chain = GramChain(scenario, int(d), dtype, int(reuse))
+    chain, init, advance = _programs(scenario, int(d), jnp.dtype(dtype).name, int(reuse),
+                                     float(threshold), int(chunk))
     keys = jnp.asarray(keys)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         keys = jax.random.key_data(keys)
-    m0 = np.asarray(jax.jit(jax.vmap(chain.init))(keys)[0][:, 0, 0]) * float(chain.teacher_root[0, 0])
+    m0 = np.asarray(init(keys)[0][:, 0, 0]) * float(chain.teacher_root[0, 0])
     if need is None:
         need = keys.shape[0] // 2 + 1
-    return _run_until_escape(chain, keys, threshold, limit, chunk, need), m0
+    return _run_until_escape(chain, init, advance, keys, threshold, limit, need), m0
