@@ -152,11 +152,9 @@ def _gram_steps(sc, d, n_b, lr, m_target, seeds, seed, limit):
     sc = Scenario(sc.target, student=sc.sigma.expr, p=1, spherical=True, loss=sc.loss,
                   batch=int(n_b), lr=float(lr))
     keys = jax.random.split(jax.random.key(seed), seeds)
-    _, m0 = gram_escape_steps(sc, d, keys, m_target, 0)  # the starts only
-    chunk = int(max(1, min(1 << 12, _MEMORY // max(1, n_b))))
+    chunk = int(max(1, min(1 << 12, _MEMORY // max(1, n_b), limit)))
+    steps, m0 = gram_escape_steps(sc, d, keys, m_target, int(limit), chunk=chunk, need=seeds)
     use = m0 > 0
-    need = int(use.sum()) // 2 + 1 if use.any() else seeds // 2 + 1
-    steps, _ = gram_escape_steps(sc, d, keys, m_target, int(limit), chunk=chunk, need=need)
     s = np.where(np.isfinite(steps), steps, np.inf)[use if use.any() else slice(None)]
     med = float(np.median(s))
     q = (float(np.quantile(s, 0.25, method="lower")),
@@ -218,7 +216,10 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
                         {"d": float(d), "n_b": float(nb), "eta": lr})))
                 else:
                     tmap.append(math.nan)
-                m, q = _gram_steps(sc, d, nb, lr, m_target, seeds, seed, max_steps)
+                # the gram runs are cut at 10 times the map's passage (or max_steps)
+                cap = max_steps if not math.isfinite(tmap[-1]) else int(
+                    min(max_steps, 10 * tmap[-1] + 100))
+                m, q = _gram_steps(sc, d, nb, lr, m_target, seeds, seed, cap)
                 med.append(m)
                 quart.append(q)
                 if progress is not None:

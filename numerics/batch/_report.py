@@ -55,9 +55,12 @@ def plot_study(study, path: str) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    losses = [x for x in ("square", "correlation") if any(c.loss == x for c in study.curves)]
+    fig, axes = plt.subplots(1, len(losses), figsize=(5 * len(losses), 4.2), sharey=True,
+                             squeeze=False)
+    axes = axes[0]
     ds = sorted({c.d for c in study.curves})
-    for ax, loss in zip(axes, ("square", "correlation"), strict=True):
+    for ax, loss in zip(axes, losses, strict=True):
         for i, d in enumerate(ds):
             for c in study.curves:
                 if c.loss != loss or c.d != d:
