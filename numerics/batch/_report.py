@@ -36,8 +36,10 @@ def report(study) -> str:
                          f"{_fmt(nb * T):>10}")
         f = c.fit
         if f:
+            beyond = f["knee"] > max(c.n_b)
             lines.append(f"  fit T = A/n_b + B: A = {f['A']:.4g}, B = {f['B']:.4g}; knee A/B = "
-                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2); "
+                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2)"
+                         f"{' (beyond the largest n_b: no knee in range)' if beyond else ''}; "
                          f"log-log slope small n_b {f['slope_small']:.2f}, large n_b "
                          f"{f['slope_large']:.2f}")
     for loss, k in study.knee_exponent.items():
