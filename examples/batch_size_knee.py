@@ -23,6 +23,7 @@ def main(argv=None) -> int:
                         default=[1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32],
                         help="batch sizes as multiples of d^(3/2)")
     parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--loss", choices=["square", "correlation", "both"], default="both")
     parser.add_argument("--out", default="batch_size_knee.png", help="figure file")
     args = parser.parse_args(argv)
 
@@ -32,8 +33,9 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     from escalier.numerics.batch import batch_study, plot_study, report
 
+    losses = ("square", "correlation") if args.loss == "both" else (args.loss,)
     study = batch_study("He3(z1)", args.d, student="He3", ratios=tuple(args.ratios),
-                        seeds=args.seeds)
+                        seeds=args.seeds, losses=losses)
     print(report(study))
     plot_study(study, args.out)
     print(f"wrote {args.out}")

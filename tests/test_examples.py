@@ -8,7 +8,8 @@ import pytest
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
 TINY = {
-    "batch_size_knee.py": ["--d", "16", "32", "--ratios", "0.5", "2", "8", "--seeds", "2"],
+    "batch_size_knee.py": ["--d", "16", "--ratios", "0.5", "2", "8", "--seeds", "2",
+                           "--loss", "correlation"],
     "saad_solla_plateau.py": ["--d", "30", "--time", "3", "--seeds", "2", "--records", "15"],
     "sos_committee.py": ["--starts", "2", "--time", "20", "--local", "5", "--no-exact"],
     "erm_universality.py": ["--d", "60", "--seeds", "1", "--alphas", "0.5", "2"],

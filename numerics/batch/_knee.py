@@ -152,11 +152,9 @@ def _gram_steps(sc, d, n_b, lr, m_target, seeds, seed, limit):
     sc = Scenario(sc.target, student=sc.sigma.expr, p=1, spherical=True, loss=sc.loss,
                   batch=int(n_b), lr=float(lr))
     keys = jax.random.split(jax.random.key(seed), seeds)
-    _, m0 = gram_escape_steps(sc, d, keys, m_target, 0)  # the starts only
-    chunk = int(max(1, min(1 << 12, _MEMORY // max(1, n_b))))
+    chunk = int(max(1, min(1 << 12, _MEMORY // max(1, n_b), limit)))
+    steps, m0 = gram_escape_steps(sc, d, keys, m_target, int(limit), chunk=chunk, need=seeds)
     use = m0 > 0
-    need = int(use.sum()) // 2 + 1 if use.any() else seeds // 2 + 1
-    steps, _ = gram_escape_steps(sc, d, keys, m_target, int(limit), chunk=chunk, need=need)
     s = np.where(np.isfinite(steps), steps, np.inf)[use if use.any() else slice(None)]
     med = float(np.median(s))
     q = (float(np.quantile(s, 0.25, method="lower")),
@@ -167,7 +165,8 @@ def _gram_steps(sc, d, n_b, lr, m_target, seeds, seed, limit):
 def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "correlation"),
                 n_b=None, ratios=(1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32), m_target: float = 0.5,
                 eps: float = 0.5, kappa: float = 0.5, seeds: int = 12, seed: int = 0,
-                max_steps: int = 10**6, use_map: bool = True, progress=None) -> BatchStudy:
+                max_steps: int = 10**6, use_map: bool = True, use_gram: bool = True,
+                progress=None) -> BatchStudy:
     """T(n_b) for each d and loss (module docstring).
 
     Args:
@@ -182,6 +181,7 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
         seeds, seed: gram seeds and PRNG seed.
         max_steps: the most steps per run.
         use_map: also iterate the finite-step map.
+        use_gram: run the gram engine (False: the map alone, fitted in its place).
         progress: optional callable(message) after each point.
 
     Raises:
@@ -190,6 +190,8 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
     for name, v in (("m_target", m_target), ("eps", eps), ("kappa", kappa)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive number, got {v!r}")
+    if not (use_map or use_gram):
+        raise ValueError("nothing to measure: use_map and use_gram are both off")
     if not (m_target < 1 and kappa < 1 and eps < 1):
         raise ValueError("m_target, eps and kappa must be below 1")
     bad = [x for x in losses if x not in ("square", "correlation")]
@@ -218,13 +220,19 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
                         {"d": float(d), "n_b": float(nb), "eta": lr})))
                 else:
                     tmap.append(math.nan)
-                m, q = _gram_steps(sc, d, nb, lr, m_target, seeds, seed, max_steps)
+                # the gram runs are cut at 10 times the map's passage (or max_steps)
+                cap = max_steps if not math.isfinite(tmap[-1]) else int(
+                    min(max_steps, 10 * tmap[-1] + 100))
+                if use_gram:
+                    m, q = _gram_steps(sc, d, nb, lr, m_target, seeds, seed, cap)
+                else:
+                    m, q = math.nan, (math.nan, math.nan)
                 med.append(m)
                 quart.append(q)
                 if progress is not None:
                     progress(f"{loss} d={d} n_b={nb}: T_gram={m:g} T_map={tmap[-1]:g}")
             try:
-                fit = fit_knee(sizes, med)
+                fit = fit_knee(sizes, med if use_gram else tmap)
             except ValueError:
                 fit = {}
             curves.append(BatchCurve(d, loss, tuple(sizes), tuple(lrs), tuple(med),

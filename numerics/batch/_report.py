@@ -36,8 +36,10 @@ def report(study) -> str:
                          f"{_fmt(nb * T):>10}")
         f = c.fit
         if f:
+            beyond = f["knee"] > max(c.n_b)
             lines.append(f"  fit T = A/n_b + B: A = {f['A']:.4g}, B = {f['B']:.4g}; knee A/B = "
-                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2); "
+                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2)"
+                         f"{' (beyond the largest n_b: no knee in range)' if beyond else ''}; "
                          f"log-log slope small n_b {f['slope_small']:.2f}, large n_b "
                          f"{f['slope_large']:.2f}")
     for loss, k in study.knee_exponent.items():
@@ -55,9 +57,12 @@ def plot_study(study, path: str) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    losses = [x for x in ("square", "correlation") if any(c.loss == x for c in study.curves)]
+    fig, axes = plt.subplots(1, len(losses), figsize=(5 * len(losses), 4.2), sharey=True,
+                             squeeze=False)
+    axes = axes[0]
     ds = sorted({c.d for c in study.curves})
-    for ax, loss in zip(axes, ("square", "correlation"), strict=True):
+    for ax, loss in zip(axes, losses, strict=True):
         for i, d in enumerate(ds):
             for c in study.curves:
                 if c.loss != loss or c.d != d:

@@ -48,6 +48,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-steps", type=positive_int, default=10**6,
                         help="most SGD steps per run (default: 10^6)")
     parser.add_argument("--no-map", action="store_true", help="skip the finite-step map")
+    parser.add_argument("--map-only", action="store_true",
+                        help="the finite-step map alone (seconds; fits the map's T)")
     parser.add_argument("--plot", metavar="FILE", help="write a figure")
     parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -73,7 +75,8 @@ def run(args) -> int:
                             losses=losses, n_b=args.nb, ratios=tuple(args.ratios),
                             m_target=args.overlap, eps=args.eps, kappa=args.kappa,
                             seeds=args.seeds, seed=args.seed, max_steps=args.max_steps,
-                            use_map=not args.no_map, progress=tick)
+                            use_map=not args.no_map, use_gram=not args.map_only,
+                            progress=tick)
     finally:
         bar.close()
     print(report(study))

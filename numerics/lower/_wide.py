@@ -3,7 +3,8 @@
 Each generic pattern (I3, I4, J2: expressions in the entries c_ij of a small covariance) is
 lowered once by `lower`; the right-hand side gathers the entries of Omega = [[Q, M], [M^T, P]]
 for every index tuple and evaluates the pattern on all of them at once (broadcasting; the
-I4 sum runs as a lax.map over the first student index to bound memory), then contracts with
+I4 sum is vmapped over the first student index, or a lax.map when p^2 (p+k)^2 > 2^20 to bound
+memory), then contracts with
 the coefficients c = (-a, 1). Cost O(p^2 (p + k)^2) per evaluation; derivation independent
 of p and k.
 """
@@ -37,7 +38,10 @@ class WideRhs:
 
     Attributes:
         p, k: widths; P: the teacher overlaps (k x k array); loss: "square"/"correlation".
+        vmap_limit: largest p^2 (p + k)^2 evaluated in one vmapped block (else lax.map).
     """
+
+    vmap_limit: int = 1 << 20
 
     def __init__(self, patterns, p: int, k: int):
         sc = patterns.scenario
@@ -83,7 +87,10 @@ class WideRhs:
                        + jnp.einsum("luv,u,v->l", i4(("s", "s"), S, S), a, a))
             return out
 
-        second = jax.lax.map(row, jnp.arange(p))
+        # all rows at once when the (p, p, n, n) gathers are small, else one row at a time
+        rows = jnp.arange(p)
+        small = p * p * n * n <= self.vmap_limit
+        second = jax.vmap(row)(rows) if small else jax.lax.map(row, rows)
         f2, pairs2 = self._J2
         noise = f2(_gather(Omega, pairs2, (jnp.arange(p)[:, None], jnp.arange(p)[None, :])))
         dQ = dQ + eta**2 / n_b * a[:, None] * a[None, :] * (second + Delta * noise)

@@ -81,3 +81,21 @@ def test_command_refuses_bad_input(capsys):
     assert exit_.value.code == 2
     assert main(["batch", "z1*z2", "--d", "16", "--no-progress"]) == 2
     assert "single-index" in capsys.readouterr().err
+
+
+def test_map_knee_scales_like_d_to_the_l_over_2():
+    """The batch-size picture of arXiv 2406.02157 on the finite-step map (d = 128, 256, 512;
+    measured: exponent 1.492, slopes -1.01 / -0.38..-0.33 square, -0.99 / -0.79..-0.83 corr.):
+    below the knee T ~ 1/n_b (log-log slope -1 +- 0.05, the samples n_b T fixed); the square
+    loss's knee scales as d^(l/2) = d^1.5 (fitted exponent within 0.1); the correlation loss
+    does not saturate (slope at the largest n_b below -0.7, square above -0.45)."""
+    from escalier.numerics.batch import batch_study
+
+    st = batch_study("He3(z1)", [128, 256, 512], use_gram=False)
+    assert abs(st.knee_exponent["square"]["exponent"] - 1.5) < 0.05
+    for c in st.curves:
+        assert abs(c.fit["slope_small"] + 1) < 0.05
+        if c.loss == "square":
+            assert c.fit["slope_large"] > -0.45
+        else:
+            assert c.fit["slope_large"] < -0.7
