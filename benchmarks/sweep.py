@@ -96,7 +96,7 @@ def main(argv=None) -> int:
             same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, ref, strict=True))
             rows.append((w, t, same, r.failed))
             busy = float(ds["seconds"].sum())  # the tasks' own wall time, summed over workers
-            print(f"run_sweep, LocalCluster({w} processes): {t:.1f} s; loop / sweep = "
+            print(f"run_sweep, LocalCluster({w} worker process(es)): {t:.1f} s; loop / sweep = "
                   f"{t_loop / t:.2f}; numbers equal to the loop's: {same}; failed: {r.failed}; "
                   f"tasks' summed time / wall = {busy / t:.2f} (concurrency reached); "
                   f"load average {os.getloadavg()[0]:.1f}")
