@@ -69,3 +69,19 @@ def test_gaussian_weights_are_absorbed_exactly():
     v1, v2 = L[0, 0] * X, L[1, 0] * X + L[1, 1] * Y
     quad = np.sum(W * np.exp(-v1**2 - v2**2))
     assert abs(quad - np.linalg.det(np.eye(2) + 2 * Cn) ** -0.5) < 1e-10
+
+
+def test_products_without_a_closed_form_fall_back_to_numbers():
+    # E[g(u)^4]: four g heads and no linear factor for Stein's lemma, no table row: the
+    # routine has no closed form and the engine integrates numerically. With a Gaussian
+    # weight in front, the weight is absorbed first and the rest still has none. Reference:
+    # Gauss-Hermite quadrature, 60 nodes (smooth integrands; error < 1e-12), tolerance 1e-8.
+    x, w = np.polynomial.hermite_e.hermegauss(60)
+    cv = 0.8
+    v = np.sqrt(cv) * x
+    g4 = erf(v / np.sqrt(2)) ** 4
+    for integrand, weight in ((sp.erf(u1 / sp.sqrt(2)) ** 4, 1.0),
+                              (sp.exp(-u1**2) * sp.erf(u1 / sp.sqrt(2)) ** 4, np.exp(-v**2))):
+        e = expectation(integrand, [u1], sp.Matrix([[sp.Rational(4, 5)]]))
+        assert e.backend == "numeric"
+        assert abs(float(e.value.evalf(20)) - np.sum(w * weight * g4) / w.sum()) < 1e-8
