@@ -85,3 +85,18 @@ def test_products_without_a_closed_form_fall_back_to_numbers():
         e = expectation(integrand, [u1], sp.Matrix([[sp.Rational(4, 5)]]))
         assert e.backend == "numeric"
         assert abs(float(e.value.evalf(20)) - np.sum(w * weight * g4) / w.sum()) < 1e-8
+
+
+def test_a_dirac_delta_conditions_and_refuses_what_is_not_a_function():
+    # E[delta(u1) F] = p_{u1}(0) E[F | u1 = 0]; with C = [[c, 1/3], [1/3, 1]],
+    # E[u2^2 | u1 = 0] = 1 - (1/3)^2 / c, so E[delta(u1) u2^2] = (1 - 1/(9 c)) / sqrt(2 pi c).
+    # u1 delta(u1) = 0 (x vanishes at 0). delta(u1) step(u1) and delta(u1)^2 are not
+    # functions: no closed form may be claimed. delta(u1) g(u2)^4 conditions to g^4, which
+    # has none either.
+    C = sp.Matrix([[c, sp.Rational(1, 3)], [sp.Rational(1, 3), 1]])
+    _exact(sp.DiracDelta(u1) * u2**2, [u1, u2], C,
+           (1 - 1 / (9 * c)) / sp.sqrt(2 * sp.pi * c))
+    assert expectation(sp.DiracDelta(u1) * u1, [u1, u2], C).value == 0
+    for bad in (sp.DiracDelta(u1) * sp.Heaviside(u1), sp.DiracDelta(u1) ** 2,
+                sp.DiracDelta(u1) * sp.erf(u2 / sp.sqrt(2)) ** 4):
+        assert expectation(bad, [u1, u2], C).backend == "numeric", bad
