@@ -36,6 +36,16 @@ def test_a_coordinate_the_target_ignores_is_proved_irrelevant():
     assert entry["exponent_name"] == "generative exponent" and entry["title"] == "batch reuse"
     assert entry["note"] == "every direction the target depends on is learned"
     assert staircase(r, "reuse").graph["proved"] is True
+    assert [(s["leap"], s["cost"]) for s in r.to_json()["reuse_staircase"]] == [(2, "d log d")]
+    # the text report: the rows and the staircase section with its one second-order step
+    from escalier.numerics.cli._exponents import render
+
+    lines = render(r).splitlines()
+    assert any(line.split() == ["generative", "exponent", "2"] for line in lines)
+    assert any(line.split() == ["batch", "reuse", "class", "O(d", "log", "d)"] for line in lines)
+    section = lines.index("batch-reuse staircase:")
+    assert lines[section + 1].split()[:5] == ["step", "1:", "reuse,", "second", "order"]
+    assert "dim 0 -> 2" in lines[section + 1]
 
 
 def test_a_constant_target_has_nothing_to_learn():
