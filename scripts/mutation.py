@@ -47,7 +47,8 @@ SUITES = {
                                   "tests/derive/test_gaussian_engine.py",
                                   "tests/derive/test_gaussian_reduce.py"],
     "derive/hermite/_expansion.py": ["tests/derive/test_hermite.py"],
-    "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py"],
+    "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py",
+                                     "tests/derive/test_hermite_routes.py"],
 }
 
 PYPROJECT = """\
