@@ -4,6 +4,9 @@ E[g] = 0, survived the suite)."""
 
 import math
 
+import numpy as np
+from scipy.special import erf
+
 from escalier.derive import hermite_expansion
 
 
@@ -16,3 +19,24 @@ def test_even_function_with_erf_has_its_mean():
     assert abs(float(e[(0,)].value) - 2 / math.sqrt(3 * math.pi)) < 1e-9
     assert abs(float(e[(2,)].value) - 4 / (3 * math.sqrt(3 * math.pi))) < 1e-9
     assert e[(1,)].is_zero and e[(3,)].is_zero
+
+
+def test_mean_of_erf_of_an_affine_form():
+    # E[erf(a z + b)] = erf(b / sqrt(1 + 2 a^2)) (erf(x) = P(|N(0, 1/2)| < x) and
+    # a z + b - N(0, 1/2) ~ N(b, a^2 + 1/2)). a = 1, b = 1: c_0 = erf(1 / sqrt 3). Stein:
+    # c_1 = E[erf'(z + 1)] = (2/sqrt(pi)) E[exp(-(z + 1)^2)] = 2 exp(-1/3) / sqrt(3 pi).
+    # (a = 2 cannot tell 2 a^2 from 4 a.)
+    e = hermite_expansion("erf(z1 + 1)", 2)
+    assert e.exact
+    assert abs(float(e[(0,)].exact) - math.erf(1 / math.sqrt(3))) < 1e-12
+    assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
+
+
+def test_erf_of_a_quadratic_is_integrated_numerically():
+    # erf(z^2) has no closed-form mean in the table (the argument is not affine): the
+    # route must decline (numbers), not fail. Reference: Gauss-Hermite, 120 nodes; the two
+    # quadratures agree to ~3e-8 here, tolerance 1e-6.
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    ref = np.sum(w * erf(x**2)) / w.sum()
+    e = hermite_expansion("erf(z1**2)", 2)
+    assert abs(float(e[(0,)].value) - ref) < 1e-6
