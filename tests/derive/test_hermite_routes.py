@@ -40,3 +40,25 @@ def test_erf_of_a_quadratic_is_integrated_numerically():
     ref = np.sum(w * erf(x**2)) / w.sum()
     e = hermite_expansion("erf(z1**2)", 2)
     assert abs(float(e[(0,)].value) - ref) < 1e-6
+
+
+def test_piecewise_cut_away_from_zero_and_one():
+    # heaviside(z - 2): c_1 = E[z 1{z > 2}] = phi(2) = exp(-2) / sqrt(2 pi);
+    # c_0 = P(z > 2) = erfc(sqrt 2) / 2. (Cuts at 0 and 1 cannot tell x^2 from x^3 in phi.)
+    e = hermite_expansion("heaviside(z1 - 2)", 1)
+    assert abs(float(e[(1,)].exact) - math.exp(-2) / math.sqrt(2 * math.pi)) < 1e-14
+    assert abs(float(e[(0,)].exact) - math.erfc(math.sqrt(2)) / 2) < 1e-14
+
+
+def test_quartic_exponent_is_not_a_gaussian_weight():
+    # exp(-z^4) is not poly(z) exp(quadratic): the completing-the-square route must decline.
+    # E[exp(-z^4)] by Gauss-Hermite (120 nodes) against the expansion's number, 1e-6.
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    e = hermite_expansion("exp(-z1**4)", 1)
+    assert abs(float(e[(0,)].value) - np.sum(w * np.exp(-(x**4))) / w.sum()) < 1e-6
+
+
+def test_stein_route_at_degree_one():
+    # erf(z + 1) expanded to degree 1 only: c_1 = 2 exp(-1/3) / sqrt(3 pi) (as above)
+    e = hermite_expansion("erf(z1 + 1)", 1)
+    assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
