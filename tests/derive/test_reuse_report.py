@@ -36,6 +36,16 @@ def test_a_coordinate_the_target_ignores_is_proved_irrelevant():
     assert entry["exponent_name"] == "generative exponent" and entry["title"] == "batch reuse"
     assert entry["note"] == "every direction the target depends on is learned"
     assert staircase(r, "reuse").graph["proved"] is True
+    assert [(s["leap"], s["cost"]) for s in r.to_json()["reuse_staircase"]] == [(2, "d log d")]
+    # the text report: the rows and the staircase section with its one second-order step
+    from escalier.numerics.cli._exponents import render
+
+    lines = render(r).splitlines()
+    assert any(line.split() == ["generative", "exponent", "2"] for line in lines)
+    assert any(line.split() == ["batch", "reuse", "class", "O(d", "log", "d)"] for line in lines)
+    section = lines.index("batch-reuse staircase:")
+    assert lines[section + 1].split()[:5] == ["step", "1:", "reuse,", "second", "order"]
+    assert "dim 0 -> 2" in lines[section + 1]
 
 
 def test_a_constant_target_has_nothing_to_learn():
@@ -65,7 +75,8 @@ def test_a_truncated_expansion_proves_nothing_beyond_its_degree():
     assert r.generative_exponent is None and not r.exact["generative_exponent"]
     bound = r.generative_bound()
     assert bound["proved"] is False and bound["relation"] == "undetermined"
-    assert bound["value"] is None and bound["text"].startswith("not determined")
+    assert bound["value"] is None
+    assert bound["text"].startswith("not determined; no further direction found up to order 2")
     assert r.complexity()["reuse"] == "?" and r.complexity()["online"] == "?"
     entry = r.to_json()["protocols"]["reuse"]
     assert entry["proved"] is False and "no further direction found up to order 2" in entry["note"]
@@ -114,3 +125,16 @@ def test_label_power_cap_leaves_the_information_exponent_as_a_bound():
     full = exponents("He5(z1)", alpha_c=False)
     assert full.generative_bound()["text"] == "1" and full.reuse == "O(d)"
     assert "E[y~^3 z] = (216000)" in full.reuse_steps[0].witness
+
+
+def test_unsettled_orders_are_named_with_their_step():
+    # y = He3(z1) + He5(z2) with m = 1 only: the witnesses are the Hermite tensors C_k, and
+    # by orthogonality C_k = 0 unless k = 3 (6 e1^3) or k = 5 (120 e2^5). Step 1 learns z1
+    # at order 3 (orders 1, 2 unsettled), step 2 learns z2 at order 5 (orders 1..4
+    # unsettled given z1). The bound names the step of each unsettled order.
+    r = exponents("He3(z1) + He5(z2)", max_power=1, alpha_c=False)
+    assert [(s.order, s.after.dim) for s in r.reuse_steps] == [(3, 1), (5, 2)]
+    names = ("first", "second", "third", "4th")
+    text = "; ".join([f"{names[k]} order not found up to m = 1" for k in range(2)]
+                     + [f"{names[k]} order not found at step 2 up to m = 1" for k in range(4)])
+    assert r.generative_bound()["text"] == f"<= 5, not proved; {text}"

@@ -1,0 +1,64 @@
+"""The Stein route of the univariate Hermite moments on an even function with erf (issue 21,
+section 3: a mutant of derive/hermite/_univariate.py that took every even g for odd, i.e.
+E[g] = 0, survived the suite)."""
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from escalier.derive import hermite_expansion
+
+
+def test_even_function_with_erf_has_its_mean():
+    # g(z) = z erf(z), even. Stein (E[z f(z)] = E[f'(z)]) and E[exp(-a z^2)] = (1+2a)^(-1/2):
+    # c_0 = E[z erf(z)] = (2/sqrt(pi)) E[exp(-z^2)] = 2 / sqrt(3 pi);
+    # E[z^3 erf] = E[2 z erf + z^2 erf'] = 4/sqrt(3 pi) + (2/sqrt(pi)) 3^(-3/2), so
+    # c_2 = E[(z^3 - z) erf] / 2! = 4 / (3 sqrt(3 pi)). Odd coefficients vanish by parity.
+    e = hermite_expansion("z1*erf(z1)", 4)
+    assert abs(float(e[(0,)].value) - 2 / math.sqrt(3 * math.pi)) < 1e-9
+    assert abs(float(e[(2,)].value) - 4 / (3 * math.sqrt(3 * math.pi))) < 1e-9
+    assert e[(1,)].is_zero and e[(3,)].is_zero
+
+
+def test_mean_of_erf_of_an_affine_form():
+    # E[erf(a z + b)] = erf(b / sqrt(1 + 2 a^2)) (erf(x) = P(|N(0, 1/2)| < x) and
+    # a z + b - N(0, 1/2) ~ N(b, a^2 + 1/2)). a = 1, b = 1: c_0 = erf(1 / sqrt 3). Stein:
+    # c_1 = E[erf'(z + 1)] = (2/sqrt(pi)) E[exp(-(z + 1)^2)] = 2 exp(-1/3) / sqrt(3 pi).
+    # (a = 2 cannot tell 2 a^2 from 4 a.)
+    e = hermite_expansion("erf(z1 + 1)", 2)
+    assert e.exact
+    assert abs(float(e[(0,)].exact) - math.erf(1 / math.sqrt(3))) < 1e-12
+    assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
+
+
+def test_erf_of_a_quadratic_is_integrated_numerically():
+    # erf(z^2) has no closed-form mean in the table (the argument is not affine): the
+    # route must decline (numbers), not fail. Reference: Gauss-Hermite, 120 nodes; the two
+    # quadratures agree to ~3e-8 here, tolerance 1e-6.
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    ref = np.sum(w * erf(x**2)) / w.sum()
+    e = hermite_expansion("erf(z1**2)", 2)
+    assert abs(float(e[(0,)].value) - ref) < 1e-6
+
+
+def test_piecewise_cut_away_from_zero_and_one():
+    # heaviside(z - 2): c_1 = E[z 1{z > 2}] = phi(2) = exp(-2) / sqrt(2 pi);
+    # c_0 = P(z > 2) = erfc(sqrt 2) / 2. (Cuts at 0 and 1 cannot tell x^2 from x^3 in phi.)
+    e = hermite_expansion("heaviside(z1 - 2)", 1)
+    assert abs(float(e[(1,)].exact) - math.exp(-2) / math.sqrt(2 * math.pi)) < 1e-14
+    assert abs(float(e[(0,)].exact) - math.erfc(math.sqrt(2)) / 2) < 1e-14
+
+
+def test_quartic_exponent_is_not_a_gaussian_weight():
+    # exp(-z^4) is not poly(z) exp(quadratic): the completing-the-square route must decline.
+    # E[exp(-z^4)] by Gauss-Hermite (120 nodes) against the expansion's number, 1e-6.
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    e = hermite_expansion("exp(-z1**4)", 1)
+    assert abs(float(e[(0,)].value) - np.sum(w * np.exp(-(x**4))) / w.sum()) < 1e-6
+
+
+def test_stein_route_at_degree_one():
+    # erf(z + 1) expanded to degree 1 only: c_1 = 2 exp(-1/3) / sqrt(3 pi) (as above)
+    e = hermite_expansion("erf(z1 + 1)", 1)
+    assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
