@@ -119,6 +119,19 @@ class EscapeScaling:
         }
 
 
+def _typical_fit(ds, counts):
+    """Per d the typical count (median with its error, `_typical`) and the power-law fit of
+    the typical counts against d (None with fewer than two finite points)."""
+    typ = [_typical(c) for c in counts]
+    typical = np.array([v for v, _ in typ])
+    ok = np.isfinite(typical)
+    if ok.sum() < 2:
+        return typical, None
+    errs = [e for (_, e), good in zip(typ, ok, strict=True) if good]
+    yerr = None if any(e is None for e in errs) else np.array(errs)
+    return typical, fit_exponent(np.array(ds)[ok], typical[ok], yerr)
+
+
 def _typical(steps: np.ndarray) -> tuple[float, float | None]:
     ok = np.isfinite(steps)
     if ok.all():
@@ -296,14 +309,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
         pred_times.append(t_pred)
         seconds.append(time.perf_counter() - clock)
     steps = np.array(steps)
-    typ = [_typical(s) for s in steps]
-    typical = np.array([v for v, _ in typ])
-    ok = np.isfinite(typical)
-    fit = None
-    if ok.sum() >= 2:
-        errs = [e for (_, e), k in zip(typ, ok, strict=True) if k]
-        yerr = None if any(e is None for e in errs) else np.array(errs)
-        fit = fit_exponent(np.array(ds)[ok], typical[ok], yerr)
+    typical, fit = _typical_fit(ds, steps)
     config = {"target": str(t.expr), "student": str(student), "d": list(ds), "seeds": seeds,
               "seed": seed, "lr0": lr0, "threshold": threshold, "budget": budget,
               "n_records": n_records, "engine": engine, "loss": loss, "p": 1,
@@ -388,14 +394,7 @@ def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, thres
                 f"{law.law}); the time budget was reached (raise --budget, or change --lr or "
                 f"--threshold: a reuse run can settle at a weak-recovery overlap below it)")
     samples = np.array(samples)
-    typ = [_typical(s) for s in samples]
-    typical = np.array([v for v, _ in typ])
-    ok = np.isfinite(typical)
-    fit = None
-    if ok.sum() >= 2:
-        errs = [e for (_, e), good in zip(typ, ok, strict=True) if good]
-        yerr = None if any(e is None for e in errs) else np.array(errs)
-        fit = fit_exponent(np.array(ds)[ok], typical[ok], yerr)
+    typical, fit = _typical_fit(ds, samples)
     config = {"target": str(base.target.expr), "student": str(base.student), "d": list(ds),
               "seeds": seeds, "seed": seed, "lr0": lr0, "threshold": threshold,
               "budget": budget, "engine": eng.name, "loss": base.loss, "p": 1,
