@@ -60,7 +60,7 @@ def simulate(
     progress: bool = True,
     keys=None,
 ) -> SimulationResult:
-    """Simulate online SGD on the two-layer network of `scenario` in d dimensions.
+    """Simulate the two-layer network of `scenario` in d dimensions under a training protocol.
 
     The update is the one written in escalier.derive.Scenario's docstring (plain SGD with
     learning rate lr on w_j, mini-batch average, second-layer step lr_a / d, spherical
@@ -78,7 +78,9 @@ def simulate(
         engine: an Engine (FullEngine(): d-dimensional weights; GramEngine(): the exact
             overlap-space chain), or its registry name "full" / "gram".
         protocol: the training protocol (default OnlineSGD(); StepsPerBatch(k) takes k steps
-            on each fresh batch); an engine that cannot run it exactly refuses it.
+            on each fresh batch; GiantSteps, MultiPass, Extragradient, SAM; OnlineSGD and
+            StepsPerBatch take a learning-rate `schedule`); an engine that cannot run it
+            exactly refuses it.
         dtype: "float64" (default; needs jax_enable_x64) or "float32".
         risk_fn: optional JAX function risk_fn(Q, M, P, a) -> scalar, evaluated on every
             record (vmapped) to fill `risk`.
