@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
+from escalier.derive.gaussian import hermite_rule
+
 from ._fit import ExponentFit, fit_exponent
 from ._rates import best_lr
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
@@ -345,8 +347,8 @@ def reuse_lr(scenario) -> float:
 
     from escalier.numerics.lower import student_functions, teacher_function
 
-    x, w = np.polynomial.hermite_e.hermegauss(64)
-    w = w / w.sum()
+    nodes, w = hermite_rule(64, 1)
+    x = nodes[:, 0]
     f = np.asarray(teacher_function(scenario)(jnp.asarray(x)[:, None]))
     _, dsigma = student_functions(scenario)
     ds = np.asarray(dsigma(jnp.asarray(x)))
