@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from escalier.numerics.figures import save_figure
+
 __all__ = ["plot_study", "report"]
 
 
@@ -81,9 +83,4 @@ def plot_study(study, path: str) -> None:
     axes[0].set_ylabel(f"iterations T to |m| = {study.m_target}")
     fig.suptitle(f"{study.target}, l = {study.l}")
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=130)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot write the plot {path}: {err}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)

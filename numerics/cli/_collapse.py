@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import bounded, enable_float64, nonnegative_float, positive_float, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, enable_float64, nonnegative_float, positive_float
 
 DATASETS = ("digits",)
 

@@ -263,13 +263,3 @@ def _default(obj):
     return str(obj)
 
 
-def save_figure(fig, path: str) -> None:
-    """Write a matplotlib figure (format from the suffix) and close it; a clear error if not."""
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.savefig(path, dpi=130)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot write the plot {path}: {err}") from None
-    finally:
-        plt.close(fig)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import bounded, positive_float, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, positive_float
 
 DEFAULT_P = "He2(z)/2 + He3(z)/6"
 DEFAULT_G = "tanh(3*z)"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from escalier.numerics.figures import save_figure
+
 from ._common import (
     add_scenario_arguments,
     add_set_argument,
@@ -14,7 +16,6 @@ from ._common import (
     nonnegative_int,
     positive_float,
     positive_int,
-    save_figure,
     scenario_from_args,
     target_from_args,
     write_json,

@@ -8,7 +8,9 @@ import json
 import math
 import sys
 
-from ._common import bounded, enable_float64, nonnegative_float, positive_float, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, enable_float64, nonnegative_float, positive_float
 
 DEFAULT_MIXTURE = "mean=1.5;mean=-1.5"
 

@@ -8,7 +8,9 @@ import json
 import math
 import sys
 
-from ._common import bounded, enable_float64, positive_float, positive_int, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, enable_float64, positive_float, positive_int
 
 SUBSPACE_DEFAULTS = {"p": 4, "d": [100], "alpha": 4.0, "lr": 10.0, "seeds": 16}
 SPIKE_DEFAULTS = {"p": 1000, "d": [1000], "alpha": 2.0, "lr": None, "seeds": 2}

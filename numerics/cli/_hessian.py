@@ -10,7 +10,9 @@ import json
 import math
 import sys
 
-from ._common import bounded, enable_float64, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, enable_float64
 
 DATASETS_SHIPPED = ("digits",)
 

@@ -9,7 +9,9 @@ import json
 import math
 import sys
 
-from ._common import bounded, enable_float64, save_figure
+from escalier.numerics.figures import save_figure
+
+from ._common import bounded, enable_float64
 
 GIB = 2**30
 

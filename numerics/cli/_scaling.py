@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from escalier.numerics.figures import save_figure
+
 from ._common import (
     add_engine_argument,
     add_set_argument,
@@ -13,7 +15,6 @@ from ._common import (
     nonnegative_int,
     positive_float,
     positive_int,
-    save_figure,
     target_from_args,
     write_json,
 )

@@ -7,6 +7,8 @@ import argparse
 import json
 import pathlib
 
+from escalier.numerics.figures import save_figure
+
 from ._common import (
     add_set_argument,
     add_timeout_argument,
@@ -70,8 +72,7 @@ def _draw(graph, path: pathlib.Path) -> None:
     ax.set_title(f"{graph.graph['target']}: {graph.graph['protocol']} staircase "
                  f"(exponent {_exponent_text(graph)})", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(args: argparse.Namespace) -> int:

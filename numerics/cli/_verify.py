@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from escalier.numerics.figures import save_figure
+
 from ._app import CliError
 from ._common import (
     add_engine_argument,
@@ -17,7 +19,6 @@ from ._common import (
     nonnegative_int,
     positive_float,
     positive_int,
-    save_figure,
     scenario_from_args,
     target_from_args,
     write_json,

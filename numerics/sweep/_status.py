@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from escalier.numerics.figures import save_figure
+
 from ._store import DONE, FAILED, PENDING
 
 __all__ = ["SweepStatus", "open_sweep", "plot_sweep", "sweep_status"]
@@ -194,11 +196,4 @@ def plot_sweep(path, x: str, y: str, out, *, hue: str | None = None,
     if groups:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    out = str(out)
-    try:
-        fig.savefig(out, dpi=130)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot write the plot {out}: {err}") from None
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, out)
