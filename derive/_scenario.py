@@ -12,7 +12,10 @@ Conventions (docs/theory.md §1.2 and §4), with the update written out:
     derivation refuses it)
     w_j <- w_j + (lr / n_b) sum_mu a_j Delta_e^mu sigma'(lambda_j^mu) x^mu / sqrt(d)
     a_j <- a_j + (lr_a / (n_b d)) sum_mu Delta_e^mu sigma(lambda_j^mu)     (train_second_layer)
-    spherical (p = 1): w <- sqrt(d) w / ||w|| after each step
+    spherical: w_j <- sqrt(d) w_j / ||w_j|| after each step, for every row (||w_j||^2 = d,
+    Q_jj = 1); tangent (spherical only): the step of w_j is first projected on the sphere's
+    tangent space at w_j, Delta w_j <- Delta w_j - (Delta w_j . w_j / d) w_j, then the row
+    is renormalised (docs/theory.md §4.9)
     time t = steps / d
 
 This is plain SGD with learning rate `lr` on the per-sample loss as a function of w_j
@@ -99,7 +102,10 @@ class Scenario:
         a: second-layer weights (fixed, or initial when trained); default all ones.
         train_second_layer: whether a is trained (with learning rate lr_a, step lr_a / d).
         lr_a: second-layer learning rate (default lr).
-        spherical: project w onto the sphere ||w||^2 = d after each step (p = 1 only).
+        spherical: project every row w_j onto the sphere ||w_j||^2 = d after each step.
+        tangent: (spherical only) project each row's step on the tangent space of the sphere
+            at w_j before the renormalisation (Riemannian SGD); default: plain step, then
+            renormalise.
         P: teacher overlap matrix W* W*^T / d (default identity).
         init_scale: student rows drawn w_j ~ N(0, init_scale^2 I_d).
         symbolic_parameters: allow free parameters in the target (kept symbolic, e.g. by
@@ -125,7 +131,11 @@ class Scenario:
         "kind": "flag", "help": "train the second layer too (step lr_a / d)"})
     lr_a: float | None = None
     spherical: bool = field(default=False, metadata={
-        "kind": "flag", "help": "single neuron on the sphere ||w||^2 = d (p = 1)"})
+        "kind": "flag", "help": "every student row on the sphere ||w_j||^2 = d (renormalised "
+                                "after each step)"})
+    tangent: bool = field(default=False, metadata={
+        "kind": "flag", "help": "spherical: project each step on the sphere's tangent space "
+                                "before renormalising"})
     P: tuple[tuple[float, ...], ...] | None = None
     init_scale: float = field(default=1.0, metadata={
         "kind": "positive", "help": "student rows w_j ~ N(0, s^2 I_d) at the start"})
@@ -156,8 +166,8 @@ class Scenario:
         object.__setattr__(self, "a", a)
         if self.lr_a is None:
             object.__setattr__(self, "lr_a", float(self.lr))
-        if self.spherical and self.p != 1:
-            raise ValueError(f"spherical training is for a single neuron (p = 1), got p = {self.p}")
+        if self.tangent and not self.spherical:
+            raise ValueError("tangent (projected steps) needs spherical=True")
         k = target.k
         if self.P is None:
             P = tuple(tuple(1.0 if i == j else 0.0 for j in range(k)) for i in range(k))

@@ -12,8 +12,15 @@ variance Delta), yhat = sum_j a_j sigma(lambda_j), and (lambda, nu) ~ N(0, [[Q, 
     R        = E[(f(nu) - yhat)^2] / 2                           (population risk, noiseless)
 
 This is the d -> infinity limit of the update fixed in escalier.derive.Scenario's docstring,
-with t = steps / d. Spherical (p = 1, ||w||^2 = d): Q_11 = 1 and
-dm_r/dt = dM_r/dt - m_r (dQ_11/dt) / 2 at Q_11 = 1 (docs/theory.md §4.6, spherical SGD).
+with t = steps / d. Spherical (every row ||w_j||^2 = d, renormalised after each step):
+Q_jj = 1 and, with the unconstrained drifts above evaluated at Q_jj = 1 (docs/theory.md §4.6,
+§4.9),
+
+    dM_jr/dt = dM_jr/dt|free - M_jr (dQ_jj/dt|free) / 2
+    dQ_jl/dt = dQ_jl/dt|free - Q_jl (dQ_jj/dt|free + dQ_ll/dt|free) / 2      (j < l)
+
+(the eta^2 part of dQ_jj/dt|free is the Ito correction of the norm). Projecting each step
+on the tangent space first gives the same equations in this limit (§4.9).
 Every expectation comes from escalier.derive.gaussian.expectation.
 """
 
@@ -47,7 +54,8 @@ _OPTIONS = Scenario.options()
 
 def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", p: int = 2,
                loss: str = "square", batch: int = 1, noise: float = 0.0,
-               train_second_layer: bool = False, spherical: bool = False, *, lr: float = 1.0,
+               train_second_layer: bool = False, spherical: bool = False, *,
+               tangent: bool = False, lr: float = 1.0,
                lr_a: float | None = None, a: tuple[float, ...] | None = None,
                P: tuple[tuple[float, ...], ...] | None = None, init_scale: float = 1.0,
                symbolic_P: bool = False, points: int | None = None,
@@ -67,7 +75,8 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
         batch: mini-batch size n_b (default value of the parameter n_b).
         noise: label-noise variance Delta; the noise term is present when noise != 0.
         train_second_layer: whether a is part of the state (learning rate eta_a).
-        spherical: single student neuron on the sphere ||w||^2 = d (p = 1).
+        spherical: every student row on the sphere ||w_j||^2 = d (state: Q_jl, j < l, and M).
+        tangent: spherical steps projected on the tangent space (same ODE, see module doc).
         lr, lr_a, a, P, init_scale: as in Scenario (default values of the parameters
             eta, eta_a, a_j; P is substituted exactly unless symbolic_P).
         symbolic_P: keep the teacher overlaps P_rs as parameters.
@@ -86,7 +95,8 @@ def ode_system(target: Target | str | Scenario, student: str | sp.Expr = "erf", 
         ValueError: invalid options (from Scenario), or a Scenario together with options.
     """
     given = dict(student=student, p=p, loss=loss, batch=batch, noise=noise,
-                 train_second_layer=train_second_layer, spherical=spherical, lr=lr, lr_a=lr_a,
+                 train_second_layer=train_second_layer, spherical=spherical, tangent=tangent,
+                 lr=lr, lr_a=lr_a,
                  a=a, P=P, init_scale=init_scale)
     if isinstance(target, Scenario):
         changed = [k for k, v in given.items() if v != _OPTIONS[k]]
@@ -175,6 +185,22 @@ def frame(sc: Scenario, symbolic_P: bool = False) -> Frame:
                  sp.Symbol("eta_a", positive=True), a, sigma_x, dsigma_x, f, yhat, err)
 
 
+def spherical_drift(fr: Frame, dQ: dict, dM: dict) -> tuple[list, list, dict]:
+    """(state, rhs, {Q_jj: 1}) of spherical training from the unconstrained drifts dQ, dM
+    (module docstring): each row's renormalisation w_j / sqrt(Q_jj) differentiated at
+    Q_jj = 1, the eta^2 part of dQ_jj the Ito correction. State: Q_jl (j < l), then M_jr."""
+    p, k = fr.sc.p, fr.sc.k
+    Qs, Ms = fr.Qs, fr.Ms
+    at_one = {Qs[j, j]: sp.Integer(1) for j in range(p)}
+    state = [Qs[j, m] for j in range(p) for m in range(j + 1, p)] + [
+        Ms[j, r] for j in range(p) for r in range(k)]
+    rhs = [(dQ[j, m] - Qs[j, m] * (dQ[j, j] + dQ[m, m]) / 2).xreplace(at_one)
+           for j in range(p) for m in range(j + 1, p)] + [
+        (dM[j, r] - Ms[j, r] * dQ[j, j] / 2).xreplace(at_one)
+        for j in range(p) for r in range(k)]
+    return state, rhs, at_one
+
+
 def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
     p, k = sc.p, sc.k
     fr = frame(sc, symbolic_P)
@@ -216,9 +242,7 @@ def _derive(sc: Scenario, symbolic_P: bool, points, values: dict) -> OdeSystem:
         defaults.update({Pm[r, s]: float(sc.P[r][s]) for r in range(k) for s in range(r, k)})
 
     if sc.spherical:
-        state = [Ms[0, r] for r in range(k)]
-        at_one = {Qs[0, 0]: sp.Integer(1)}
-        rhs = [(dM[0, r] - Ms[0, r] * dQ[0, 0] / 2).xreplace(at_one) for r in range(k)]
+        state, rhs, at_one = spherical_drift(fr, dQ, dM)
         risk = risk.xreplace(at_one)
     else:
         state = [Qs[j, m] for j in range(p) for m in range(j, p)] + [

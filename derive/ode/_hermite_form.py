@@ -102,9 +102,9 @@ def hermite_form(system, max_degree: int = 12) -> HermiteForm:
         ValueError: the system is not spherical with k = 1 and P = 1 (numeric).
     """
     sc = system.scenario
-    if not sc.spherical or sc.k != 1 or system.symbolic_P or sc.P != ((1.0,),):
-        raise ValueError("the Hermite form is for spherical single-index systems with P = 1 "
-                         "(ode_system(target_in_z1, p=1, spherical=True))")
+    if not sc.spherical or sc.p != 1 or sc.k != 1 or system.symbolic_P or sc.P != ((1.0,),):
+        raise ValueError("the Hermite form is for spherical single-index systems (p = k = 1) "
+                         "with P = 1 (ode_system(target_in_z1, p=1, spherical=True))")
     if not (isinstance(max_degree, int) and max_degree >= 1):
         raise ValueError(f"max_degree must be an integer >= 1, got {max_degree!r}")
     by_name = {s.name: s for s in (*system.state, *system.parameters)}

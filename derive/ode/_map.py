@@ -19,10 +19,27 @@ term the d -> infinity ODE drops: relative to the eta^2 / n_b term it is of orde
 Nothing is expanded in 1/d: for a fixed (Q, M) these are exact conditional expectations.
 
 Times d, the first two lines give the ODE of escalier.derive.ode.ode_system as d -> infinity
-(a test checks the identity). Spherical p = 1 (w <- sqrt(d) w / ||w|| after the step):
-the map m' = (m + E[Delta M]) / sqrt(1 + E[Delta Q]) at Q = 1, which matches the exact expected
-step to leading order in 1/d only (the covariance of Delta M and Delta Q and E[Delta Q^2]
-enter at the next order); the non-spherical map is exact.
+(a test checks the identity). Spherical (w_j <- sqrt(d) w_j / ||w_j|| after the step, every
+row): with the expected pre-renormalisation increments at Q_jj = 1,
+
+    M_jr' = (M_jr + E[Delta M_jr]) / sqrt(1 + E[Delta Q_jj])
+    Q_jl' = (Q_jl + E[Delta Q_jl]) / sqrt((1 + E[Delta Q_jj]) (1 + E[Delta Q_ll]))
+
+which matches the exact expected step to leading order in 1/d only (the covariances of the
+increments and E[Delta Q^2] enter at the next order); the non-spherical map is exact.
+Tangent projection (Scenario.tangent): Delta w_j <- Delta w_j - (eta / d) Lambda_jj w_j with
+Lambda_ab = (1/n_b) sum_mu g_a^mu lambda_b^mu, so that
+
+    E[Delta M_jr] = (eta / d) (E[g_j nu_r] - M_jr E[g_j lambda_j])
+    E[Delta Q_jl] = (eta / d) (E[g_j lambda_l] + E[g_l lambda_j]
+                               - Q_jl (E[g_j lambda_j] + E[g_l lambda_l]))
+                    + (the eta^2 lines above)
+                    - (eta / d)^2 E[Lambda_jj Lambda_lj + Lambda_ll Lambda_jl
+                                    - Q_jl Lambda_jj Lambda_ll],
+    E[Lambda_ab Lambda_ce] = E[g_a lambda_b g_c lambda_e] / n_b
+                             + (1 - 1/n_b) E[g_a lambda_b] E[g_c lambda_e],
+
+exact before the renormalisation (docs/theory.md §4.9).
 """
 
 from __future__ import annotations
@@ -84,7 +101,7 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
     if not drop_finite_d:
         # E[grad_u g_j]: Stein's form of E[g_j x] (docstring)
         grads = [sp.Matrix([E(sp.diff(g[j], v)) for v in u]) for j in range(p)]
-    dQ = {}
+    dQ, second = {}, {}
     for j in range(p):
         for m in range(j, p):
             h = g[j] * g[m]
@@ -93,11 +110,12 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
             diag = E(h)
             if not drop_finite_d:
                 diag += E(sp.Add(*[v * sp.diff(h, v) for v in u])) / D
-            inc = eta / D * (first[j, m] + first[m, j]) + eta**2 / (n_b * D) * diag
+            sec = eta**2 / (n_b * D) * diag
             if not drop_finite_d:
                 pair = (grads[j].T * fr.Omega * grads[m])[0, 0]
-                inc += eta**2 / D**2 * (1 - 1 / n_b) * pair
-            dQ[j, m] = inc
+                sec += eta**2 / D**2 * (1 - 1 / n_b) * pair
+            dQ[j, m] = eta / D * (first[j, m] + first[m, j]) + sec
+            second[j, m] = sec
 
     defaults = {eta: float(sc.lr), n_b: float(sc.batch)}
     if sc.noise != 0:
@@ -105,11 +123,16 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
     defaults.update({a[j]: float(sc.a[j]) for j in range(p)})
     params = (eta, n_b, D, *tuple(defaults)[2:])
     if sc.spherical:
-        one = {fr.Qs[0, 0]: sp.Integer(1)}
-        state = [fr.Ms[0, r] for r in range(k)]
-        q = dQ[0, 0].xreplace(one)
-        rhs = [(fr.Ms[0, r] + dM[0, r].xreplace(one)) / sp.sqrt(1 + q) - fr.Ms[0, r]
-               for r in range(k)]
+        if sc.tangent:
+            dQ, dM = _tangent_increments(fr, g, first, second, dM, E, drop_finite_d)
+        one = {fr.Qs[j, j]: sp.Integer(1) for j in range(p)}
+        q = [dQ[j, j].xreplace(one) for j in range(p)]
+        state = [fr.Qs[j, m] for j in range(p) for m in range(j + 1, p)] + [
+            fr.Ms[j, r] for j in range(p) for r in range(k)]
+        rhs = [(fr.Qs[j, m] + dQ[j, m].xreplace(one)) / sp.sqrt((1 + q[j]) * (1 + q[m]))
+               - fr.Qs[j, m] for j in range(p) for m in range(j + 1, p)] + [
+            (fr.Ms[j, r] + dM[j, r].xreplace(one)) / sp.sqrt(1 + q[j]) - fr.Ms[j, r]
+            for j in range(p) for r in range(k)]
     else:
         state = [fr.Qs[j, m] for j in range(p) for m in range(j, p)] + [
             fr.Ms[j, r] for j in range(p) for r in range(k)]
@@ -122,6 +145,33 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
                      parameters=params,
                      defaults=tuple((s, defaults[s]) for s in params if s in defaults),
                      backend=BACKENDS[level], kind="map")
+
+
+def _tangent_increments(fr, g, first, second, dM, E, drop_finite_d):
+    """The expected pre-renormalisation increments of tangent-projected SGD (module doc):
+    Delta w_j -> Delta w_j - (eta / d) Lambda_jj w_j, Lambda_ab = (1/n_b) sum_mu g_a lambda_b,
+    with E[Lambda_ab Lambda_ce] = E[g_a lambda_b g_c lambda_e] / n_b
+    + (1 - 1/n_b) E[g_a lambda_b] E[g_c lambda_e] (fresh samples). Exact at finite d."""
+    sc, eta, n_b = fr.sc, fr.eta, fr.n_b
+    p, k = sc.p, sc.k
+    lam, Qs, Ms = fr.lam, fr.Qs, fr.Ms
+    dM = {(j, r): dM[j, r] - eta / D * Ms[j, r] * first[j, j]
+          for j in range(p) for r in range(k)}
+
+    def LL(a, b, c, e):  # E[Lambda_ab Lambda_ce]
+        return (E(g[a] * lam[b] * g[c] * lam[e]) / n_b
+                + (1 - 1 / n_b) * first[a, b] * first[c, e])
+
+    dQ = {}
+    for j in range(p):
+        for m in range(j, p):
+            inc = eta / D * (first[j, m] + first[m, j]
+                             - Qs[j, m] * (first[j, j] + first[m, m])) + second[j, m]
+            if not drop_finite_d:
+                inc -= (eta / D) ** 2 * (LL(j, j, m, j) + LL(m, m, j, m)
+                                         - Qs[j, m] * LL(j, j, m, m))
+            dQ[j, m] = inc
+    return dQ, dM
 
 
 @dataclass(frozen=True)

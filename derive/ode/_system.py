@@ -19,7 +19,7 @@ class OdeSystem:
     Attributes:
         scenario: the Scenario it was derived from (teacher, student, protocol).
         state: state symbols: Q_jl (j <= l), M_jr, then a_j when the second layer trains
-            (spherical: M_1r only, Q_11 = 1).
+            (spherical: Q_jl for j < l and M_jr, Q_jj = 1).
         rhs: one SymPy expression per state symbol.
         risk: population risk E[(f - yhat)^2] / 2 as a function of the state.
         parameters: eta, n_b, then Delta (label noise), eta_a or the fixed a_j, P_rs.
@@ -137,7 +137,7 @@ class OdeSystem:
             W = W * np.sqrt(d) / np.linalg.norm(W, axis=1, keepdims=True)
         Q, M = W @ W.T / d, W @ W_star.T / d
         if sc.spherical:
-            y = list(M[0])
+            y = [Q[j, m] for j in range(p) for m in range(j + 1, p)] + list(M.ravel())
         else:
             y = [Q[j, m] for j in range(p) for m in range(j, p)] + list(M.ravel())
         if sc.train_second_layer:

@@ -7,7 +7,8 @@ One step (derive/_scenario.py, docs/theory.md §1.2 and §6.1), for a fresh batc
     Delta_e = y - yhat (square loss), y (correlation) or y exp(-y yhat) (exponential)
     W <- W + (lr / (n_b sqrt(d))) (a * Delta_e * sigma'(lambda))^T X
     a <- a + (lr_a / (n_b d)) sigma(lambda)^T Delta_e                (train_second_layer)
-    spherical (p = 1): w <- sqrt(d) w / ||w||
+    spherical: w_j <- sqrt(d) w_j / ||w_j|| (each row); tangent: the step of w_j first loses
+    its component along w_j, Delta w_j <- Delta w_j - (Delta w_j . w_j / d) w_j
 
 The data: seed i's data key is hashed into a SplitMix64 stream state (`_normals.philox_state`),
 and step s takes the n_pad normals of words [s n_pad, (s + 1) n_pad) of that stream
@@ -76,7 +77,10 @@ def step_function(scenario: Scenario, d: int, dtype) -> Callable:
         s = sigma(lam)
         delta = residual(y, s @ a)
         g = (delta[:, None] * dsigma(lam)) * a  # (n_b, p)
-        W = V[:p] + (scale * lr_w) * (g.T @ x)
+        step_w = (scale * lr_w) * (g.T @ x)
+        if scenario.tangent:  # the step's component along w_j removed (||w_j||^2 = d)
+            step_w = step_w - (jnp.sum(step_w * V[:p], axis=1, keepdims=True) / d) * V[:p]
+        W = V[:p] + step_w
         if scenario.spherical:
             W = W * (sqrt_d / jnp.linalg.norm(W, axis=1, keepdims=True))
         V = V.at[:p].set(W)

@@ -114,6 +114,9 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
     """`n_steps` giant steps of n fresh samples each (the engine interface of _api: Q, M, a at
     steps 0, record_every, ..., n_steps). weights=True also returns the final W (S, p, d),
     W* (S, k, d), the initial W0 (S, p, d) and v = X^T y / n (S, d) of the last step."""
+    if scenario.tangent:
+        raise ValueError("giant steps take the plain step then renormalise (spherical); "
+                         "tangent-projected giant steps are not implemented: use tangent=False")
     if isinstance(n, bool) or not (isinstance(n, int | np.integer) and n >= 1):
         raise ValueError(f"n (samples per giant step) must be a positive integer, got {n!r}")
     if not math.isfinite(lr):

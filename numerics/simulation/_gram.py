@@ -55,7 +55,11 @@ and B' is taken as the lower-triangular LQ factor of the p x (p + m) block [B + 
 eps T] (a QR of its transpose: PSD by construction, no Gram matrix is ever differenced).
 The new F is the p-dimensional span of the student's component outside E*. Second layer:
 a' = a + (lr_a / (n_b d)) sum_mu Delta_e^mu sigma(lambda^mu), at the same (pre-step) point.
-Spherical projection (p = 1): w <- sqrt(d) w / ||w|| divides A and B by sqrt(Q').
+Spherical projection: w_j <- sqrt(d) w_j / ||w_j|| divides row j of A and B by sqrt(Q'_jj)
+(a row scaling keeps B lower triangular). Tangent projection (Scenario.tangent): the step
+of w_j loses its component along w_j, c_j w_j with c_j = eps sum_mu C_mu j lambda_j^mu
+(= Delta w_j . w_j / d at ||w_j||^2 = d); w_j has no complement component, so this is
+A <- A - c A, B <- B - c B (rows), the complement term unchanged.
 Cost per step: O(n_b (p + k) p + p^3) and n_b + (p + k) n_b + m (m + 1) / 2 random numbers.
 
 Batch reuse (the same batch for `reuse` consecutive steps): the batch is kept in the frame,
@@ -90,7 +94,7 @@ from escalier.numerics.lower import residual_function, student_functions, teache
 from ._blocks import block_size, progress_bar, record_blocks
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
 
-__all__ = ["GramChain", "check_exact", "run"]
+__all__ = ["GramChain", "check_exact", "run", "sphere_rows"]
 
 _EXACT_INPUTS = ("gaussian", "isotropic", "isotropic-gaussian")
 _EXACT_OPTIMIZERS = ("sgd",)
@@ -218,8 +222,7 @@ class GramChain:
         rng, A, B = initial_state(philox_state(key), sc.p, sc.k, self.d, sc.init_scale,
                                   self.dtype)
         if sc.spherical:  # the full engine's convention: w <- sqrt(d) w / ||w|| at the start
-            norm = jnp.sqrt(jnp.sum(A * A) + jnp.sum(B * B))
-            A, B = A / norm, B / norm
+            A, B = sphere_rows(A, B)
         return A, B, jnp.asarray(sc.a, self.dtype), rng
 
     def observe(self, state):
@@ -257,7 +260,7 @@ class GramChain:
         return stream.state, out
 
     def _gradient(self, A, Bx, a, gs, gx, xi):
-        """(C, sigma(lambda), Delta_e) of one batch at the current weights."""
+        """(C, sigma(lambda), Delta_e, lambda) of one batch at the current weights."""
         sc = self.scenario
         f, sigma, dsigma = self._fns
         LP = jnp.asarray(self.teacher_root, self.dtype)
@@ -269,16 +272,22 @@ class GramChain:
         s = sigma(lam)
         delta = residual_function(sc)(y, s @ a)
         C = delta[:, None] * dsigma(lam) * a[None, :]
-        return C, s, delta
+        return C, s, delta, lam
 
     def _finish(self, A, B, a, s, delta, eps_a):
         sc = self.scenario
         if sc.train_second_layer:
             a = a + eps_a * (s.T @ delta)
         if sc.spherical:
-            norm = jnp.sqrt(jnp.sum(A * A) + jnp.sum(B * B))
-            A, B = A / norm, B / norm
+            A, B = sphere_rows(A, B)
         return A, B, a
+
+    def _tangent(self, C, lam, eps):
+        """(1 - c_j) per row (p, 1): the tangent projection's shrink of w_j (module doc);
+        1 without Scenario.tangent."""
+        if not self.scenario.tangent:
+            return 1.0
+        return 1.0 - eps * jnp.sum(C * lam, axis=0)[:, None]
 
     def unit(self, state, draws, scales=None):
         """Advance (A, B, a) by one unit (one step, or `reuse` steps on one batch); `scales`
@@ -293,9 +302,10 @@ class GramChain:
         gs, gf = g[:, :k], g[:, k:]
         if self.reuse == 1:
             eps, eps_a = eps * scales[0], eps_a * scales[0]
-            C, s, delta = self._gradient(A, B, a, gs, gf, xi)
-            A1 = A + eps * (C.T @ gs)
-            Bt = B + eps * (C.T @ gf)
+            C, s, delta, lam = self._gradient(A, B, a, gs, gf, xi)
+            shrink = self._tangent(C, lam, eps)
+            A1 = shrink * A + eps * (C.T @ gs)
+            Bt = shrink * B + eps * (C.T @ gf)
             if n <= p:
                 T = C.T @ H
             else:
@@ -307,9 +317,10 @@ class GramChain:
 
         def step(carry, scale):
             A, Bx, a = carry
-            C, s, delta = self._gradient(A, Bx, a, gs, gx, xi)
-            A = A + (scale * eps) * (C.T @ gs)
-            Bx = Bx + (scale * eps) * (C.T @ gx)
+            C, s, delta, lam = self._gradient(A, Bx, a, gs, gx, xi)
+            shrink = self._tangent(C, lam, scale * eps)
+            A = shrink * A + (scale * eps) * (C.T @ gs)
+            Bx = shrink * Bx + (scale * eps) * (C.T @ gx)
             return self._finish(A, Bx, a, s, delta, scale * eps_a), None
 
         (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), scales)
@@ -348,6 +359,14 @@ class GramChain:
             return (*abc, rng)
 
         return jax.lax.fori_loop(0, n_chunks, run_chunk, state)
+
+
+def sphere_rows(A, B):
+    """(A, B) with row j divided by sqrt(Q_jj), Q = A A^T + B B^T: every student row
+    renormalised to ||w_j||^2 = d."""
+    norm = jnp.sqrt(jnp.sum(A * A, axis=1, keepdims=True) + jnp.sum(B * B, axis=1,
+                                                                  keepdims=True))
+    return A / norm, B / norm
 
 
 def as_keys(keys):

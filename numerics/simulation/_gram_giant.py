@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._blocks import progress_bar
-from ._gram import GramChain, as_keys, check_exact, row_factor
+from ._gram import GramChain, as_keys, check_exact, row_factor, sphere_rows
 from ._gram_draws import Stream, bartlett, bartlett_size
 
 __all__ = ["giant_step", "run"]
@@ -112,7 +112,7 @@ def _step_function(chain: GramChain, n: int, chunk: int):
             g = stream.normal((k + p,))
             xi = stream.normal(()) if noise else None
             gs, gf = g[:, :k], g[:, k:]
-            C, s, delta = chain._gradient(A, B, a, gs, gf, xi)
+            C, s, delta, _ = chain._gradient(A, B, a, gs, gf, xi)
             mask = (i * size + jnp.arange(size) < n).astype(dt)
             C = C * mask[:, None]
             return (stream.state, s_star + C.T @ gs, s_f + C.T @ gf, s_cc + C.T @ C,
@@ -131,8 +131,7 @@ def _step_function(chain: GramChain, n: int, chunk: int):
         B1 = row_factor(jnp.concatenate([B + eps * s_f, eps * (root @ H)], axis=1))
         a1 = a + scenario.lr_a / (n * d) * s_a if scenario.train_second_layer else a
         if scenario.spherical:
-            norm = jnp.sqrt(jnp.sum(A1 * A1) + jnp.sum(B1 * B1))
-            A1, B1 = A1 / norm, B1 / norm
+            A1, B1 = sphere_rows(A1, B1)
         return A1, B1, a1, stream.state
 
     return step
@@ -170,6 +169,9 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
     of the past and rotation invariant in the complement of the span of [W*; W]).
     """
     check_exact(scenario)
+    if scenario.tangent:
+        raise ValueError("giant steps take the plain step then renormalise (spherical); "
+                         "tangent-projected giant steps are not implemented: use tangent=False")
     _check_step(scenario, int(d), n, lr)
     program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), int(chunk),
                        int(record_every), n_steps // record_every)

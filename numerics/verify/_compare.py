@@ -30,7 +30,7 @@ def overlap_state(scenario, Q, M, a):
     """The ODE state vector of given overlaps, in OdeSystem.state order.
 
     Order (escalier.derive OdeSystem): Q_jl for j <= l (row by row), then M_jr (row by row),
-    then a_j when the second layer trains; spherical: M_1r only.
+    then a_j when the second layer trains; spherical: Q_jl for j < l only (Q_jj = 1).
 
     Args:
         scenario: the Scenario.
@@ -43,11 +43,8 @@ def overlap_state(scenario, Q, M, a):
 
     xp = np if all(isinstance(v, np.ndarray) for v in (Q, M, a)) else jnp
     p = scenario.p
-    if scenario.spherical:
-        parts = [M[..., 0, :]]
-    else:
-        iu, ju = np.triu_indices(p)
-        parts = [Q[..., iu, ju], M.reshape(*M.shape[:-2], -1)]
+    iu, ju = np.triu_indices(p, k=1 if scenario.spherical else 0)
+    parts = [Q[..., iu, ju], M.reshape(*M.shape[:-2], -1)]
     if scenario.train_second_layer:
         parts.append(a)
     return xp.concatenate(parts, axis=-1)

@@ -53,19 +53,22 @@ def full_sgd(scenario, d, n_steps, record_every, seeds, seed=0, reuse=1, lr=None
         k_t, k_s, k_run = jax.random.split(key, 3)
         Ws = _teacher(k_t, d, P)
         W = sc.init_scale * jax.random.normal(k_s, (p, d))
-        if sc.spherical:
-            W = W * math.sqrt(d) / jnp.linalg.norm(W)
+        if sc.spherical:  # every row on the sphere ||w_j||^2 = d
+            W = W * math.sqrt(d) / jnp.linalg.norm(W, axis=1, keepdims=True)
         a = jnp.asarray(sc.a)
 
         def step(carry, inputs):
             W, a = carry
             X, xi = inputs
             C, s, delta = grad(W, Ws, a, X, xi)
-            W = W + (lr / n) * C.T @ X / math.sqrt(d)
+            dW = (lr / n) * C.T @ X / math.sqrt(d)
+            if sc.tangent:  # remove the step's component along w_j (||w_j||^2 = d)
+                dW = dW - (jnp.sum(dW * W, axis=1, keepdims=True) / d) * W
+            W = W + dW
             if sc.train_second_layer:
                 a = a + sc.lr_a / (n * d) * (s.T @ delta)
             if sc.spherical:
-                W = W * math.sqrt(d) / jnp.linalg.norm(W)
+                W = W * math.sqrt(d) / jnp.linalg.norm(W, axis=1, keepdims=True)
             return (W, a), None
 
         def block(carry, key):
@@ -113,7 +116,7 @@ def full_giant_step(scenario, d, n, lr, seeds, seed=0):
         W1 = W + (lr / n) * C.T @ X / math.sqrt(d)
         a1 = a + sc.lr_a / (n * d) * (s.T @ delta) if sc.train_second_layer else a
         if sc.spherical:
-            W1 = W1 * math.sqrt(d) / jnp.linalg.norm(W1)
+            W1 = W1 * math.sqrt(d) / jnp.linalg.norm(W1, axis=1, keepdims=True)
         return {"Q0": W @ W.T / d, "M0": W @ Ws.T / d, "a0": a,
                 "Q": W1 @ W1.T / d, "M": W1 @ Ws.T / d, "a": a1}
 

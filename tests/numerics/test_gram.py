@@ -58,6 +58,15 @@ CASES = {
         scenario=Scenario("He3(z1) + He1(z1)", student="He3", p=1, lr=0.5, spherical=True,
                           loss="correlation"),
         time=3.0, records=3, reuse=1),
+    # spherical p = 2 (every row renormalised), square loss, erf committee
+    "spherical2": dict(
+        scenario=Scenario("erf(z1/sqrt(2)) + erf(z2/sqrt(2))", p=2, lr=2.0, spherical=True),
+        time=3.0, records=3, reuse=1),
+    # spherical p = 3 with tangent-projected steps, mini-batch > p (QR branch), relu
+    "tangent": dict(
+        scenario=Scenario("He2(z1) + z1*z2", student="relu", p=3, lr=1.5, batch=5,
+                          spherical=True, tangent=True),
+        time=2.0, records=2, reuse=1),
 }
 
 
@@ -89,7 +98,8 @@ def test_gram_matches_full_simulation_d64():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["minibatch", "smallbatch", "reuse", "spherical"])
+@pytest.mark.parametrize("name", ["minibatch", "smallbatch", "reuse", "spherical",
+                                  "spherical2", "tangent"])
 def test_gram_matches_full_simulation_d64_more(name):
     _, _, failures = _compare(name, 64)
     assert failures == []
