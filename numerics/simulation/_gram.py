@@ -71,6 +71,20 @@ lambda = A g* + B_x [gF; x_c], A += eps C^T G*, B_x += eps C^T [GF, X_c], with n
 direction appearing; at the end of the block B_x is compressed back to p x p by LQ. The
 batch's projections and Gram block are thereby kept exactly across the reuse.
 
+Displaced steps (`variant`, engines/_reuse.py: extragradient, SAM) evaluate the gradient
+twice on one fresh batch: first at w, then at a point displaced along that gradient, and
+step from w with the second. Both evaluations and the displaced point lie in the span of
+W and the batch, so the batch is kept exactly as under reuse (the same draws, B_x = [B, 0]):
+with dA = eps C0^T G*, dB = eps C0^T [GF, X_c] the first gradient's step,
+
+    extragradient: (A1, B1, a1) = (A + dA, B_x + dB, a + eps_a s0^T Delta_0),
+    SAM(rho):      (A1, B1, a1) = (A, B_x, a) - rho (dA, dB, 0) / ||(dA, dB)||_F,
+
+(||(dA, dB)||_F = ||lr g||_F / sqrt(d) in units of W / sqrt(d), the frame being
+orthonormal), then C1, s1, Delta_1 at (A1, B1, a1) and A' = A + eps C1^T G*,
+B_x' = B_x + eps C1^T [GF, X_c], a' = a + eps_a s1^T Delta_1, B' = LQ factor of B_x'.
+Multi-pass GD (simulation._gram_multipass) is the same kept batch, never released.
+
 Exactness needs x ~ N(0, I_d) and an update that is a rotation-equivariant function of
 the projections (plain SGD here); anisotropic or non-Gaussian inputs and coordinate-wise
 optimisers (Adam, sign-SGD, per-coordinate clipping) are refused with a ValueError.
@@ -159,6 +173,10 @@ class GramChain:
         dtype: jnp.float32 or jnp.float64.
         reuse: consecutive steps per mini-batch (1: a fresh batch every step).
         lr: first-layer learning rate (default scenario.lr).
+        variant: () plain steps; ("extragradient",) or ("sam", rho): displaced steps on each
+            fresh batch (module docstring; reuse must be 1, not spherical).
+        keep_batch: draw batches in the kept layout (complement block X_c) even for plain
+            steps at reuse = 1 (multi-pass GD keeps its one batch for the whole run).
     """
 
     scenario: Any
@@ -166,6 +184,8 @@ class GramChain:
     dtype: Any = jnp.float64
     reuse: int = 1
     lr: float | None = None
+    variant: tuple = ()
+    keep_batch: bool = False
 
     def __post_init__(self):
         sc = self.scenario
@@ -183,8 +203,20 @@ class GramChain:
                 "jax.config.update('jax_enable_x64', True)) or pass dtype=float32"
             )
         object.__setattr__(self, "dtype", dtype)
+        variant = tuple(self.variant)
+        if variant and not (variant == ("extragradient",) or (
+                len(variant) == 2 and variant[0] == "sam" and float(variant[1]) > 0)):
+            raise ValueError(f"variant must be (), ('extragradient',) or ('sam', rho > 0), "
+                             f"got {self.variant!r}")
+        if variant and self.reuse != 1:
+            raise ValueError(f"{variant[0]} steps take one step per batch, got reuse = "
+                             f"{self.reuse}")
+        if variant and sc.spherical:
+            raise ValueError(f"{variant[0]} steps are not defined with the spherical "
+                             f"projection: use spherical=False")
+        object.__setattr__(self, "variant", variant)
         p, k, n = sc.p, sc.k, sc.batch
-        need = k + p + (min(n, p) if self.reuse == 1 else 0)
+        need = k + p + (0 if self.kept else min(n, p))
         if self.d < need:
             raise ValueError(
                 f"d = {self.d} is too small for the gram engine with k = {k}, p = {p}, batch = "
@@ -198,6 +230,12 @@ class GramChain:
         object.__setattr__(self, "_fns", (f, sigma, dsigma))
 
     # static quantities -----------------------------------------------------------------
+
+    @property
+    def kept(self) -> bool:
+        """Whether batches are drawn with their complement block X_c (reuse, displaced
+        steps, keep_batch) rather than as one step's Bartlett factor."""
+        return self.reuse > 1 or bool(self.variant) or self.keep_batch
 
     @property
     def df(self) -> int:
@@ -235,13 +273,14 @@ class GramChain:
         """(new Philox state, random inputs of `size` consecutive units, leading axis `size`).
 
         g: (size, n_b, k + p) frame coordinates of the samples; xi: (size, n_b) label noise
-        (when noise > 0); H: (size, m, m) Bartlett factors (reuse == 1, m = min(n_b, p)) or
-        (size, n_b, q) the batch's complement block (reuse >= 2).
+        (when noise > 0); H: (size, m, m) Bartlett factors (plain online steps, m = min(n_b, p))
+        or (size, n_b, q) the batch's complement block (kept batches: reuse >= 2,
+        displaced steps, keep_batch).
         """
         sc, dt = self.scenario, self.dtype
         n, p, k = sc.batch, sc.p, sc.k
         noise = n if sc.noise > 0 else 0
-        if self.reuse == 1:
+        if not self.kept:
             extra = bartlett_size(min(n, p), self.df)
         elif n <= self.df:
             extra = bartlett_size(n, self.df)
@@ -251,7 +290,7 @@ class GramChain:
         out = {"g": stream.normal((n, k + p))}
         if noise:
             out["xi"] = stream.normal((n,))
-        if self.reuse == 1:
+        if not self.kept:
             out["H"] = bartlett(stream, min(n, p), self.df, dt)
         elif n <= self.df:
             out["H"] = bartlett(stream, n, self.df, dt)
@@ -289,6 +328,32 @@ class GramChain:
             return 1.0
         return 1.0 - eps * jnp.sum(C * lam, axis=0)[:, None]
 
+    def kept_step(self, A, Bx, a, gs, gx, xi, eps, eps_a):
+        """One SGD step on a kept batch (frame coordinates gs, gx = [gF, X_c]) in the
+        extended frame: A += eps C^T gs, Bx += eps C^T gx (no new direction appears)."""
+        C, s, delta, lam = self._gradient(A, Bx, a, gs, gx, xi)
+        shrink = self._tangent(C, lam, eps)
+        A = shrink * A + eps * (C.T @ gs)
+        Bx = shrink * Bx + eps * (C.T @ gx)
+        return self._finish(A, Bx, a, s, delta, eps_a)
+
+    def _displaced(self, A, Bx, a, gs, gx, xi, eps, eps_a):
+        """One extragradient or SAM step on a kept batch (module docstring)."""
+        C, s, delta, _ = self._gradient(A, Bx, a, gs, gx, xi)
+        dA, dB = eps * (C.T @ gs), eps * (C.T @ gx)
+        if self.variant[0] == "sam":
+            norm = jnp.sqrt(jnp.sum(dA * dA) + jnp.sum(dB * dB))
+            r = self.variant[1] / jnp.maximum(norm, jnp.finfo(self.dtype).tiny)
+            A1, B1, a1 = A - r * dA, Bx - r * dB, a
+        else:
+            A1, B1 = A + dA, Bx + dB
+            a1 = a + eps_a * (s.T @ delta) if self.scenario.train_second_layer else a
+        C, s, delta, _ = self._gradient(A1, B1, a1, gs, gx, xi)
+        A, Bx = A + eps * (C.T @ gs), Bx + eps * (C.T @ gx)
+        if self.scenario.train_second_layer:
+            a = a + eps_a * (s.T @ delta)
+        return A, Bx, a
+
     def unit(self, state, draws, scales=None):
         """Advance (A, B, a) by one unit (one step, or `reuse` steps on one batch); `scales`
         (reuse,): a learning-rate schedule's factor at each of the unit's steps (None: 1)."""
@@ -300,7 +365,7 @@ class GramChain:
             scales = jnp.ones((self.reuse,), self.dtype)
         g, xi, H = draws["g"], draws.get("xi"), draws["H"]
         gs, gf = g[:, :k], g[:, k:]
-        if self.reuse == 1:
+        if not self.kept:
             eps, eps_a = eps * scales[0], eps_a * scales[0]
             C, s, delta, lam = self._gradient(A, B, a, gs, gf, xi)
             shrink = self._tangent(C, lam, eps)
@@ -314,14 +379,13 @@ class GramChain:
             return self._finish(A1, B1, a, s, delta, eps_a)
         gx = jnp.concatenate([gf, H], axis=1)
         Bx = jnp.concatenate([B, jnp.zeros((p, self.q), self.dtype)], axis=1)
+        if self.variant:
+            A, Bx, a = self._displaced(A, Bx, a, gs, gx, xi, eps * scales[0],
+                                       eps_a * scales[0])
+            return A, row_factor(Bx), a
 
         def step(carry, scale):
-            A, Bx, a = carry
-            C, s, delta, lam = self._gradient(A, Bx, a, gs, gx, xi)
-            shrink = self._tangent(C, lam, scale * eps)
-            A = shrink * A + (scale * eps) * (C.T @ gs)
-            Bx = shrink * Bx + (scale * eps) * (C.T @ gx)
-            return self._finish(A, Bx, a, s, delta, scale * eps_a), None
+            return self.kept_step(*carry, gs, gx, xi, scale * eps, scale * eps_a), None
 
         (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), scales)
         return A, row_factor(Bx), a
@@ -384,11 +448,11 @@ def as_keys(keys):
 
 
 @functools.lru_cache(maxsize=32)
-def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None):
+def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None, variant=()):
     """The jitted, seed-vmapped start and record block (cached: repeated calls skip the
     compilation): start(keys) -> (state, first record); block(state, first) -> (state,
     records), `first` the number of units done before the block."""
-    chain = GramChain(scenario, d, dtype, reuse)
+    chain = GramChain(scenario, d, dtype, reuse, variant=variant)
 
     def start(key):
         state = chain.init(key)
@@ -407,7 +471,8 @@ def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None):
 
 def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
         inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
-        chunk: int = _CHUNK, schedule=None, progress: bool = False) -> dict[str, np.ndarray]:
+        chunk: int = _CHUNK, schedule=None, variant: tuple = (),
+        progress: bool = False) -> dict[str, np.ndarray]:
     """Simulate SGD of the Scenario at dimension d exactly in overlap space, over seeds.
 
     Records Q = W W^T / d, M = W W*^T / d and a at steps 0, record_every, ..., n_steps
@@ -425,6 +490,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         inputs, optimizer, covariance: refused unless exact (see check_exact).
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
         schedule: a learning-rate Schedule (None or constant: the Scenario's rates).
+        variant: () or the displaced steps ("extragradient",) / ("sam", rho) (GramChain).
         progress: show a progress bar (records are computed in about ten jitted blocks).
 
     Returns:
@@ -438,7 +504,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     `simulate` turns them into a ValueError naming the step and suggesting a smaller lr.
     """
     check_exact(scenario, inputs=inputs, optimizer=optimizer, covariance=covariance)
-    chain = GramChain(scenario, int(d), dtype, int(reuse))
+    chain = GramChain(scenario, int(d), dtype, int(reuse), variant=tuple(variant))
     for name, value in (("n_steps", n_steps), ("record_every", record_every)):
         if not (isinstance(value, int | np.integer) and value >= (0 if name == "n_steps" else 1)):
             raise ValueError(f"{name} must be a non-negative integer (record_every >= 1), "
@@ -453,7 +519,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     if schedule is not None and schedule.constant:
         schedule = None
     start, block = _program(scenario, int(d), chain.dtype, int(reuse), per_block,
-                            record_every // reuse, int(chunk), schedule)
+                            record_every // reuse, int(chunk), schedule, chain.variant)
     state, first = start(keys)
     units = record_every // reuse
 

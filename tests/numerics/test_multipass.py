@@ -72,9 +72,6 @@ def test_multipass_full_engine_matches_reference_gd():
 def test_multipass_refusals():
     with pytest.raises(ValueError, match="alpha"):
         MultiPass(0)
-    with pytest.raises(ValueError, match="engine 'gram' cannot run the training protocol "
-                                         "'multi-pass GD"):
-        simulate(SC, 32, 1.0, engine="gram", protocol=MultiPass(2.0), progress=False)
     with pytest.raises(ValueError, match="GiB"):
         simulate(SC, 4000, 0.001, seeds=64, engine="full", protocol=MultiPass(10.0),
                  progress=False)

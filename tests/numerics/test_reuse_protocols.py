@@ -80,9 +80,6 @@ def test_displaced_steps_match_reference(protocol, kind):
 def test_refusals():
     with pytest.raises(ValueError, match="rho"):
         SAM(0.0)
-    with pytest.raises(ValueError, match="engine 'gram' cannot run the training protocol "
-                                         "'extragradient'"):
-        simulate(SC, 32, 1.0, engine="gram", protocol=Extragradient(), progress=False)
     with pytest.raises(ValueError, match="spherical"):
         simulate(Scenario("He3(z1)", student="He3", p=1, spherical=True), 32, 1.0,
                  engine="full", protocol=SAM(0.1), progress=False)

@@ -10,7 +10,9 @@ update with the whole set as the batch,
 so the overlaps move by O(lr / d) per step and, with t = steps / d as for online SGD, the
 d -> infinity limit at fixed t and alpha is gradient flow on the empirical risk with rate
 lr (the time of escalier.numerics.dmft). scenario.batch is not used. The full engine
-holds the S training sets and refuses beyond 4 GiB (simulation._multipass).
+holds the S training sets and refuses beyond 4 GiB (simulation._multipass); the gram engine
+keeps each set's frame coordinates, S n (k + p + 1 + min(n, d - k - p)) numbers, under
+the same budget (simulation._gram_multipass).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import ClassVar, final
 
 from ._base import TrainingProtocol
 
-__all__ = ["SAM", "Extragradient", "MultiPass"]
+__all__ = ["SAM", "Extragradient", "MultiPass", "displacement"]
 
 
 @final
@@ -94,3 +96,13 @@ class SAM(TrainingProtocol):
 
     def describe(self) -> str:
         return f"SAM (rho = {self.rho:g})"
+
+
+def displacement(protocol: TrainingProtocol) -> tuple:
+    """The engines' name for a protocol's displaced gradient evaluation: ("sam", rho),
+    ("extragradient",), or () for plain steps (the `variant` of both engines' runs)."""
+    if isinstance(protocol, SAM):
+        return ("sam", float(protocol.rho))
+    if isinstance(protocol, Extragradient):
+        return ("extragradient",)
+    return ()

@@ -8,7 +8,7 @@ from typing import ClassVar, final
 from .. import _full, _full_giant, _multipass
 from ._base import Engine, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
-from ._reuse import SAM, Extragradient, MultiPass
+from ._reuse import SAM, Extragradient, MultiPass, displacement
 
 __all__ = ["FullEngine"]
 
@@ -30,9 +30,8 @@ class FullEngine(Engine):
         if isinstance(protocol, MultiPass):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,
                                   alpha=protocol.alpha, progress=progress)
-        variant = (("sam", float(protocol.rho)) if isinstance(protocol, SAM) else
-                   ("extragradient",) if isinstance(protocol, Extragradient) else ())
         return _full.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
-                         schedule=protocol.learning_rate_schedule, variant=variant,
+                         schedule=protocol.learning_rate_schedule,
+                         variant=displacement(protocol),
                          progress=progress)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, final
 
-from .. import _escape, _gram, _gram_giant
+from .. import _escape, _gram, _gram_giant, _gram_multipass
 from ._base import Engine, EscapeThreshold, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
+from ._reuse import SAM, Extragradient, MultiPass, displacement
 
 __all__ = ["GramEngine"]
 
@@ -16,10 +17,12 @@ __all__ = ["GramEngine"]
 @dataclass(frozen=True)
 class GramEngine(Engine):
     """Simulates the Gram matrix of [W; W*] exactly: cost per step independent of d; online
-    SGD, k steps per batch and giant steps; an escape threshold as an event stop."""
+    SGD, k steps per batch, giant steps, extragradient and SAM; multi-pass GD exactly too,
+    at a cost O(n p (k + p + min(n, d))) per step (n = alpha d: not flat in d); an escape
+    threshold as an event stop (online SGD and k steps per batch)."""
 
     name: ClassVar[str] = "gram"
-    protocols = (OnlineSGD, StepsPerBatch, GiantSteps)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM)
 
     def check(self, scenario, protocol) -> None:
         super().check(scenario, protocol)
@@ -30,15 +33,23 @@ class GramEngine(Engine):
             return _gram_giant.run(scenario, d, n_steps, keys, record_every, dtype,
                                    n=protocol.n, lr=protocol.learning_rate(scenario),
                                    progress=progress)
+        if isinstance(protocol, MultiPass):
+            return _gram_multipass.run(scenario, d, n_steps, keys, record_every, dtype,
+                                       alpha=protocol.alpha, progress=progress)
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
-                         schedule=protocol.learning_rate_schedule, progress=progress)
+                         schedule=protocol.learning_rate_schedule,
+                         variant=displacement(protocol), progress=progress)
 
     def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
                       progress=False, protocol=None):
         reuse = 1 if protocol is None else protocol.steps_per_batch
         if protocol is not None:
             self.check(scenario, protocol)
+            if not isinstance(protocol, OnlineSGD | StepsPerBatch):
+                raise ValueError(f"the escape-time event loop runs online SGD and k steps per "
+                                 f"batch, got {protocol.describe()!r}; simulate() over a "
+                                 f"horizon and escape_times take any protocol")
             if not protocol.learning_rate_schedule.constant:
                 raise ValueError(
                     f"the escape-time event loop runs a constant learning rate, got "

@@ -1,0 +1,121 @@
+"""Multi-pass full-batch GD in the gram engine: the training set kept in the frame, exactly.
+
+The protocol (engines/_reuse.MultiPass): one fixed set X of n = round(alpha d) samples per
+seed and, at every step, the Scenario's update with the whole set as the batch (eps =
+lr / (n d)). This is the kept batch of the gram chain's batch reuse (_gram.py docstring,
+docs/theory.md §6.4) never released: with the frame E* (teacher), F (student's initial
+complement) and O_n (the set's complement directions),
+
+    X = G* E* + [GF, X_c] [F; O_n],      W = sqrt(d) (A E* + B_x [F; O_n]),
+
+G* (n x k) and GF (n x p) standard Gaussian, X_c (n x q), q = min(n, d - k - p), the
+lower-triangular Bartlett factor of the set's complement part (a standard Gaussian
+n x (d - k - p) block when n > d - k - p), all drawn once. Every step is
+
+    lambda = G* A^T + [GF, X_c] B_x^T,   A += eps C^T G*,   B_x += eps C^T [GF, X_c],
+
+(C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu)), the second layer and the spherical
+projection as in the chain; Q = A A^T + B_x B_x^T, M = A L_P^T. Since the weights move in
+span(W*, W0, rows of X), no new direction ever appears and the chain is exact at every d.
+
+What this costs, and why it cannot be flat in d. The n x n Gram matrix X X^T / d of the
+training set enters every step (lambda moves by (lr / n) (X X^T / d) C), and for n <= d its
+n (n + 1) / 2 Wishart entries are all free parameters of the trajectory, so an exact
+simulation must hold O(n^2) numbers; for n > d the set spans R^d and nothing is saved over
+d-dimensional weights. Here: memory n (k + p + 1 + q) numbers per seed (the frame
+coordinates, the labels' noise and X_c), q = min(n, d - k - p); time per step
+2 n p (k + p + q) multiply-adds. At alpha = n / d this is about alpha min(alpha, 1) d^2 p
+against the full engine's 2 alpha d^2 p: a factor about 1 / alpha cheaper below alpha = 1,
+the same order above. Runs whose sets exceed MULTIPASS_MEMORY_BYTES (S seeds in all) are
+refused with the numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._blocks import block_size, progress_bar, record_blocks
+from ._gram import GramChain, as_keys
+from ._multipass import MULTIPASS_MEMORY_BYTES
+
+__all__ = ["memory_bytes", "run"]
+
+
+def memory_bytes(scenario, d: int, n: int, seeds: int) -> int:
+    """Bytes of the kept training sets of `seeds` runs: S n (k + p + 1 + q) float64 numbers,
+    q = min(n, d - k - p) (module docstring)."""
+    q = min(n, d - scenario.k - scenario.p)
+    return seeds * n * (scenario.k + scenario.p + 1 + q) * 8
+
+
+@functools.lru_cache(maxsize=16)
+def _program(scenario, d: int, n: int, record_every: int, n_rec: int, dtype_name: str):
+    """Jitted, seed-vmapped start(key) -> (state, batch, first record) and
+    block(state, batch) -> (state, n_rec records of record_every steps)."""
+    chain = GramChain(replace(scenario, batch=n), d, jnp.dtype(dtype_name), keep_batch=True)
+    k, p = scenario.k, scenario.p
+    eps, eps_a = scenario.lr / (n * d), scenario.lr_a / (n * d)
+
+    def start(key):
+        A, B, a, rng = chain.init(key)
+        _, draws = chain.draw(rng, 1)
+        g, H = draws["g"][0], draws["H"][0]
+        batch = (g[:, :k], jnp.concatenate([g[:, k:], H], axis=1),
+                 draws["xi"][0] if "xi" in draws else None)
+        Bx = jnp.concatenate([B, jnp.zeros((p, chain.q), chain.dtype)], axis=1)
+        state = (A, Bx, a)
+        return state, batch, chain.observe(state)
+
+    def block(state, batch):
+        gs, gx, xi = batch
+
+        def record(state, _):
+            state = jax.lax.fori_loop(
+                0, record_every, lambda _, s: chain.kept_step(*s, gs, gx, xi, eps, eps_a),
+                state)
+            return state, chain.observe(state)
+
+        return jax.lax.scan(record, state, None, length=n_rec)
+
+    return jax.jit(jax.vmap(start)), jax.jit(jax.vmap(block))
+
+
+def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, alpha: float,
+        progress: bool = False) -> dict[str, np.ndarray]:
+    """Multi-pass GD records Q (S, T, p, p), M (S, T, p, k), a (S, T, p) in the gram engine
+    (the engine interface of `_api`); n = max(1, round(alpha d)) samples per seed.
+
+    Raises:
+        ValueError: d < k + p, or the kept sets of all seeds exceed MULTIPASS_MEMORY_BYTES
+            (one line naming seeds, alpha and d).
+    """
+    d = int(d)
+    n = max(1, round(float(alpha) * d))
+    keys = as_keys(keys)
+    S = int(keys.shape[0])
+    need = memory_bytes(scenario, d, n, S)
+    if need > MULTIPASS_MEMORY_BYTES:
+        q = min(n, d - scenario.k - scenario.p)
+        raise ValueError(
+            f"multi-pass GD in the gram engine keeps each training set's frame coordinates: "
+            f"{S} seeds x n = {n} x (k + p + 1 + min(n, d - k - p) = "
+            f"{scenario.k + scenario.p + 1 + q}) numbers = {need / 2**30:.1f} GiB > "
+            f"{MULTIPASS_MEMORY_BYTES / 2**30:.0f} GiB (memory O(n min(n, d)) per seed); use "
+            f"fewer seeds, a smaller alpha or a smaller d")
+    n_rec = n_steps // record_every
+    per_block = block_size(n_rec)
+    start, block = _program(scenario, d, n, record_every, per_block, jnp.dtype(dtype).name)
+    state, batch, first = start(keys)
+
+    def next_block(done):
+        nonlocal state
+        state, recs = block(state, batch)
+        return recs
+
+    return record_blocks(next_block, first, n_rec, per_block, record_every,
+                         progress_bar(progress, n_steps, "gram, multi-pass", scenario, d))
