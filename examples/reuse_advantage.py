@@ -1,13 +1,14 @@
 """The reuse advantage on He3(z1): online SGD against two steps per batch, at several d.
 
-One spherical neuron with activation He3 learns the single-index target He3(z1) with the
-correlation loss, at the reuse rate lr = 1 / (2 sqrt(E[y^2] E[sigma'^2])) (escalier.numerics.
-verify.reuse_lr). Online SGD at this fixed rate stays near the equator (He3 needs about d^2
-samples, at a rate shrinking like d^(-1/2)); with two steps on each sample, the second step
+One spherical ReLU neuron (the student of Arnaboldi et al., arXiv 2405.15459, Fig. 1)
+learns the single-index target He3(z1) with the correlation loss, at the reuse rate of
+escalier.numerics.verify.reuse_rate (half the rate minimising the escape time of the
+d -> infinity reuse ODE to |m| = 0.2). Online SGD cannot learn He3 with a ReLU neuron at
+all (ReLU has no third Hermite coefficient); with two steps on each sample, the second step
 sees the label through the first (a label transform whose first Hermite coefficient is not
 zero: generative exponent 1, Dandi et al., arXiv 2402.03220), and the overlap rises after
-O(d) samples to a weak-recovery plateau. The figure shows the mean |m| against samples / d,
-for both protocols and each d, on the exact gram engine.
+O(d) samples, on the same curve of samples / d at every d. The figure shows the mean |m|
+against samples / d, for both protocols and each d, on the exact gram engine.
 
     python examples/reuse_advantage.py --d 1024 4096 16384 --samples 20 --out reuse.png
 """
@@ -39,12 +40,12 @@ def main(argv=None) -> int:
 
     from escalier.derive import Scenario
     from escalier.numerics.simulation import OnlineSGD, StepsPerBatch, simulate
-    from escalier.numerics.verify import reuse_lr
+    from escalier.numerics.verify import reuse_rate
 
-    base = Scenario("He3(z1)", student="He3", p=1, spherical=True, loss="correlation")
-    lr = reuse_lr(base)
-    sc = Scenario("He3(z1)", student="He3", p=1, spherical=True, loss="correlation", lr=lr)
-    print(f"He3(z1), spherical He3 neuron, correlation loss, lr = {lr:.4g} (reuse rate rule)")
+    base = Scenario("He3(z1)", student="relu", p=1, spherical=True, loss="correlation")
+    lr = reuse_rate(base, 0.2, min(args.d)).lr
+    sc = Scenario("He3(z1)", student="relu", p=1, spherical=True, loss="correlation", lr=lr)
+    print(f"He3(z1), spherical ReLU neuron, correlation loss, lr = {lr:.4g} (reuse rate rule)")
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for i, d in enumerate(args.d):
         for proto, style in ((OnlineSGD(), "--"), (StepsPerBatch(2), "-")):

@@ -89,16 +89,19 @@ def run(args) -> int:
     else:
         print(f"protocol: online; information exponent (student-compatible) l = {law.l}: "
               f"steps ~ {law.law}; learning rate {r.config['lr_rule']}")
-    print(f"steps until |m| >= {args.threshold} over all seeds (typical = geometric mean, or "
-          f"the median when some did not escape; t_diffusion: the diffusion's mean escape "
-          f"time, numerical):")
+    model = ("the d -> infinity reuse ODE's escape time" if args.protocol == "reuse"
+             else "the diffusion's mean escape time")
+    print(f"{'samples' if args.protocol == 'reuse' else 'steps'} until |m| >= {args.threshold} "
+          f"over all seeds (typical = geometric mean, or the median when some did not escape; "
+          f"t_diffusion: {model}, numerical):")
     print(r.to_text())
     for note in r.notes():
         print(f"note: {note}")
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
-    print(f"fitted exponent of steps in d: {fitted}; predicted ({law.law}) over this range: "
-          f"{r.predicted:.3f}; small-overlap diffusion at these rates: "
-          f"{r.diffusion_exponent:.3f}")
+    print(f"fitted exponent of {'samples' if args.protocol == 'reuse' else 'steps'} in d: "
+          f"{fitted}; predicted ({law.law}) over this range: {r.predicted:.3f}; "
+          f"{'reuse ODE' if args.protocol == 'reuse' else 'small-overlap diffusion'} at these "
+          f"rates: {r.diffusion_exponent:.3f}")
     if args.json:
         payload = r.to_json()
         payload["command"] = {"name": "scaling", **{k: v for k, v in vars(args).items()

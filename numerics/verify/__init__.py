@@ -12,10 +12,13 @@ from ._deviation import sup_deviation as sup_deviation
 from ._escape import EscapeScaling as EscapeScaling
 from ._escape import escape_scaling as escape_scaling
 from ._escape import protocol_predictions as protocol_predictions
-from ._escape import reuse_lr as reuse_lr
 from ._fit import ExponentFit as ExponentFit
 from ._fit import fit_exponent as fit_exponent
 from ._rates import best_lr as best_lr
+from ._reuse_rate import ReuseRate as ReuseRate
+from ._reuse_rate import reuse_drift as reuse_drift
+from ._reuse_rate import reuse_escape_time as reuse_escape_time
+from ._reuse_rate import reuse_rate as reuse_rate
 from ._scaling import ScalingLaw as ScalingLaw
 from ._scaling import escape_times as escape_times
 from ._scaling import information_exponent as information_exponent

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from escalier.derive.gaussian import hermite_rule
-
 from ._fit import ExponentFit, fit_exponent
 from ._rates import best_lr
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
@@ -82,8 +80,8 @@ class EscapeScaling:
         k = self.config.get("steps_per_batch", 1)
         if k > 1:
             out = [f"batch reuse ({k} steps per sample): 'typical steps' and 'steps / law' count "
-                   f"samples (SGD steps / {k}); horizon = samples given / d; no diffusion model "
-                   f"of reuse (t_diffusion nan)"]
+                   f"samples (SGD steps / {k}); t_diffusion = escape time (samples / d) of the "
+                   f"d -> infinity reuse ODE at that d; horizon = samples given / d"]
         else:
             out = ["t_diffusion and horizon are in units of t = SGD steps / d; typical steps "
                    "are SGD steps (one sample each)"]
@@ -100,7 +98,7 @@ class EscapeScaling:
                        f"times t_diffusion); the escape time of one run is random with an O(1) "
                        f"relative spread and a long right tail")
             odd = (" For an odd link (l odd) a run that starts with m0 < 0 is first driven "
-                   "back to m = 0 and escapes later, by fluctuations." if self.law.l % 2 else "")
+                   "back to m = 0 and escapes later, by fluctuations." if self.law.l % 2 and k == 1 else "")
             out.append(f"{missing} of {total} runs did not reach the threshold: {why}; the "
                        f"typical value is then the median over all runs.{odd}")
         return out
@@ -195,11 +193,13 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
         progress: progress bars.
         protocol: OnlineSGD() (default) or StepsPerBatch(k) (batch reuse, batch size 1:
             each sample is used for k consecutive steps). Under reuse the law is that of the
-            generative exponent of the exponents report (d for 1, d log d for 2), the rate is
-            lr0 at every d (`reuse_lr`: the reuse effect is the O(lr) shift of a sample's
-            pre-activation between its two steps, so lr must not shrink with d) and each run
-            is given budget x 10 x law(d) samples (no diffusion model of reuse is used).
-            Steps in the result are always *samples* (SGD steps / k).
+            generative exponent of the exponents report (d for 1, d log d for 2), the default
+            student is a ReLU neuron (generative exponent 1) or x^2/2 (2), the rate is lr0 at
+            every d (`reuse_rate`: half the rate minimising the escape time of the
+            d -> infinity reuse ODE; the reuse effect is the O(lr) shift of a sample's
+            pre-activation between its steps, so lr must not shrink with d) and each run is
+            given budget x the ODE's escape time. Steps in the result are always *samples*
+            (SGD steps / k).
 
     Returns:
         EscapeScaling.
@@ -226,9 +226,15 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     t = Target.parse(target) if isinstance(target, str) else target
     if t.k != 1:
         raise ValueError(f"escalier scaling is for single-index targets (k = 1), got k = {t.k}")
+    protocol = OnlineSGD() if protocol is None else protocol
+    if student is None and getattr(protocol, "steps_per_batch", 1) > 1:
+        # reuse: a ReLU neuron (the paper's, arXiv 2405.15459 Fig. 1) for generative
+        # exponent 1; for 2 the growth of m needs E[He2(x) sigma'(x)^2] != 0, which ReLU
+        # lacks, so the quadratic neuron (docs/reuse.md "The reuse rate rule")
+        gen = protocol_predictions(t)["generative_exponent"] if t.k == 1 else None
+        student = "x**2/2" if gen == 2 else "relu"
     if student is None:
         student = t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
-    protocol = OnlineSGD() if protocol is None else protocol
     if not isinstance(protocol, OnlineSGD | StepsPerBatch):
         raise ValueError(f"escape scaling runs OnlineSGD() or StepsPerBatch(k), got "
                          f"{protocol!r}")
@@ -338,23 +344,6 @@ def protocol_predictions(target) -> dict[str, Any]:
             "generative_exponent": r.generative_exponent, "reuse": r.reuse}
 
 
-def reuse_lr(scenario) -> float:
-    """The default reuse rate lr0 = 1 / (2 sqrt(E[y^2] E[sigma'(z)^2])), z ~ N(0, 1): the
-    rate at which the typical shift lr |y sigma'(lambda)| of a sample's pre-activation between
-    its consecutive steps (the source of the label transform) is 1/2 (Gauss-Hermite, 64
-    nodes)."""
-    import jax.numpy as jnp
-
-    from escalier.numerics.lower import student_functions, teacher_function
-
-    nodes, w = hermite_rule(64, 1)
-    x = nodes[:, 0]
-    f = np.asarray(teacher_function(scenario)(jnp.asarray(x)[:, None]))
-    _, dsigma = student_functions(scenario)
-    ds = np.asarray(dsigma(jnp.asarray(x)))
-    return float(0.5 / math.sqrt(np.sum(w * f**2) * np.sum(w * ds**2)))
-
-
 def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, threshold, budget,
                    eng, progress) -> EscapeScaling:
     """escape_scaling under StepsPerBatch(k): steps counted in samples (steps / k)."""
@@ -363,17 +352,22 @@ def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, thres
 
     from escalier.numerics.simulation import EscapeThreshold, simulate
 
+    from ._reuse_rate import reuse_escape_time, reuse_rate
+
     k = protocol.steps_per_batch
     if lr0 is None:
-        lr0 = reuse_lr(base)
-        lr_rule = (f"lr = lr0 = {lr0:.4g} at every d: 1 / (2 sqrt(E[y^2] E[sigma'^2])), the "
-                   f"rate whose typical pre-activation shift between a sample's steps is 1/2")
+        rate = reuse_rate(base, threshold, ds[0], k)
+        lr0 = rate.lr
+        lr_rule = rate.describe()
     else:
         lr_rule = f"lr = lr0 = {lr0:.4g} at every d (given)"
-    horizons, samples, seconds = [], [], []
+    horizons, samples, seconds, ode_times = [], [], [], []
     for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
         sc = replace(base, lr=lr0)
-        budget_samples = budget * 10 * float(law.steps(d))
+        t_ode = reuse_escape_time(base, lr0, threshold, d, k)
+        ode_times.append(t_ode)
+        budget_samples = (budget * t_ode * d if math.isfinite(t_ode)
+                          else budget * 10 * float(law.steps(d)))
         clock = time.perf_counter()
         if eng.has_events:
             keys = jax.random.split(jax.random.key(seed), seeds)
@@ -392,9 +386,10 @@ def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, thres
         if not np.isfinite(s_d).any():
             raise ValueError(
                 f"no run reached |m| >= {threshold} at d = {d} under {protocol.describe()} "
-                f"with lr = {lr0:.4g} within {budget_samples:.4g} samples ({budget:g} x 10 x "
-                f"{law.law}); the time budget was reached (raise --budget, or change --lr or "
-                f"--threshold: a reuse run can settle at a weak-recovery overlap below it)")
+                f"with lr = {lr0:.4g} within {budget_samples:.4g} samples ({budget:g} x the "
+                f"reuse ODE's escape time, or 10 x {law.law} if it has none); the time budget "
+                f"was reached (raise --budget, or change --lr or --threshold: a reuse run can "
+                f"settle at a weak-recovery overlap below it)")
     samples = np.array(samples)
     typical, fit = _typical_fit(ds, samples)
     config = {"target": str(base.target.expr), "student": str(base.student), "d": list(ds),
@@ -402,6 +397,8 @@ def _reuse_scaling(base, law, protocol, predictions, ds, seeds, seed, lr0, thres
               "budget": budget, "engine": eng.name, "loss": base.loss, "p": 1,
               "spherical": True, "protocol": protocol.describe(), "steps_per_batch": k,
               "predictions": predictions, "lr_rule": lr_rule, "unit": "samples"}
-    nan = np.full(len(ds), math.nan)
-    return EscapeScaling(law, ds, tuple(lr0 for _ in ds), nan, np.array(horizons), samples,
-                         typical, fit, law.exponent(ds), math.nan, np.array(seconds), config)
+    ode = np.array(ode_times)
+    slope = (_slope(ds, np.array(ds) * ode) if len(ds) >= 2 and np.isfinite(ode).all()
+             else math.nan)
+    return EscapeScaling(law, ds, tuple(lr0 for _ in ds), ode, np.array(horizons), samples,
+                         typical, fit, law.exponent(ds), slope, np.array(seconds), config)
