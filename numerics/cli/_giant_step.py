@@ -37,6 +37,9 @@ def add_arguments(parser) -> None:
                              "--spike uses the square loss of arXiv 2205.01445)")
     parser.add_argument("--engine", default="gram", choices=["gram", "full"],
                         help="engine of the subspace runs (default: gram, exact at any d)")
+    parser.add_argument("--normalize-rows", action="store_true",
+                        help="rescale every row to |w|^2 = d after each step (the row span is "
+                             "unchanged; pre-activations keep unit variance)")
     parser.add_argument("--spike", action="store_true",
                         help="the spiked features after one step (n = alpha d): alignment, "
                              "BBP threshold, outlier singular value")
@@ -90,7 +93,7 @@ def _subspaces(args, target) -> dict:
     )
 
     _defaults(args, SUBSPACE_DEFAULTS)
-    dirs = predicted_directions(target, args.l, args.steps)
+    dirs = predicted_directions(target, args.l, args.steps, args.student)
     runs = []
     ds = sorted(set(args.d))
     if args.p < 1 or min(ds) < target.k + 2 * args.p:
@@ -104,11 +107,13 @@ def _subspaces(args, target) -> dict:
         runs.append(subspace_overlaps(target, d=d, l=args.l, alpha=args.alpha, steps=args.steps,
                                       student=args.student, p=args.p, eta=args.lr,
                                       loss=args.loss, seeds=args.seeds, seed=args.seed,
-                                      engine=args.engine, directions=dirs))
+                                      engine=args.engine, directions=dirs,
+                                      normalize_rows=args.normalize_rows))
     last = runs[-1]
     out = {"target": str(target), "student": args.student, "p": args.p, "l": args.l,
            "alpha": args.alpha, "steps": args.steps, "lr_prefactor": args.lr,
-           "loss": args.loss, "engine": args.engine, "seeds": args.seeds, "d": last["d"],
+           "loss": args.loss, "engine": args.engine, "seeds": args.seeds,
+           "normalize_rows": args.normalize_rows, "d": last["d"],
            "n": last["n"], "lr": last["lr"], "subspaces": last["subspaces"],
            "by_d": [{"d": r["d"], "n": r["n"], "overlap": [s["overlap"] for s in r["subspaces"]],
                      "overlap_stderr": [s["overlap_stderr"] for s in r["subspaces"]]}
@@ -184,6 +189,10 @@ def _subspace_table(p: dict) -> str:
         lines.append(row)
     if "shrinkage_exponent" in p:
         lines.append("exponent: |overlap - prediction| ~ d^(-exponent) (least squares over d)")
+    for s in p["subspaces"]:
+        if s.get("reason"):
+            vec = "(" + ", ".join(f"{x:.2f}" for x in s["direction"]) + ")"
+            lines.append(f"{vec} not predicted for this student: {s['reason']}")
     return "\n".join(lines)
 
 

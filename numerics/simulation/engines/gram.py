@@ -29,6 +29,7 @@ class GramEngine(Engine):
         if isinstance(protocol, GiantSteps):
             return _gram_giant.run(scenario, d, n_steps, keys, record_every, dtype,
                                    n=protocol.n, lr=protocol.learning_rate(scenario),
+                                   normalize_rows=protocol.normalize_rows,
                                    progress=progress)
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
