@@ -48,6 +48,9 @@ def add_arguments(parser) -> None:
                              " and after the step with n_r = ALPHA_R d samples (simulation)")
     parser.add_argument("--ridge-lambda", type=positive_float, default=0.01, metavar="LAM",
                         help="ridge penalty for --ridge (default: 0.01)")
+    parser.add_argument("--cov-samples", type=bounded(int, 0), default=None, metavar="N",
+                        help="--spike: fresh samples for the measured feature covariance "
+                             "(default: 20 p; 0 skips it)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="independent runs (default: 16; --spike: 2)")
     parser.add_argument("--seed", type=bounded(int, 0), default=0, help="base seed (default: 0)")
@@ -143,7 +146,7 @@ def _spike(args, target) -> dict:
                              f"spike at this order; give --lr explicitly")
         args.lr = 2 * th["threshold_lr"]
     spike = spike_summary(target, args.student, p=args.p, d=d, alpha=args.alpha, eta=args.lr,
-                          seeds=args.seeds, seed=args.seed)
+                          seeds=args.seeds, seed=args.seed, cov_samples=args.cov_samples)
     spectrum = spike.pop("singular_values")
     out = {"target": str(target), "student": args.student, "spike": spike,
            "singular_values_seed0": spectrum}
@@ -226,7 +229,11 @@ def _spike_lines(p: dict, s: dict) -> list[str]:
         f"(second singular value {s['second_singular_value']:.4f})",
         f"top right singular vector vs v: predicted {s['singular_vector_alignment_predicted']:.4f}"
         f", measured {s['singular_vector_alignment_measured']:.4f}",
-    ]
+    ] + ([f"top eigenvalue of the centred feature covariance: predicted "
+          f"{s['feature_cov_top_predicted']:.4f} (at {s['feature_cov_samples']} samples: "
+          f"{_f(s['feature_cov_top_predicted_at_samples'], 6)}), measured "
+          f"{s['feature_cov_top_measured']:.4f} +- {s['feature_cov_top_stderr']:.4f}; bulk edge "
+          f"{s['feature_cov_bulk_edge']:.4f}"] if "feature_cov_top_measured" in s else [])
 
 
 def plot_overlaps(p: dict, path: str) -> None:
