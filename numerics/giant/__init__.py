@@ -2,7 +2,9 @@
 prediction, and the spiked features after one step (docs/giant.md; Dandi et al. arXiv
 2305.18270, Ba et al. arXiv 2205.01445)."""
 
+from ._ridge import gaussian_equivalent_moments as gaussian_equivalent_moments
 from ._ridge import ridge_after_step as ridge_after_step
+from ._ridge import ridge_deterministic_equivalent as ridge_deterministic_equivalent
 from ._spike import feature_covariance_theory as feature_covariance_theory
 from ._spike import feature_covariance_top as feature_covariance_top
 from ._spike import outlier_position as outlier_position
