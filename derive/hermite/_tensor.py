@@ -130,8 +130,8 @@ def _integer_form(form: Poly) -> Poly:
 
 
 def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
-                       perp: Subspace | None = None, mode: str = "symbolic"
-                       ) -> dict[int, list[tuple]]:
+                       perp: Subspace | None = None, mode: str = "symbolic",
+                       keep=None) -> dict[int, list[tuple]]:
     """Ambient vectors spanning span_{z_U} Im T_k(U)(z_U), for k = 1..kmax.
 
     Args:
@@ -145,12 +145,17 @@ def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
             complete and exact) or "points" (x at dim(U^perp) + 2 pseudo-random integer
             points: every vector returned is an exact witness, the span is a lower bound
             that is generically the whole span; an empty list proves nothing).
+        keep: optional (t, m) -> bool, "symbolic" mode only: keep only the terms of degree t
+            in the complement and m in U (a student whose Hermite coefficient of order
+            m + t vanishes cannot see the term, docs/theory.md §3.3).
 
     Returns:
         {k: vectors}; an empty list means that no term of w-degree k was found non-zero.
     """
     if mode not in ("symbolic", "points"):
         raise ValueError(f"mode must be 'symbolic' or 'points', got {mode!r}")
+    if keep is not None and mode != "symbolic":
+        raise ValueError("conditional_images: keep needs mode='symbolic'")
     if perp is None:
         perp = U.complement()
     out: dict[int, list[tuple]] = {k: [] for k in range(1, kmax + 1)}
@@ -176,6 +181,8 @@ def conditional_images(form: Poly, U: Subspace, kmax: int, scalars: Scalars,
         for e, c in split.items():
             t = sum(e[r:])
             if t == 0 or t > kmax or zero(c):
+                continue
+            if keep is not None and not keep(t, sum(e[:r])):
                 continue
             for i in range(s):
                 a = e[r + i]

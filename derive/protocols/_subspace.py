@@ -18,8 +18,10 @@ from ..hermite import conditional_images
 from ._certify import certify_vanishing
 from ._context import Context
 from ._step import Step, batch_cost, online_cost
+from ._student import StudentCoefficients
 
-__all__ = ["GiantStepSubspaces", "ImageCache", "few_steps", "giant_step", "online_staircase"]
+__all__ = ["GiantStepSubspaces", "ImageCache", "few_steps", "giant_step", "online_staircase",
+           "student_block"]
 
 
 class ImageCache:
@@ -113,8 +115,12 @@ def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = 
 
 
 def few_steps(ctx: Context, l: int, target_space: Subspace,
-              cache: ImageCache | None = None) -> tuple[tuple[Step, ...], bool]:
+              cache: ImageCache | None = None, student: StudentCoefficients | None = None
+              ) -> tuple[tuple[Step, ...], bool]:
     """Few GD steps with fresh batches of n = d^l: U_{t+1} = U_t + sum_{k <= l} Im T_k(U_t).
+
+    With a student, only the terms it sees enter the images (a term of degree t in the new
+    directions and m in U_t needs c_(m+t)(sigma) != 0, module _student).
 
     Returns:
         (steps, reaches) with reaches whether the chain learns target_space.
@@ -128,14 +134,48 @@ def few_steps(ctx: Context, l: int, target_space: Subspace,
     steps: list[Step] = []
     while U.dim < target_space.dim:
         perp = U.complement()
-        imgs = cache.images(1, U, perp, kmax)
+        if student is None:
+            imgs = cache.images(1, U, perp, kmax)
+        else:
+            imgs = conditional_images(ctx.power(1).form, U, kmax, scalars, perp,
+                                      mode="symbolic", keep=student.keep)
         vecs = [v for k in range(1, l + 1) for v in imgs.get(k, [])]
         after = U.extend(vecs)
         if after.dim == U.dim:
             return tuple(steps), False
         orders = [k for k in range(1, l + 1) if imgs.get(k)]
+        witness = "Im T_k(U_t) != 0 for k in " + str(orders)
+        if student is not None:
+            witness += f" (seen by the student {student.name})"
         steps.append(Step(len(steps), l, f"giant step {len(steps) + 1}, n = d^{l}", U, after,
-                          batch_cost(l), (), True,
-                          "Im T_k(U_t) != 0 for k in " + str(orders)))
+                          batch_cost(l), (), True, witness))
         U = after
     return tuple(steps), True
+
+
+def student_block(ctx: Context, l: int, U: Subspace, student: StudentCoefficients) -> dict:
+    """Why the student's few-steps chain stops at U: the (t, m) degrees of the terms that
+    would move the weights out of U at batch exponent l and the coefficient orders m + t
+    they need, every one of them zero for this student (JSON-ready)."""
+    perp = U.complement()
+    kmax = max(_max_order(ctx), l)
+    needed = set()
+    for t in range(1, l + 1):
+        for m in range(0, kmax + 1):
+            one = conditional_images(ctx.power(1).form, U, kmax, ctx.power(1).scalars, perp,
+                                     mode="symbolic", keep=lambda tt, mm, t=t, m=m:
+                                     (tt, mm) == (t, m))
+            if one.get(t):
+                needed.add((t, m))
+    orders = sorted({t + m for t, m in needed})
+    zero = [j for j in orders if not student.nonzero(j)]
+    if not needed:
+        reason = "no term of the target moves the weights out of U (for any student)"
+    else:
+        reason = (f"the terms that would move the weights out of the learned subspace need the "
+                  f"Hermite coefficients c_j(sigma), j in {orders} (sigma' coefficients of order "
+                  f"{[j - 1 for j in orders]}), and the student {student.name} has c_j = 0 for "
+                  f"j in {zero}")
+    return {"terms": [{"t": t, "m": m, "order": t + m, "student_nonzero": student.nonzero(t + m)}
+                      for t, m in sorted(needed)],
+            "needed_orders": orders, "vanishing_orders": zero, "reason": reason}

@@ -39,6 +39,9 @@ def add_arguments(parser) -> None:
                              "--spike uses the square loss of arXiv 2205.01445)")
     parser.add_argument("--engine", default="gram", choices=["gram", "full"],
                         help="engine of the subspace runs (default: gram, exact at any d)")
+    parser.add_argument("--normalize-rows", action="store_true",
+                        help="rescale every row to |w|^2 = d after each step (the row span is "
+                             "unchanged; pre-activations keep unit variance)")
     parser.add_argument("--spike", action="store_true",
                         help="the spiked features after one step (n = alpha d): alignment, "
                              "BBP threshold, outlier singular value")
@@ -47,6 +50,9 @@ def add_arguments(parser) -> None:
                              " and after the step with n_r = ALPHA_R d samples (simulation)")
     parser.add_argument("--ridge-lambda", type=positive_float, default=0.01, metavar="LAM",
                         help="ridge penalty for --ridge (default: 0.01)")
+    parser.add_argument("--cov-samples", type=bounded(int, 0), default=None, metavar="N",
+                        help="--spike: fresh samples for the measured feature covariance "
+                             "(default: 20 p; 0 skips it)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="independent runs (default: 16; --spike: 2)")
     parser.add_argument("--seed", type=bounded(int, 0), default=0, help="base seed (default: 0)")
@@ -92,7 +98,7 @@ def _subspaces(args, target) -> dict:
     )
 
     _defaults(args, SUBSPACE_DEFAULTS)
-    dirs = predicted_directions(target, args.l, args.steps)
+    dirs = predicted_directions(target, args.l, args.steps, args.student)
     runs = []
     ds = sorted(set(args.d))
     if args.p < 1 or min(ds) < target.k + 2 * args.p:
@@ -106,11 +112,13 @@ def _subspaces(args, target) -> dict:
         runs.append(subspace_overlaps(target, d=d, l=args.l, alpha=args.alpha, steps=args.steps,
                                       student=args.student, p=args.p, eta=args.lr,
                                       loss=args.loss, seeds=args.seeds, seed=args.seed,
-                                      engine=args.engine, directions=dirs))
+                                      engine=args.engine, directions=dirs,
+                                      normalize_rows=args.normalize_rows))
     last = runs[-1]
     out = {"target": str(target), "student": args.student, "p": args.p, "l": args.l,
            "alpha": args.alpha, "steps": args.steps, "lr_prefactor": args.lr,
-           "loss": args.loss, "engine": args.engine, "seeds": args.seeds, "d": last["d"],
+           "loss": args.loss, "engine": args.engine, "seeds": args.seeds,
+           "normalize_rows": args.normalize_rows, "d": last["d"],
            "n": last["n"], "lr": last["lr"], "subspaces": last["subspaces"],
            "by_d": [{"d": r["d"], "n": r["n"], "overlap": [s["overlap"] for s in r["subspaces"]],
                      "overlap_stderr": [s["overlap_stderr"] for s in r["subspaces"]]}
@@ -140,7 +148,7 @@ def _spike(args, target) -> dict:
                              f"spike at this order; give --lr explicitly")
         args.lr = 2 * th["threshold_lr"]
     spike = spike_summary(target, args.student, p=args.p, d=d, alpha=args.alpha, eta=args.lr,
-                          seeds=args.seeds, seed=args.seed)
+                          seeds=args.seeds, seed=args.seed, cov_samples=args.cov_samples)
     spectrum = spike.pop("singular_values")
     out = {"target": str(target), "student": args.student, "spike": spike,
            "singular_values_seed0": spectrum}
@@ -186,6 +194,10 @@ def _subspace_table(p: dict) -> str:
         lines.append(row)
     if "shrinkage_exponent" in p:
         lines.append("exponent: |overlap - prediction| ~ d^(-exponent) (least squares over d)")
+    for s in p["subspaces"]:
+        if s.get("reason"):
+            vec = "(" + ", ".join(f"{x:.2f}" for x in s["direction"]) + ")"
+            lines.append(f"{vec} not predicted for this student: {s['reason']}")
     return "\n".join(lines)
 
 
@@ -219,7 +231,11 @@ def _spike_lines(p: dict, s: dict) -> list[str]:
         f"(second singular value {s['second_singular_value']:.4f})",
         f"top right singular vector vs v: predicted {s['singular_vector_alignment_predicted']:.4f}"
         f", measured {s['singular_vector_alignment_measured']:.4f}",
-    ]
+    ] + ([f"top eigenvalue of the centred feature covariance: predicted "
+          f"{s['feature_cov_top_predicted']:.4f} (at {s['feature_cov_samples']} samples: "
+          f"{_f(s['feature_cov_top_predicted_at_samples'], 6)}), measured "
+          f"{s['feature_cov_top_measured']:.4f} +- {s['feature_cov_top_stderr']:.4f}; bulk edge "
+          f"{s['feature_cov_bulk_edge']:.4f}"] if "feature_cov_top_measured" in s else [])
 
 
 def plot_overlaps(p: dict, path: str) -> None:

@@ -41,9 +41,9 @@ import math
 
 import numpy as np
 
-__all__ = ["outlier_position", "spike_scenario", "spike_simulation", "spike_summary",
-           "spike_theory",
-           "target_moments"]
+__all__ = ["feature_covariance_theory", "feature_covariance_top", "outlier_position",
+           "spike_scenario", "spike_simulation", "spike_summary", "spike_theory",
+           "student_moments", "target_moments"]
 
 
 def target_moments(target, student: str) -> tuple[np.ndarray, float, float]:
@@ -128,11 +128,12 @@ def spike_scenario(target, student: str, p: int, d: int, eta: float):
 
 
 def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta: float,
-                     seeds: int = 2, seed: int = 0) -> dict:
+                     seeds: int = 2, seed: int = 0, weights: bool = False) -> dict:
     """One step of the d-dimensional network (the full engine's giant step), per seed: the
     alignment cos^2(v, teacher span), the top two singular values of W1 (rows of norm ~ 1),
     the top right singular vector's alignment with v, the seed's own spike strength
-    theta = eta mu1 |X^T y / n| ("theta") and the singular values of seed 0.
+    theta = eta mu1 |X^T y / n| ("theta") and the singular values of seed 0 (weights=True:
+    also "W", the (S, p, d) weights after the step, rows of norm ~ 1).
 
     Raises:
         ValueError: bad sizes, a diverging step.
@@ -165,9 +166,12 @@ def spike_simulation(target, student: str, *, p: int, d: int, alpha: float, eta:
             spectrum = sv
     c1, ey2, mu1 = target_moments(target, student)
     theta = eta * abs(mu1) * np.linalg.norm(v, axis=1)
-    return {"n": int(n), "alignment": align, "top": np.array(tops), "theta": theta,
-            "second": np.array(seconds), "vector_alignment": np.array(vecs),
-            "singular_values": spectrum}
+    res = {"n": int(n), "alignment": align, "top": np.array(tops), "theta": theta,
+           "second": np.array(seconds), "vector_alignment": np.array(vecs),
+           "singular_values": spectrum}
+    if weights:
+        res["W"] = W
+    return res
 
 
 def _se(x) -> float:
@@ -176,12 +180,26 @@ def _se(x) -> float:
 
 
 def spike_summary(target, student: str, *, p: int, d: int, alpha: float, eta: float,
-                  seeds: int = 2, seed: int = 0) -> dict:
+                  seeds: int = 2, seed: int = 0, cov_samples: int | None = None) -> dict:
     """Theory and simulation side by side: the JSON "spike" entry of `escalier giant-step
-    --spike` (plus the singular values of seed 0 under "singular_values")."""
+    --spike` (plus the singular values of seed 0 under "singular_values"). cov_samples
+    (default 20 p; 0: skip): fresh samples for the measured feature covariance."""
     th = spike_theory(target, student, p=p, d=d, alpha=alpha, eta=eta)
     sim = spike_simulation(target, student, p=p, d=d, alpha=alpha, eta=eta, seeds=seeds,
-                           seed=seed)
+                           seed=seed, weights=True)
+    n_cov = 20 * p if cov_samples is None else int(cov_samples)
+    cov = {}
+    if n_cov > 0:
+        ft = feature_covariance_theory(student, c=p / d, outlier=th["outlier_predicted"],
+                                       n_samples=n_cov, p=p)
+        tops = [feature_covariance_top(W, student, n_samples=n_cov, seed=seed + i)
+                for i, W in enumerate(sim["W"])]
+        cov = {"feature_cov_top_predicted": ft["feature_cov_top_predicted"],
+               "feature_cov_top_predicted_at_samples": ft["feature_cov_top_sample"],
+               "feature_cov_top_measured": float(np.mean(tops)),
+               "feature_cov_top_stderr": _se(tops),
+               "feature_cov_bulk_edge": ft["feature_cov_bulk_edge"],
+               "feature_cov_samples": n_cov}
     return {
         "alignment_predicted": th["alignment_predicted"],
         "alignment_measured": float(sim["alignment"].mean()),
@@ -200,4 +218,127 @@ def spike_summary(target, student: str, *, p: int, d: int, alpha: float, eta: fl
         "c1": th["c1"], "E_y2": th["E_y2"], "mu1": th["mu1"],
         "p": p, "d": d, "n": sim["n"], "alpha": alpha, "seeds": seeds,
         "singular_values": sim["singular_values"].tolist(),
+        **cov,
     }
+
+
+def student_moments(student: str) -> dict:
+    """mu_k = E[sigma(g) He_k(g)] for k = 0, 1, 2 and E[sigma(g)^2], g ~ N(0, 1) (exact where
+    the project's Hermite expansion is; Gauss-Hermite quadrature otherwise)."""
+    from escalier.derive import Target, activation, hermite_expansion
+
+    sigma = activation(student)
+    x = next(iter(sigma.variables))
+    z1 = Target.parse("z1").expr
+    t = Target(sigma.expr.xreplace({x: z1}), 1)
+    es = hermite_expansion(t, 2)
+    mu = [float(es[(k,)].value) * math.factorial(k) for k in range(3)]
+    return {"mu0": mu[0], "mu1": mu[1], "mu2": mu[2], "E_sigma2": _second_moment(t)}
+
+
+def _mp_density(c: float):
+    """Marchenko-Pastur law of W W^T (W p x d, entries of variance 1/d, c = p / d): the
+    density on [(1 - sqrt c)^2, (1 + sqrt c)^2] and the mass of the atom at 0 (c > 1)."""
+    lo, hi = (1 - math.sqrt(c)) ** 2, (1 + math.sqrt(c)) ** 2
+
+    def rho(x):
+        return math.sqrt(max((hi - x) * (x - lo), 0.0)) / (2 * math.pi * c * x)
+
+    return rho, lo, hi, max(0.0, 1 - 1 / c)
+
+
+def _mp_integral(fn, c: float) -> float:
+    """E[fn(x)] under the Marchenko-Pastur law of _mp_density (atom included)."""
+    from scipy.integrate import quad
+
+    rho, lo, hi, atom = _mp_density(c)
+    val = quad(lambda x: fn(x) * rho(x), lo, hi, limit=200)[0]
+    return val + atom * fn(0.0)
+
+
+def feature_covariance_theory(student: str, *, c: float, outlier: float | None,
+                              n_samples: int | None = None, p: int | None = None) -> dict:
+    """Top eigenvalue of the centred feature covariance Cov(sigma(W1 x)) (p x p), x ~ N(0, I_d),
+    after the step (rows of norm ~ 1; docs/giant.md §3.3).
+
+    Gaussian equivalence (Mehler's formula for rows of unit norm; Mei, Montanari arXiv
+    1908.05355, Hu, Lu arXiv 2009.07669; the spiked case: Ba et al. arXiv 2205.01445 §3):
+
+        Cov(phi) = mu1^2 W1 W1^T + mu_*^2 I + (mu2^2 / (2 d)) (1 1^T - I) + o(1) in operator norm,
+
+    mu_k = E[sigma He_k], mu_*^2 = E[sigma^2] - mu0^2 - mu1^2. Its spectrum is mu1^2 times
+    (Marchenko-Pastur of ratio c = p / d plus the BBP outlier s_out^2 of W1) shifted by
+    mu_*^2, so the top eigenvalue is
+
+        lambda_top = mu1^2 s^2 + mu_*^2,  s = s_out above the BBP threshold, 1 + sqrt(c) below,
+
+    unless the rank-one term beta = mu2^2 c / 2 along 1 / sqrt(p) (orthogonal to the spike for
+    the alternating second layer) pops out of the bulk itself: beta G(lambda) = 1 with G the
+    Cauchy transform of the bulk; the larger of the two is returned.
+
+    With n_samples, also the top eigenvalue of the SAMPLE covariance of n_samples features
+    (Baik, Silverstein 2006: psi(l) = l (1 + (p/n) E_H[t / (l - t)]), H the population bulk),
+    which is what a finite-sample measurement converges to.
+    """
+    m = student_moments(student)
+    mu1s = m["mu1"] ** 2
+    star = m["E_sigma2"] - m["mu0"] ** 2 - mu1s
+    edge = mu1s * (1 + math.sqrt(c)) ** 2 + star
+    s = outlier if outlier is not None else 1 + math.sqrt(c)
+    top = mu1s * s**2 + star
+    beta = m["mu2"] ** 2 * c / 2
+    ones = None
+    if beta > 0 and mu1s > 0:
+        def G(lam):
+            return _mp_integral(lambda x: 1.0 / (lam - (mu1s * x + star)), c)
+
+        if beta * G(edge + 1e-9 * edge) > 1:
+            from scipy.optimize import brentq
+
+            ones = brentq(lambda lam: beta * G(lam) - 1, edge * (1 + 1e-9), edge + 10 * beta + 10)
+    out = {"feature_cov_top_predicted": max(top, ones or -math.inf),
+           "feature_cov_spike": top, "feature_cov_ones_outlier": ones,
+           "feature_cov_bulk_edge": edge, **m, "mu_star2": star}
+    if n_samples is not None:
+        if p is None:
+            raise ValueError("feature_covariance_theory: n_samples needs p")
+        g = p / n_samples
+        lam = out["feature_cov_top_predicted"]
+        if lam > edge:
+            out["feature_cov_top_sample"] = lam * (1 + g * _mp_integral(
+                lambda x: (mu1s * x + star) / (lam - (mu1s * x + star)), c))
+        else:
+            out["feature_cov_top_sample"] = None
+    return out
+
+
+def feature_covariance_top(W, student: str, *, n_samples: int, seed: int = 0,
+                           block: int = 4096) -> float:
+    """Top eigenvalue of the centred sample covariance of sigma(W x) over n_samples fresh
+    x ~ N(0, I_d) (W: p x d with rows of norm ~ 1), accumulated over blocks."""
+    import jax
+    import jax.numpy as jnp
+
+    from escalier.derive import Scenario
+    from escalier.numerics.lower import student_functions
+
+    W = jnp.asarray(W)
+    p, d = W.shape
+    sigma, _ = student_functions(Scenario("z1", student=student, p=1))
+    key = jax.random.key(seed + 104729)
+
+    @jax.jit
+    def part(k, size_mask):
+        X = jax.random.normal(k, (block, d), W.dtype)
+        F = sigma(X @ W.T) * size_mask[:, None]
+        return F.T @ F, F.sum(axis=0)
+
+    S = jnp.zeros((p, p), W.dtype)
+    mean = jnp.zeros((p,), W.dtype)
+    for i in range(-(-n_samples // block)):
+        mask = (i * block + jnp.arange(block) < n_samples).astype(W.dtype)
+        a, b = part(jax.random.fold_in(key, i), mask)
+        S, mean = S + a, mean + b
+    mean = mean / n_samples
+    C = np.asarray(S / n_samples - jnp.outer(mean, mean))
+    return float(np.linalg.eigvalsh(C)[-1])

@@ -30,11 +30,13 @@ _TOL = 1e-9
 @dataclass(frozen=True)
 class Direction:
     """A unit latent direction u (k,), whether the protocol is predicted to learn it, and
-    the subspace that introduces it ("U*_2", "step 3", "complement")."""
+    the subspace that introduces it ("U*_2", "step 3", "complement") and, for a direction
+    the student cannot learn, why (the vanishing Hermite coefficients)."""
 
     vector: np.ndarray
     predicted_learned: bool
     stage: str
+    reason: str = ""
 
 
 def _subspace_rows(space) -> np.ndarray:
@@ -42,14 +44,18 @@ def _subspace_rows(space) -> np.ndarray:
         -1, space.k)
 
 
-def predicted_directions(target, l: int, steps: int = 1) -> list[Direction]:
+def predicted_directions(target, l: int, steps: int = 1,
+                         student: str | None = None) -> list[Direction]:
     """Every direction of the target's latent space, in the order of the predicted staircase.
 
     The learned subspace is U*_l for one step and the few-steps chain U_steps at batch
     exponent l otherwise (escalier.derive.exponents: GiantStep, FewSteps(l)). Directions are
     built by Gram-Schmidt over, in order: the learned filtration (U*_1, ..., U*_l for one
     step; U_1, ..., U_steps for several), then the later chain steps, the later U*_m, and the
-    coordinate axes (the complement, never predicted).
+    coordinate axes (the complement, never predicted). With a student, a direction is
+    predicted learned only if the student-aware chain (FewSteps(l, student)) learns it
+    within `steps` steps (one step: its first step, U*_l restricted to the orders the
+    student sees); otherwise its `reason` names the vanishing coefficients.
 
     Raises:
         ValueError: l or steps not an integer >= 1, or a bad target.
@@ -61,6 +67,19 @@ def predicted_directions(target, l: int, steps: int = 1) -> list[Direction]:
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     rep = exponents(target, alpha_c=False, protocols=[FewSteps(l=int(l))])
+    student_rows, reason = None, ""
+    if student is not None:
+        srep = exponents(target, alpha_c=False, protocols=[FewSteps(l=int(l), student=student)])
+        few = srep.protocols["few_steps"]
+        schain = few.data["chains"][int(l)]
+        done = schain[min(steps, len(schain)) - 1].after if schain else None
+        student_rows = _orthonormal(_subspace_rows(done)) if done is not None and done.dim \
+            else np.zeros((0, srep.protocols["giant_step"].start.k))
+        block = few.data["blocked"].get(int(l))
+        if block is not None and block["step"] <= steps:
+            reason = f"step {block['step']}: {block['reason']}"
+        else:
+            reason = f"the student {student} does not see the terms that move the weights there"
     giant = rep.protocols["giant_step"].data["subspaces"]
     chain = [s.after for s in rep.protocols["few_steps"].data["chains"][int(l)]]
     k = rep.protocols["giant_step"].start.k
@@ -91,7 +110,13 @@ def predicted_directions(target, l: int, steps: int = 1) -> list[Direction]:
             u = u * (1.0 if u[np.argmax(np.abs(u))] > 0 else -1.0)
             basis.append(u)
             inside = float(np.sum((learned_rows @ u) ** 2)) if len(learned_rows) else 0.0
-            out.append(Direction(u, inside > 1 - 1e-6, stage))
+            learned_here = inside > 1 - 1e-6
+            why = ""
+            if learned_here and student_rows is not None:
+                seen = float(np.sum((student_rows @ u) ** 2)) if len(student_rows) else 0.0
+                if seen < 1 - 1e-6:
+                    learned_here, why = False, reason
+            out.append(Direction(u, learned_here, stage, why))
     return out
 
 
@@ -138,7 +163,7 @@ def subspace_overlaps(target, *, d: int, l: int, alpha: float, steps: int = 1,
                       student: str = "relu", p: int = 4, eta: float = 10.0,
                       loss: str = "correlation", seeds: int = 16, seed: int = 0,
                       engine: str = "gram", directions: list[Direction] | None = None,
-                      progress: bool = False) -> dict:
+                      normalize_rows: bool = False, progress: bool = False) -> dict:
     """Run GiantSteps(n = round(alpha d^l), steps, lr = eta d^((l+1)/2)) from the random start
     and measure the overlap of every predicted direction with the student's weight span.
 
@@ -155,11 +180,13 @@ def subspace_overlaps(target, *, d: int, l: int, alpha: float, steps: int = 1,
     if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
         raise ValueError(f"alpha must be a positive number, got {alpha!r}")
     n = max(1, round(alpha * float(d) ** l))
-    dirs = directions if directions is not None else predicted_directions(target, l, steps)
+    dirs = directions if directions is not None else predicted_directions(target, l, steps,
+                                                                          student)
     sc = Scenario(target, student=student, p=p, loss=loss, a=default_second_layer(p))
     lr = giant_step_lr(eta, d, l)
     res = simulate(sc, d, 1.0, seeds=seeds, seed=seed, engine=engine,
-                   protocol=GiantSteps(n=int(n), steps=steps, lr=lr), progress=progress)
+                   protocol=GiantSteps(n=int(n), steps=steps, lr=lr,
+                                       normalize_rows=normalize_rows), progress=progress)
     U = np.array([x.vector for x in dirs])
     ov = span_overlaps(res.Q[:, -1], res.M[:, -1], sc.P, U)
     if not np.all(np.isfinite(ov)):
@@ -169,9 +196,10 @@ def subspace_overlaps(target, *, d: int, l: int, alpha: float, steps: int = 1,
     se = ov.std(axis=0, ddof=1) / math.sqrt(seeds) if seeds > 1 else np.full_like(mean, np.nan)
     return {
         "d": int(d), "n": int(n), "lr": lr, "steps": int(steps), "l": int(l),
-        "alpha": float(alpha), "seeds": int(seeds),
+        "alpha": float(alpha), "seeds": int(seeds), "normalize_rows": bool(normalize_rows),
         "subspaces": [{"direction": [float(x) for x in u.vector],
                        "predicted_learned": bool(u.predicted_learned), "stage": u.stage,
+                       **({"reason": u.reason} if u.reason else {}),
                        "overlap": float(m), "overlap_stderr": float(s),
                        "chance": min(1.0, p / d)}
                       for u, m, s in zip(dirs, mean, se, strict=True)],

@@ -33,7 +33,7 @@ BLOCK_ELEMENTS = 1 << 21
 """Most normals drawn at once per seed (a block of samples: block x (d + 1))."""
 
 
-def step_function(scenario, d: int, n: int, dtype):
+def step_function(scenario, d: int, n: int, dtype, normalize_rows: bool = False):
     """(V, a, key, lr) -> (V', a', X^T y / n): one giant step on n fresh samples for one
     seed at learning rate lr (a traced scalar: no recompilation per lr); V = [W; W*]."""
     f = teacher_function(scenario)
@@ -69,7 +69,7 @@ def step_function(scenario, d: int, n: int, dtype):
         zeros = (jnp.zeros((p, d), dtype), jnp.zeros((p,), dtype), jnp.zeros((d,), dtype))
         g_sum, a_sum, v_sum = jax.lax.fori_loop(0, n_blocks, body, zeros)
         W = V[:p] + (lr / n) * g_sum * inv_sqrt_d
-        if scenario.spherical:
+        if scenario.spherical or normalize_rows:
             W = W * (math.sqrt(d) / jnp.linalg.norm(W, axis=1, keepdims=True))
         if scenario.train_second_layer:
             a = a + scenario.lr_a / (n * d) * a_sum
@@ -79,10 +79,10 @@ def step_function(scenario, d: int, n: int, dtype):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(scenario, d, dtype_name, n, record_every, n_rec, weights):
+def _program(scenario, d, dtype_name, n, record_every, n_rec, weights, normalize_rows=False):
     """Jitted, seed-vmapped: (keys, lr) -> records (and weights); cached across calls."""
     dtype = jnp.dtype(dtype_name)
-    step = step_function(scenario, d, n, dtype)
+    step = step_function(scenario, d, n, dtype, normalize_rows)
     p = scenario.p
 
     def one(key, lr):
@@ -110,7 +110,8 @@ def _program(scenario, d, dtype_name, n, record_every, n_rec, weights):
 
 
 def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: int, lr: float,
-        progress: bool = False, weights: bool = False) -> dict[str, np.ndarray]:
+        progress: bool = False, weights: bool = False,
+        normalize_rows: bool = False) -> dict[str, np.ndarray]:
     """`n_steps` giant steps of n fresh samples each (the engine interface of _api: Q, M, a at
     steps 0, record_every, ..., n_steps). weights=True also returns the final W (S, p, d),
     W* (S, k, d), the initial W0 (S, p, d) and v = X^T y / n (S, d) of the last step."""
@@ -122,7 +123,7 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
     if not math.isfinite(lr):
         raise ValueError(f"lr must be finite, got {lr}")
     program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), int(record_every),
-                       n_steps // record_every, bool(weights))
+                       n_steps // record_every, bool(weights), bool(normalize_rows))
     bar = progress_bar(progress, n_steps, "full", scenario, int(d))
     res = [np.asarray(x) for x in program(keys, jnp.asarray(float(lr), jnp.dtype(dtype)))]
     if bar is not None:

@@ -92,10 +92,10 @@ def _check_step(scenario, d: int, n, lr) -> None:
                          f"{k + 2 * p}")
 
 
-def _step_function(chain: GramChain, n: int, chunk: int):
+def _step_function(chain: GramChain, n: int, chunk: int, normalize_rows: bool = False):
     """((A, B, a, rng), lr) -> (A', B', a', rng'): one giant step on n fresh samples (module
     docstring) at learning rate lr (may be traced), accumulated over ceil(n / chunk) blocks
-    with the tail masked."""
+    with the tail masked; normalize_rows: every row rescaled to Q_jj = 1 after the step."""
     scenario, d, dt = chain.scenario, chain.d, chain.dtype
     p, k = scenario.p, scenario.k
     size = min(n, chunk)
@@ -130,6 +130,9 @@ def _step_function(chain: GramChain, n: int, chunk: int):
         A1 = A + eps * s_star
         B1 = row_factor(jnp.concatenate([B + eps * s_f, eps * (root @ H)], axis=1))
         a1 = a + scenario.lr_a / (n * d) * s_a if scenario.train_second_layer else a
+        if normalize_rows:
+            q = jnp.sqrt(jnp.sum(A1 * A1, axis=1) + jnp.sum(B1 * B1, axis=1))[:, None]
+            A1, B1 = A1 / q, B1 / q
         if scenario.spherical:
             A1, B1 = sphere_rows(A1, B1)
         return A1, B1, a1, stream.state
@@ -138,11 +141,11 @@ def _step_function(chain: GramChain, n: int, chunk: int):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(scenario, d, dtype_name, n, chunk, record_every, n_rec):
+def _program(scenario, d, dtype_name, n, chunk, record_every, n_rec, normalize_rows=False):
     """Jitted, seed-vmapped: (keys, lr) -> (Q, M, a) records (cached: repeated calls skip the
     compilation, whatever lr)."""
     chain = GramChain(scenario, d, jnp.dtype(dtype_name))
-    step = _step_function(chain, n, chunk)
+    step = _step_function(chain, n, chunk, normalize_rows)
 
     def one(key, lr):
         state = chain.init(key)
@@ -160,7 +163,8 @@ def _program(scenario, d, dtype_name, n, chunk, record_every, n_rec):
 
 
 def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: int, lr: float,
-        chunk: int = 1 << 16, progress: bool = False) -> dict[str, np.ndarray]:
+        chunk: int = 1 << 16, progress: bool = False,
+        normalize_rows: bool = False) -> dict[str, np.ndarray]:
     """`n_steps` consecutive giant steps, each on n fresh samples, from the random start (the
     engine interface of _api: Q, M, a at steps 0, record_every, ..., n_steps).
 
@@ -174,7 +178,7 @@ def run(scenario, d: int, n_steps: int, keys, record_every: int, dtype, *, n: in
                          "tangent-projected giant steps are not implemented: use tangent=False")
     _check_step(scenario, int(d), n, lr)
     program = _program(scenario, int(d), jnp.dtype(dtype).name, int(n), int(chunk),
-                       int(record_every), n_steps // record_every)
+                       int(record_every), n_steps // record_every, bool(normalize_rows))
     bar = progress_bar(progress, n_steps, "gram", scenario, int(d))
     Q, M, a = (np.asarray(x) for x in program(as_keys(keys), jnp.asarray(float(lr),
                                                                          jnp.dtype(dtype))))

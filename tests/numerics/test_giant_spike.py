@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 from escalier.numerics.giant import (
+    feature_covariance_theory,
+    feature_covariance_top,
     outlier_position,
     spike_simulation,
     spike_theory,
@@ -90,3 +92,45 @@ def test_outlier_at_the_predicted_position_above_threshold(threshold):
     # top right singular vector vs v: 1 - (c + theta^2) / (theta^2 (theta^2 + 1)) = 0.75
     assert abs(sim["vector_alignment"].mean() - 0.75) < 0.08
     assert np.all(sim["second"] < 2.05)
+
+
+def test_feature_covariance_theory_by_hand():
+    """relu: mu0 = mu2 = 1/sqrt(2 pi), mu1 = 1/2, E[relu^2] = 1/2, so mu_*^2 = 1/4 - 1/(2 pi);
+    at c = 1 and s_out = 2.5: lambda_top = s^2 / 4 + mu_*^2; below: (1 + 1)^2 / 4 + mu_*^2.
+    The rank-one term beta = mu2^2 c / 2 = 1/(4 pi) along 1/sqrt(p) stays inside the bulk:
+    beta G(edge) = beta / (2 mu1^2) = 0.16 < 1 (the MP(1) Cauchy transform is 1/2 at its
+    edge 4)."""
+    star = 0.25 - 1 / (2 * math.pi)
+    ft = feature_covariance_theory("relu", c=1.0, outlier=2.5)
+    assert ft["mu_star2"] == pytest.approx(star, abs=1e-9)
+    assert ft["feature_cov_top_predicted"] == pytest.approx(2.5**2 / 4 + star, abs=1e-9)
+    assert ft["feature_cov_ones_outlier"] is None
+    below = feature_covariance_theory("relu", c=1.0, outlier=None)
+    assert below["feature_cov_top_predicted"] == pytest.approx(1 + star, abs=1e-9)
+    # the ones-direction spike pops out for a student with a large mu2: sigma = x + 2 x^2 has
+    # mu0 = 2, mu1 = 1, mu2 = 4, E sigma^2 = 13, mu_*^2 = 8, beta = mu2^2 c / 2 = 8; the bulk
+    # is 8 + MP(1) on [8, 12], MP(1)'s Cauchy transform G(x) = (x - sqrt(x^2 - 4x)) / (2x);
+    # beta G(lambda - 8) = 1 gives sqrt(x^2 - 4x) = 3x/4, x = 64/7, lambda = 8 + 64/7
+    q = feature_covariance_theory("x + 2*x^2", c=1.0, outlier=None)
+    assert q["feature_cov_ones_outlier"] == pytest.approx(8 + 64 / 7, rel=1e-6)
+    assert q["feature_cov_top_predicted"] == pytest.approx(8 + 64 / 7, rel=1e-6)
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_feature_covariance_top_eigenvalue_against_simulation(threshold, factor):
+    """The measured top eigenvalue of the centred covariance of relu(W1 x) (n_cov = 50 p fresh
+    samples, p = d = 200) against mu1^2 s^2 + mu_*^2: within 4 % with the seed's own top
+    singular value s, within 8 % with the BBP prediction at the seed's spike strength (above
+    threshold) or the bulk edge (below; Tracy-Widom and sample-covariance effects ~ 3 %)."""
+    p = d = 200
+    thr = spike_theory(TARGET, "relu", p=p, d=d, alpha=ALPHA, eta=1.0)["threshold_lr"]
+    sim = spike_simulation(TARGET, "relu", p=p, d=d, alpha=ALPHA, eta=factor * thr,
+                           seeds=2, seed=11, weights=True)
+    star = 0.25 - 1 / (2 * math.pi)
+    for s in range(2):
+        lam = feature_covariance_top(sim["W"][s], "relu", n_samples=50 * p, seed=s)
+        assert lam == pytest.approx(sim["top"][s] ** 2 / 4 + star, rel=0.04)
+        out = outlier_position(sim["theta"][s], 1.0)
+        ft = feature_covariance_theory("relu", c=1.0, outlier=None if np.isnan(out) else
+                                       float(out), n_samples=50 * p, p=p)
+        assert lam == pytest.approx(ft["feature_cov_top_predicted"], rel=0.08)

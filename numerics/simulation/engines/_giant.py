@@ -25,12 +25,16 @@ class GiantSteps(TrainingProtocol):
     """`steps` full-batch GD steps from the random start, each on n fresh samples:
     W <- W + (lr / n) C^T X / sqrt(d) (the Scenario's update with the batch n and, if given,
     the learning rate `lr` instead of Scenario.lr). The run takes exactly `steps` steps
-    whatever time `simulate` is given; record times are steps / d as for every protocol."""
+    whatever time `simulate` is given; record times are steps / d as for every protocol.
+    normalize_rows=True rescales every row to |w_j|^2 = d after each step (the row span is
+    unchanged; the pre-activations keep unit variance, so each step sees the student's
+    Hermite coefficients at unit variance, docs/giant.md §1.3)."""
 
     name: ClassVar[str] = "giant_steps"
     n: int
     steps: int = 1
     lr: float | None = None
+    normalize_rows: bool = False
 
     def __post_init__(self):
         for name in ("n", "steps"):
@@ -41,6 +45,9 @@ class GiantSteps(TrainingProtocol):
                                         and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"giant steps: lr must be a positive finite number, got "
                              f"{self.lr!r}")
+        if not isinstance(self.normalize_rows, bool):
+            raise ValueError(f"giant steps: normalize_rows must be a bool, got "
+                             f"{self.normalize_rows!r}")
 
     @property
     def steps_per_batch(self) -> int:
@@ -55,4 +62,5 @@ class GiantSteps(TrainingProtocol):
 
     def describe(self) -> str:
         lr = "" if self.lr is None else f", lr = {self.lr:g}"
-        return f"{self.steps} giant step(s) of n = {self.n}{lr}"
+        rows = ", rows renormalised" if self.normalize_rows else ""
+        return f"{self.steps} giant step(s) of n = {self.n}{lr}{rows}"

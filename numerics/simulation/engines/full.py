@@ -26,6 +26,7 @@ class FullEngine(Engine):
         if isinstance(protocol, GiantSteps):
             return _full_giant.run(scenario, d, n_steps, keys, record_every, dtype,
                                    n=protocol.n, lr=protocol.learning_rate(scenario),
+                                   normalize_rows=protocol.normalize_rows,
                                    progress=progress)
         if isinstance(protocol, MultiPass):
             return _multipass.run(scenario, d, n_steps, keys, record_every, dtype,

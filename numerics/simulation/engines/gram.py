@@ -32,6 +32,7 @@ class GramEngine(Engine):
         if isinstance(protocol, GiantSteps):
             return _gram_giant.run(scenario, d, n_steps, keys, record_every, dtype,
                                    n=protocol.n, lr=protocol.learning_rate(scenario),
+                                   normalize_rows=protocol.normalize_rows,
                                    progress=progress)
         if isinstance(protocol, MultiPass):
             return _gram_multipass.run(scenario, d, n_steps, keys, record_every, dtype,
