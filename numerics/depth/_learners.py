@@ -300,7 +300,9 @@ def probe_layers(learner: str, data, key, cfg: DepthConfig, D: int, degree: int,
     """Train `learner` as fit_predict does and measure what its layers learned:
     `error` (test MSE); for the networks `overlap`, the mean over first-layer rows of
     |P* w|^2 / |w|^2 (P* the projector on the rows of W_star, (m, d); D/d for random rows,
-    1 for rows inside span(W*)); for three_layer `corr`, the largest |correlation| over the
+    1 for rows inside span(W*)) and `overlap_weighted` = |W P*|_F^2 / |W|_F^2 (the same
+    with every row weighted by its squared norm: what matters when rows grow unequally, as
+    under the paper's schedule); for three_layer `corr`, the largest |correlation| over the
     k branches of h*(test) (h_test (n_test, k)) with the best linear combination of the
     second layer's pre-activations (fitted on the first half of the test set and scored on
     the other half), and `corr_mean`, the mean over second-layer units of their largest
@@ -311,6 +313,7 @@ def probe_layers(learner: str, data, key, cfg: DepthConfig, D: int, degree: int,
         W = np.asarray(info["W1"], np.float64)
         Q = np.linalg.qr(np.asarray(W_star, np.float64).T)[0]
         out["overlap"] = float(np.mean(np.sum((W @ Q) ** 2, 1) / np.sum(W**2, 1)))
+        out["overlap_weighted"] = float(np.sum((W @ Q) ** 2) / np.sum(W**2))
     if "U_test" in info:
         U = np.asarray(info["U_test"], np.float64)
         h = np.asarray(h_test, np.float64).reshape(U.shape[0], -1)
