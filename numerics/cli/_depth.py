@@ -41,6 +41,17 @@ def add_arguments(parser) -> None:
                         help="test (and validation) samples (default: 2000)")
     parser.add_argument("--steps", type=bounded(int, 1), default=8,
                         help="first-layer giant gradient steps (default: 8)")
+    parser.add_argument("--first-layer", choices=["giant", "paper"], default="giant",
+                        help="first-layer training: 'giant' (--steps normalised full-batch "
+                             "steps, rows on the sphere) or 'paper' (int(15 ln d / 0.7) plain "
+                             "steps at the paper's rate sqrt(p1)/0.2^2) (default: giant)")
+    parser.add_argument("--second-layer", choices=["closed", "gd"], default="closed",
+                        help="three-layer second layer: 'closed' (linearised endpoint, "
+                             "docs/depth.md) or 'gd' (full-batch gradient descent) "
+                             "(default: closed)")
+    parser.add_argument("--layer2-steps", type=bounded(int, 1), default=None,
+                        help="second-layer GD steps with --second-layer gd (default: the "
+                             "paper's int(5 d^1.5 / 0.7))")
     parser.add_argument("--width", type=bounded(int, 1), default=None,
                         help="first hidden layer (default: 2 binom(D + deg P, deg P) in [32, 1024])")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
@@ -89,7 +100,9 @@ def run(args) -> int:
             if target.branches * target.width(d) > d:
                 raise ValueError(f"d = {d} is too small for {target.branches} branches of "
                                  f"D = {target.width(d)} rows; raise --d")
-        cfg = DepthConfig(width=args.width, steps=args.steps, dtype=args.dtype)
+        cfg = DepthConfig(width=args.width, steps=args.steps, dtype=args.dtype,
+                          first_layer=args.first_layer, second_layer=args.second_layer,
+                          layer2_steps=args.layer2_steps)
         total = len(args.d) * len(args.kappa) * args.seeds * len(learners)
         bar = tqdm(total=total, desc="depth", file=sys.stderr, disable=args.no_progress)
 
@@ -125,7 +138,8 @@ def run(args) -> int:
 
 def vars_of(args) -> dict:
     return {k: getattr(args, k) for k in ("eps", "P", "g", "branches", "d", "kappa", "seeds",
-                                           "seed", "n_test", "steps", "width", "dtype")}
+                                           "seed", "n_test", "steps", "width", "dtype",
+                                           "first_layer", "second_layer", "layer2_steps")}
 
 
 THRESHOLD_RULE = ("the smallest kappa of the grid whose median test MSE is at most half-way "

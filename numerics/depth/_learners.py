@@ -20,6 +20,7 @@ would); test errors are mean squared errors on fresh test samples.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -27,9 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["LEARNER_NAMES", "DepthConfig", "degree2_ridge", "fit_predict", "first_layer_steps"]
+__all__ = ["FIRST_LAYERS", "LEARNER_NAMES", "SECOND_LAYERS", "DepthConfig", "degree2_ridge",
+           "first_layer_steps", "fit_predict", "probe_layers", "second_layer_gd"]
 
 LEARNER_NAMES = ("three_layer", "two_layer", "kernel", "random_features")
+FIRST_LAYERS = ("giant", "paper")
+SECOND_LAYERS = ("closed", "gd")
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
@@ -53,6 +57,10 @@ class DepthConfig:
     init: float = 0.2
     cg_iters: int = 60
     dtype: str = "float32"
+    first_layer: str = "giant"
+    second_layer: str = "closed"
+    layer2_steps: int | None = None
+    layer2_lr: float = 1.0
 
     def __post_init__(self):
         if self.width is not None and self.width < 1:
@@ -64,6 +72,26 @@ class DepthConfig:
             raise ValueError("lr and init must be positive")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.first_layer not in FIRST_LAYERS:
+            raise ValueError(f"first_layer must be one of {FIRST_LAYERS}, got {self.first_layer!r}")
+        if self.second_layer not in SECOND_LAYERS:
+            raise ValueError(f"second_layer must be one of {SECOND_LAYERS}, "
+                             f"got {self.second_layer!r}")
+        if self.layer2_steps is not None and self.layer2_steps < 1:
+            raise ValueError(f"layer2_steps must be >= 1, got {self.layer2_steps}")
+        if not self.layer2_lr > 0:
+            raise ValueError("layer2_lr must be positive")
+
+    def first_steps(self, d: int) -> int:
+        """Number of first-layer updates: `steps` (giant) or int(15 ln d / 0.7) (paper: its
+        15 ln d iterations of 70% mini-batches, here as full-batch updates)."""
+        return self.steps if self.first_layer == "giant" else int(15 * math.log(d) / 0.7)
+
+    def second_steps(self, d: int) -> int:
+        """Second-layer GD updates: `layer2_steps`, or the paper's int(5 d^1.5 / 0.7)."""
+        if self.layer2_steps is not None:
+            return self.layer2_steps
+        return int(5 * d**1.5 / 0.7)
 
     def first_width(self, D: int, degree: int) -> int:
         if self.width is not None:
@@ -140,19 +168,65 @@ def _giant_steps(forward, steps: int, lr: float):
     return run
 
 
+def _plain_steps(forward, steps: int):
+    """`steps` plain full-batch gradient steps W1 -= scale * grad (the paper's update)."""
+    def loss(W1, rest, x, y):
+        return 0.5 * jnp.mean((forward(W1, rest, x) - y) ** 2)
+
+    grad = jax.grad(loss)
+
+    @jax.jit
+    def run(W1, rest, x, y, scale):
+        return jax.lax.fori_loop(0, steps, lambda _, W: W - scale * grad(W, rest, x, y), W1)
+
+    return run
+
+
 _STEPS_CACHE: dict = {}
 
 
 def first_layer_steps(kind: str, W1, rest, x, y, cfg: DepthConfig):
-    """cfg.steps normalised giant gradient steps of the square loss on the first layer W1
-    (rows on the unit sphere) of the "two"-layer (rest = (b1, a)) or "three"-layer
-    (rest = (b1, W2, b2, w3)) network, the other parameters frozen; jitted, cached per
-    (kind, steps, lr)."""
-    key = (kind, cfg.steps, cfg.lr)
+    """Train the first layer W1 of the "two"-layer (rest = (b1, a)) or "three"-layer
+    (rest = (b1, W2, b2, w3)) network on the square loss, the other parameters frozen; jitted,
+    cached per (kind, schedule, steps, lr).
+
+    cfg.first_layer = "giant": cfg.steps normalised giant full-batch gradient steps (each row
+    moves by cfg.lr times its normalised gradient and is put back on the unit sphere).
+    "paper" (arXiv 2502.13961's code): cfg.first_steps(d) = int(15 ln d / 0.7) plain
+    full-batch steps W1 -= sqrt(p1) / init^2 * grad (three-layer) or sqrt(p1) / init * grad
+    (two-layer), rows free to grow."""
+    forward = _three_forward if kind == "three" else _two_forward
+    if cfg.first_layer == "giant":
+        key = (kind, "giant", cfg.steps, cfg.lr)
+        if key not in _STEPS_CACHE:
+            _STEPS_CACHE[key] = _giant_steps(forward, cfg.steps, cfg.lr)
+        return _STEPS_CACHE[key](W1, rest, x, y)
+    steps = cfg.first_steps(x.shape[1])
+    key = (kind, "paper", steps)
     if key not in _STEPS_CACHE:
-        _STEPS_CACHE[key] = _giant_steps(_three_forward if kind == "three" else _two_forward,
-                                         cfg.steps, cfg.lr)
-    return _STEPS_CACHE[key](W1, rest, x, y)
+        _STEPS_CACHE[key] = _plain_steps(forward, steps)
+    p1 = W1.shape[0]
+    scale = math.sqrt(p1) / (cfg.init ** 2 if kind == "three" else cfg.init)
+    return _STEPS_CACHE[key](W1, rest, x, y, jnp.asarray(scale, W1.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(5,))
+def _second_gd(W2, b2, w3, H, y, steps, scale):
+    def loss(W):
+        return 0.5 * jnp.mean((_relu(H @ W.T + b2) @ w3 - y) ** 2)
+
+    grad = jax.grad(loss)
+    return jax.lax.fori_loop(0, steps, lambda _, W: W - scale * grad(W), W2)
+
+
+def second_layer_gd(W2, b2, w3, H, y, cfg: DepthConfig, d: int):
+    """cfg.second_steps(d) full-batch gradient steps on the second layer W2 of
+    w3 . relu(W2 h + b2) on the first-layer features H (n, p1), w3 and b2 frozen, with the
+    paper's step W2 -= 4 lr sqrt(p2) / (init p1) * grad (lr = cfg.layer2_lr; arXiv
+    2502.13961's code, there with d^1.5-scaled mini-batch iterations)."""
+    p2, p1 = W2.shape
+    scale = 4 * cfg.layer2_lr * math.sqrt(p2) / (cfg.init * p1)
+    return _second_gd(W2, b2, w3, H, y, cfg.second_steps(d), jnp.asarray(scale, H.dtype))
 
 
 def _sphere(key, p, d, dtype):
@@ -218,6 +292,47 @@ def _poly2_fit(x, y, xv, yv, cfg):
 
 def fit_predict(learner: str, data, key, cfg: DepthConfig, D: int, degree: int) -> float:
     """Train `learner` on data = (x, y, xv, yv, xt, yt) and return its test MSE."""
+    return _fit(learner, data, key, cfg, D, degree)[0]
+
+
+def probe_layers(learner: str, data, key, cfg: DepthConfig, D: int, degree: int,
+                 W_star, h_test) -> dict:
+    """Train `learner` as fit_predict does and measure what its layers learned:
+    `error` (test MSE); for the networks `overlap`, the mean over first-layer rows of
+    |P* w|^2 / |w|^2 (P* the projector on the rows of W_star, (m, d); D/d for random rows,
+    1 for rows inside span(W*)) and `overlap_weighted` = |W P*|_F^2 / |W|_F^2 (the same
+    with every row weighted by its squared norm: what matters when rows grow unequally, as
+    under the paper's schedule); for three_layer `corr`, the largest |correlation| over the
+    k branches of h*(test) (h_test (n_test, k)) with the best linear combination of the
+    second layer's pre-activations (fitted on the first half of the test set and scored on
+    the other half), and `corr_mean`, the mean over second-layer units of their largest
+    |correlation| with a branch (the paper's non-linear overlap)."""
+    err, info = _fit(learner, data, key, cfg, D, degree)
+    out = {"error": err}
+    if "W1" in info:
+        W = np.asarray(info["W1"], np.float64)
+        Q = np.linalg.qr(np.asarray(W_star, np.float64).T)[0]
+        out["overlap"] = float(np.mean(np.sum((W @ Q) ** 2, 1) / np.sum(W**2, 1)))
+        out["overlap_weighted"] = float(np.sum((W @ Q) ** 2) / np.sum(W**2))
+    if "U_test" in info:
+        U = np.asarray(info["U_test"], np.float64)
+        h = np.asarray(h_test, np.float64).reshape(U.shape[0], -1)
+        half = U.shape[0] // 2
+        A = np.c_[U, np.ones(U.shape[0])]
+        best, unit = 0.0, np.zeros(U.shape[1])
+        for b in range(h.shape[1]):
+            coef = np.linalg.lstsq(A[:half], h[:half, b], rcond=None)[0]
+            best = max(best, abs(np.corrcoef(A[half:] @ coef, h[half:, b])[0, 1]))
+            Uc = U - U.mean(0)
+            hc = h[:, b] - h[:, b].mean()
+            c = np.abs(Uc.T @ hc) / (np.linalg.norm(Uc, axis=0) * np.linalg.norm(hc) + 1e-30)
+            unit = np.maximum(unit, c)
+        out["corr"] = float(best)
+        out["corr_mean"] = float(np.mean(unit))
+    return out
+
+
+def _fit(learner: str, data, key, cfg: DepthConfig, D: int, degree: int):
     x, y, xv, yv, xt, yt = data
     n, d = x.shape
     dt = x.dtype
@@ -227,15 +342,15 @@ def fit_predict(learner: str, data, key, cfg: DepthConfig, D: int, degree: int) 
     b1 = jax.random.uniform(k2, (p1,), dt, -1.0, 1.0)
     if learner == "kernel":
         theta = _poly2_fit(x, y, xv, yv, cfg)
-        return _mse(_poly2_apply(theta, xt), yt)
+        return _mse(_poly2_apply(theta, xt), yt), {}
     if learner == "random_features":
         return _readout(_relu(x @ W0.T + b1), y, _relu(xv @ W0.T + b1), yv,
-                        _relu(xt @ W0.T + b1), yt)
+                        _relu(xt @ W0.T + b1), yt), {"W1": W0}
     if learner == "two_layer":
         a = cfg.init * jax.random.normal(k3, (p1,), dt) / jnp.sqrt(p1)
         W1 = first_layer_steps("two", W0, (b1, a), x, y, cfg)
         return _readout(_relu(x @ W1.T + b1), y, _relu(xv @ W1.T + b1), yv,
-                        _relu(xt @ W1.T + b1), yt)
+                        _relu(xt @ W1.T + b1), yt), {"W1": W1}
     if learner == "three_layer":
         p2 = cfg.width2
         W2 = cfg.init * jax.random.normal(k3, (p2, p1), dt) / jnp.sqrt(p1)
@@ -243,16 +358,23 @@ def fit_predict(learner: str, data, key, cfg: DepthConfig, D: int, degree: int) 
         w3 = cfg.init * jax.random.normal(k5, (p2,), dt) / jnp.sqrt(p2)
         W1 = first_layer_steps("three", W0, (b1, W2, b2, w3), x, y, cfg)
         H, Hv, Ht = (_relu(u @ W1.T + b1) for u in (x, xv, xt))
-        theta, c, _, _ = _ridge_fit(H, y, Hv, yv)
-        m, s = jnp.mean(H @ theta + c), jnp.std(H @ theta + c) + 1e-12
-        ks, kb = jax.random.split(k4)
-        sign = jnp.where(jax.random.bernoulli(ks, 0.5, (p2,)), 1.0, -1.0).astype(dt)
-        bias = jax.random.uniform(kb, (p2,), dt, -3.0, 3.0)
+        if cfg.second_layer == "gd":
+            W2 = second_layer_gd(W2, b2, w3, H, y, cfg, d)
 
-        def second(Hx):
-            return _relu(((Hx @ theta + c - m) / s)[:, None] * sign + bias)
+            def pre(Hx):
+                return Hx @ W2.T + b2
+        else:
+            theta, c, _, _ = _ridge_fit(H, y, Hv, yv)
+            m, s = jnp.mean(H @ theta + c), jnp.std(H @ theta + c) + 1e-12
+            ks, kb = jax.random.split(k4)
+            sign = jnp.where(jax.random.bernoulli(ks, 0.5, (p2,)), 1.0, -1.0).astype(dt)
+            bias = jax.random.uniform(kb, (p2,), dt, -3.0, 3.0)
 
-        return _readout(second(H), y, second(Hv), yv, second(Ht), yt)
+            def pre(Hx):
+                return ((Hx @ theta + c - m) / s)[:, None] * sign + bias
+
+        err = _readout(_relu(pre(H)), y, _relu(pre(Hv)), yv, _relu(pre(Ht)), yt)
+        return err, {"W1": W1, "U_test": pre(Ht)}
     raise ValueError(f"unknown learner {learner!r}; accepted: {', '.join(LEARNER_NAMES)}")
 
 

@@ -58,3 +58,25 @@ def test_depth_cli_eps_out_of_range(capsys):
     with pytest.raises(SystemExit) as err:
         main(["depth", "--eps", "1.5", "--predict-only"])
     assert err.value.code == 2
+
+
+def test_depth_cli_paper_schedule_and_gd_second_layer(capsys):
+    """The protocol options reach the learners and are echoed in the JSON config: with
+    --first-layer paper the three-layer run at d = 16 takes int(15 ln 16 / 0.7) = 59 first-layer
+    steps (finite test error), with --second-layer gd --layer2-steps 20 its second layer."""
+    rc = main(["depth", "--P", "He2(z)", "--g", "z", "--d", "16", "--kappa", "1.5",
+               "--seeds", "1", "--learners", "three_layer", "--n-test", "200", "--no-progress",
+               "--first-layer", "paper", "--second-layer", "gd", "--layer2-steps", "20",
+               "--json"])
+    assert rc == 0
+    payload = json.loads(capsys.readouterr().out)
+    cfg = payload["config"]
+    assert (cfg["first_layer"], cfg["second_layer"], cfg["layer2_steps"]) == ("paper", "gd", 20)
+    err = payload["measured"]["three_layer"]["16"]["median"][0]
+    assert 0 <= err < 10
+
+
+def test_depth_cli_rejects_zero_layer2_steps(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["depth", "--second-layer", "gd", "--layer2-steps", "0", "--predict-only"])
+    assert err.value.code == 2

@@ -16,8 +16,10 @@ from escalier.numerics.depth import (
     draw_teacher,
     features,
     first_layer_steps,
+    probe_layers,
     sample,
     samples_at,
+    second_layer_gd,
 )
 
 
@@ -133,3 +135,65 @@ def test_degree2_kernel_by_cg_matches_explicit_hermite_features():
     w = np.linalg.solve(F.T @ F / n + lam * np.eye(F.shape[1]), F.T @ y / n)
     _, predict = degree2_ridge(jnp.asarray(x), jnp.asarray(y), lam, iters=200, tol=1e-13)
     np.testing.assert_allclose(np.asarray(predict(jnp.asarray(x))), F @ w, atol=1e-8)
+
+
+def test_paper_first_layer_steps_match_a_hand_written_numpy_gradient():
+    """first_layer = "paper": int(15 ln d / 0.7) plain full-batch steps
+    W -= sqrt(p) / init * G (two-layer), G = ((f - y) a relu'(W x + b))^T x / n written out by
+    hand in NumPy (arXiv 2502.13961's code, TwoLayerNN.train_layer1), float64, to 1e-9."""
+    rng = np.random.default_rng(2)
+    d, n, p = 12, 200, 9
+    x, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    W = rng.standard_normal((p, d)) / math.sqrt(d)
+    b, a = rng.uniform(-1, 1, p), 0.2 * rng.standard_normal(p) / math.sqrt(p)
+    cfg = DepthConfig(first_layer="paper", dtype="float64")
+    steps = int(15 * math.log(d) / 0.7)
+    assert cfg.first_steps(d) == steps == 53
+    Wn = W.copy()
+    for _ in range(steps):
+        pre = x @ Wn.T + b
+        f = np.maximum(pre, 0.0) @ a
+        G = (((f - y)[:, None] * a[None, :]) * (pre > 0)).T @ x / n
+        Wn = Wn - math.sqrt(p) / 0.2 * G
+    got = first_layer_steps("two", jnp.asarray(W), (jnp.asarray(b), jnp.asarray(a)),
+                            jnp.asarray(x), jnp.asarray(y), cfg)
+    np.testing.assert_allclose(np.asarray(got), Wn, atol=1e-9)
+
+
+def test_second_layer_gd_matches_a_hand_written_numpy_gradient():
+    """second_layer_gd: full-batch GD on W2 of w3 . relu(W2 h + b2), w3 and b2 frozen, step
+    4 lr sqrt(p2) / (init p1) (arXiv 2502.13961's code, ThreeLayerNN.train_layer2), against
+    G = ((f - y) w3 relu'(W2 h + b2))^T H / n by hand in NumPy, float64, 40 steps, to 1e-10."""
+    rng = np.random.default_rng(3)
+    n, p1, p2 = 150, 11, 7
+    H = np.maximum(rng.standard_normal((n, p1)), 0)
+    y = rng.standard_normal(n)
+    W2 = 0.2 * rng.standard_normal((p2, p1)) / math.sqrt(p1)
+    b2, w3 = 0.2 * rng.uniform(-1, 1, p2), 0.2 * rng.standard_normal(p2) / math.sqrt(p2)
+    cfg = DepthConfig(second_layer="gd", layer2_steps=40, layer2_lr=3.0, dtype="float64")
+    Wn = W2.copy()
+    for _ in range(40):
+        pre = H @ Wn.T + b2
+        f = np.maximum(pre, 0) @ w3
+        G = (((f - y)[:, None] * w3[None, :]) * (pre > 0)).T @ H / n
+        Wn = Wn - 4 * 3.0 * math.sqrt(p2) / (0.2 * p1) * G
+    got = second_layer_gd(*(jnp.asarray(v) for v in (W2, b2, w3, H, y)), cfg, d=16)
+    np.testing.assert_allclose(np.asarray(got), Wn, atol=1e-10)
+    assert DepthConfig().second_steps(64) == int(5 * 64**1.5 / 0.7) == 3657
+
+
+def test_probe_overlap_of_untrained_rows_is_D_over_d():
+    """probe_layers on random_features (rows uniform on the sphere, untrained): the mean of
+    |P* w|^2 / |w|^2 has expectation D/d exactly (each term ~ Beta(D/2, (d-D)/2)); with
+    p = 1024 rows, 5 standard errors (sd of one term sqrt(2 D (d - D) / (d^2 (d + 2)))."""
+    t = sight()
+    d = 64
+    te = draw_teacher(t, d, jax.random.PRNGKey(9), jnp.float64)
+    D = te.D
+    xs = [sample(te, m, jax.random.PRNGKey(10 + i))[::2] for i, m in enumerate((300, 200, 200))]
+    data = (xs[0][0], xs[0][1], xs[1][0], xs[1][1], xs[2][0], xs[2][1])
+    cfg = DepthConfig(width=1024, dtype="float64")
+    r = probe_layers("random_features", data, jax.random.PRNGKey(11), cfg, D, 3,
+                     np.asarray(te.W[0]), None)
+    sd = math.sqrt(2 * D * (d - D) / (d**2 * (d + 2)))
+    assert abs(r["overlap"] - D / d) < 5 * sd / math.sqrt(1024), r
