@@ -7,6 +7,8 @@ from ._hermite_form import hermite_form as hermite_form
 from ._map import SingleIndexConstants as SingleIndexConstants
 from ._map import overlap_map as overlap_map
 from ._map import single_index_constants as single_index_constants
+from ._noise import OverlapNoise as OverlapNoise
+from ._noise import overlap_noise as overlap_noise
 from ._system import OdeSystem as OdeSystem
 from ._wide import WidePatterns as WidePatterns
 from ._wide import committee_link as committee_link

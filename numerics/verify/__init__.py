@@ -23,3 +23,13 @@ from ._scaling import ScalingLaw as ScalingLaw
 from ._scaling import escape_times as escape_times
 from ._scaling import information_exponent as information_exponent
 from ._scaling import scaling_law as scaling_law
+from ._sde import EIG_TOL as EIG_TOL
+from ._sde import OrnsteinUhlenbeck as OrnsteinUhlenbeck
+from ._sde import SdeFunctions as SdeFunctions
+from ._sde import SdeRun as SdeRun
+from ._sde import diffusion_root as diffusion_root
+from ._sde import fixed_point as fixed_point
+from ._sde import initial_overlaps as initial_overlaps
+from ._sde import ornstein_uhlenbeck as ornstein_uhlenbeck
+from ._sde import sde_functions as sde_functions
+from ._sde import simulate_sde as simulate_sde
