@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, final
 
 from .. import _escape, _gram, _gram_giant
+from ._adaptive import AdaptiveLoss
 from ._base import Engine, EscapeThreshold, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
 
@@ -19,7 +20,7 @@ class GramEngine(Engine):
     SGD, k steps per batch and giant steps; an escape threshold as an event stop."""
 
     name: ClassVar[str] = "gram"
-    protocols = (OnlineSGD, StepsPerBatch, GiantSteps)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, AdaptiveLoss)
 
     def check(self, scenario, protocol) -> None:
         super().check(scenario, protocol)
@@ -32,7 +33,9 @@ class GramEngine(Engine):
                                    progress=progress)
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
-                         schedule=protocol.learning_rate_schedule, progress=progress)
+                         schedule=protocol.learning_rate_schedule,
+                         adaptive=protocol if isinstance(protocol, AdaptiveLoss) else None,
+                         progress=progress)
 
     def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
                       progress=False, protocol=None):
