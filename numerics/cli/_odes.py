@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
     # the Scenario's own options (escalier.derive.Scenario fields); the start's scale does not
     # enter the equations
     add_scenario_arguments(parser, only=("student", "p", "lr", "loss", "batch", "noise",
-                                         "train_second_layer", "spherical"))
+                                         "train_second_layer", "spherical", "tangent"))
     parser.add_argument("--emit", default="latex", help="latex (default), sympy or jax")
     parser.add_argument("-o", "--output", default=None, help="write to FILE instead of stdout")
     add_set_argument(parser)

@@ -12,6 +12,7 @@ from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult
 from .engines import ENGINES as ENGINES
 from .engines import SAM as SAM
+from .engines import AdaptiveLoss as AdaptiveLoss
 from .engines import Constant as Constant
 from .engines import Engine as Engine
 from .engines import EscapeThreshold as EscapeThreshold

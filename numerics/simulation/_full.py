@@ -130,9 +130,13 @@ def _block(
     reuse: int = 1,
     schedule=None,
     variant: tuple = (),
+    adaptive=None,
 ):
-    """Jitted: (V, a, data, first_step) -> ((V, a), (Q, M, a) at n_rec records), all
-    vmapped over seeds. draw_only: the same data drawn the same way, but a step only takes
+    """Jitted: (V, a, flag, data, first_step) -> ((V, a, flag), (Q, M, a) at n_rec
+    records), all vmapped over seeds; flag: an AdaptiveLoss run's switch (adaptive: the
+    protocol; each step is the correlation or the square-loss step, chosen by the flag,
+    which turns True after the first step with adaptive.switched(M)); unused otherwise.
+    draw_only: the same data drawn the same way, but a step only takes
     the dot product of its batch with the first student row (the least work that keeps
     every number drawn): the random-number floor of the benchmark. reuse: SGD steps taken
     on each drawn batch (one *unit*; record_every counts units, first_step counts units).
@@ -166,6 +170,20 @@ def _block(
             (V2, a2), _ = base_step((Vd, ad), X, scale)
             return (V + (V2 - Vd), a + (a2 - ad)), None
 
+    if adaptive is not None:
+        before, after = (step_function(sc, d, dtype) for sc in adaptive.phases(scenario))
+
+        def step(carry, X, scale=1.0):
+            V, a, flag = carry
+            new = jax.tree.map(lambda x, y: jnp.where(flag, x, y),
+                               after((V, a), X, scale)[0], before((V, a), X, scale)[0])
+            return (*new, flag | adaptive.switched(overlaps(new[0], p)[1])), None
+    else:
+        plain = step
+
+        def step(carry, X, scale=1.0):
+            return (*plain(carry[:2], X, scale)[0], carry[2]), None
+
     def unit(carry, xs):
         """The `reuse` steps of unit u on its batch X (steps u reuse + i, i < reuse)."""
         X, u = xs
@@ -190,7 +208,7 @@ def _block(
         keys = jax.vmap(jax.random.fold_in, (None, 0))(data, c * chunk + offsets)
         return jax.vmap(lambda k: jax.random.normal(k, (B, width), dtype))(keys)
 
-    def one_seed(V, a, key, first):
+    def one_seed(V, a, flag, key, first):
         def chunk_body(carry, c):
             X = draw(key, c)
             carry, _ = jax.lax.scan(unit, carry, (X, c * chunk + offsets))
@@ -199,13 +217,13 @@ def _block(
         def record_body(carry, r):
             base = first + r * record_every
             carry, _ = jax.lax.scan(chunk_body, carry, base // chunk + jnp.arange(n_chunks))
-            V, a = carry
+            V, a = carry[:2]
             Q, M = overlaps(V, p)
             return carry, (Q, M, a)
 
-        return jax.lax.scan(record_body, (V, a), jnp.arange(n_rec))
+        return jax.lax.scan(record_body, (V, a, flag), jnp.arange(n_rec))
 
-    return jax.jit(jax.vmap(one_seed, (0, 0, 0, None)))
+    return jax.jit(jax.vmap(one_seed, (0, 0, 0, 0, None)))
 
 
 def _per_step_words(batch: int, width: int) -> int:
@@ -226,6 +244,7 @@ def run(
     reuse: int = 1,
     schedule=None,
     variant: tuple = (),
+    adaptive=None,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run the full engine (the engine interface of `_api`, plus a progress bar).
@@ -234,6 +253,8 @@ def run(
     Unit u (= steps u reuse .. (u + 1) reuse - 1) takes the batch the online run would take
     at step u, so n_steps and record_every must be multiples of reuse.
     schedule: a learning-rate Schedule (None or constant: the Scenario's rates throughout).
+    adaptive: an AdaptiveLoss protocol (correlation, then square loss; the Scenario's loss
+    is ignored), or None.
 
     Records after a divergence (non-finite or beyond DIVERGENCE_BOUND, checked between
     blocks) are NaN and the run stops there; the API edge turns that into a ValueError.
@@ -266,12 +287,16 @@ def run(
     if variant and scenario.spherical:
         raise ValueError(f"{variant[0]} steps are not defined with the spherical projection: "
                          f"use spherical=False")
+    if adaptive is not None and (variant or reuse != 1):
+        raise ValueError("the adaptive loss protocol is online SGD (one step per batch)")
     fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,
-                schedule=schedule, variant=tuple(variant))
+                schedule=schedule, variant=tuple(variant), adaptive=adaptive)
+    flag = (adaptive.switched(M0) if adaptive is not None
+            else jnp.zeros(M0.shape[0], dtype=bool))
 
     def next_block(done):
-        nonlocal V, a
-        (V, a), recs = fn(V, a, data_keys, done * (record_every // reuse))
+        nonlocal V, a, flag
+        (V, a, flag), recs = fn(V, a, flag, data_keys, done * (record_every // reuse))
         return recs
 
     return record_blocks(next_block, (Q0, M0, a), n_rec, per_block, record_every,
@@ -295,5 +320,6 @@ def rng_floor(
     fn = _block(scenario, d, record_every, n_rec, jnp.dtype(dtype).name, draw_only=True)
     keys = jax.random.split(jax.random.key(0), seeds)
     V, a, data_keys, _, _ = _start(scenario, d, jnp.dtype(dtype).name)(keys)
-    jax.block_until_ready(fn(V, a, data_keys, 0))
-    return lambda: jax.block_until_ready(fn(V, a, data_keys, 0))
+    flag = jnp.zeros(seeds, dtype=bool)
+    jax.block_until_ready(fn(V, a, flag, data_keys, 0))
+    return lambda: jax.block_until_ready(fn(V, a, flag, data_keys, 0))

@@ -390,12 +390,16 @@ class GramChain:
         (A, Bx, a), _ = jax.lax.scan(step, (A, Bx, a), scales)
         return A, row_factor(Bx), a
 
-    def advance(self, state, units: int, chunk: int = _CHUNK, *, first=0, schedule=None):
+    def advance(self, state, units: int, chunk: int = _CHUNK, *, first=0, schedule=None,
+                switch=None):
         """Advance (A, B, a, rng) by `units` units (static count), drawn in chunks of `chunk`.
 
         The last chunk is masked when `chunk` does not divide `units` (one compiled chunk).
         schedule: a learning-rate Schedule (None: constant); the units advanced are numbers
         first, first + 1, ... (traced), and step u reuse + i uses the factor at that step / d.
+        switch: (chain, protocol) of an AdaptiveLoss run: the state is (A, B, a, rng, flag),
+        each step is this chain's while flag is False and `chain`'s after (same draws), and
+        flag becomes True after the first step with protocol.switched(M).
         """
         size = min(units, chunk)
         if size == 0:
@@ -413,14 +417,22 @@ class GramChain:
                     u = first + i * size + j
                     steps = u * self.reuse + jnp.arange(self.reuse)
                     scales = schedule.factor(steps / self.d).astype(self.dtype)
-                new = self.unit(s, r, scales)
+                if switch is None:
+                    new = self.unit(s, r, scales)
+                else:
+                    other, protocol = switch
+                    after = other.unit(s[:3], r, scales)
+                    before = self.unit(s[:3], r, scales)
+                    new = jax.tree.map(lambda x, y: jnp.where(s[3], x, y), after, before)
+                    new = (*new, s[3] | protocol.switched(self.observe(new)[1]))
                 if exact:
                     return new, None
                 active = i * size + j < units
                 return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, s), None
 
-            abc, _ = jax.lax.scan(step, state[:3], (draws, jnp.arange(size)))
-            return (*abc, rng)
+            carry = state[:3] if switch is None else (*state[:3], state[4])
+            abc, _ = jax.lax.scan(step, carry, (draws, jnp.arange(size)))
+            return (*abc[:3], rng, *abc[3:])
 
         return jax.lax.fori_loop(0, n_chunks, run_chunk, state)
 
@@ -448,20 +460,30 @@ def as_keys(keys):
 
 
 @functools.lru_cache(maxsize=32)
-def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None, variant=()):
+def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None,
+             variant=(), adaptive=None):
     """The jitted, seed-vmapped start and record block (cached: repeated calls skip the
     compilation): start(keys) -> (state, first record); block(state, first) -> (state,
-    records), `first` the number of units done before the block."""
-    chain = GramChain(scenario, d, dtype, reuse, variant=variant)
+    records), `first` the number of units done before the block. adaptive: an AdaptiveLoss
+    (the correlation chain, switching to the square-loss chain; GramChain.advance)."""
+    switch = None
+    if adaptive is not None:
+        correlation, square = adaptive.phases(scenario)
+        chain = GramChain(correlation, d, dtype, reuse)
+        switch = (GramChain(square, d, dtype, reuse), adaptive)
+    else:
+        chain = GramChain(scenario, d, dtype, reuse, variant=variant)
 
     def start(key):
         state = chain.init(key)
+        if switch is not None:
+            state = (*state, adaptive.switched(chain.observe(state)[1]))
         return state, chain.observe(state)
 
     def block(state, first):
         def record(state, r):
             state = chain.advance(state, units, chunk, first=first + r * units,
-                                  schedule=schedule)
+                                  schedule=schedule, switch=switch)
             return state, chain.observe(state)
 
         return jax.lax.scan(record, state, jnp.arange(n_records))
@@ -471,7 +493,7 @@ def _program(scenario, d, dtype, reuse, n_records, units, chunk, schedule=None, 
 
 def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: int = 1,
         inputs: str | None = None, optimizer: str | None = None, covariance: Any = None,
-        chunk: int = _CHUNK, schedule=None, variant: tuple = (),
+        chunk: int = _CHUNK, schedule=None, variant: tuple = (), adaptive=None,
         progress: bool = False) -> dict[str, np.ndarray]:
     """Simulate SGD of the Scenario at dimension d exactly in overlap space, over seeds.
 
@@ -491,6 +513,8 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
         schedule: a learning-rate Schedule (None or constant: the Scenario's rates).
         variant: () or the displaced steps ("extragradient",) / ("sam", rho) (GramChain).
+        adaptive: an AdaptiveLoss protocol (correlation loss, then square loss; the
+            Scenario's loss is ignored), or None.
         progress: show a progress bar (records are computed in about ten jitted blocks).
 
     Returns:
@@ -518,8 +542,11 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
     per_block = block_size(n_rec) if n_rec else 1
     if schedule is not None and schedule.constant:
         schedule = None
+    if adaptive is not None and reuse != 1:
+        raise ValueError("the adaptive loss protocol is online SGD (one step per batch)")
     start, block = _program(scenario, int(d), chain.dtype, int(reuse), per_block,
-                            record_every // reuse, int(chunk), schedule, chain.variant)
+                            record_every // reuse, int(chunk), schedule, chain.variant,
+                            adaptive)
     state, first = start(keys)
     units = record_every // reuse
 

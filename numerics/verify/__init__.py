@@ -3,6 +3,7 @@
 from ._compare import OdeFunctions as OdeFunctions
 from ._compare import Verification as Verification
 from ._compare import VerifyRun as VerifyRun
+from ._compare import adaptive_ode as adaptive_ode
 from ._compare import ode_functions as ode_functions
 from ._compare import overlap_state as overlap_state
 from ._compare import verify as verify

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 
 from escalier.derive import Scenario
-from escalier.numerics.simulation import Engine, OnlineSGD, TrainingProtocol
+from escalier.numerics.simulation import AdaptiveLoss, Engine, OnlineSGD, TrainingProtocol
 
+from ._adaptive import solve_adaptive
 from ._deviation import DeviationTable, deviation_table
 
-__all__ = ["OdeFunctions", "Verification", "VerifyRun", "ode_functions", "overlap_state",
-           "verify"]
+__all__ = ["OdeFunctions", "Verification", "VerifyRun", "adaptive_ode", "ode_functions",
+           "overlap_state", "verify"]
 
 
 def _ode_system(scenario):
@@ -196,6 +197,22 @@ class Verification:
         }
 
 
+def adaptive_ode(scenario, protocol, y0, times, *, rtol: float = 1e-8, atol: float = 1e-10,
+                 max_steps: int = 100_000):
+    """The ODE of an AdaptiveLoss run: the correlation-loss ODE until protocol.measure(M)
+    reaches the threshold (a diffrax event), then the square-loss ODE (numerics/verify/
+    _adaptive.py). y0: (n,) or (B, n) in OdeSystem.state order; returns an OdeSolution whose
+    event_time is the switching time (nan: not reached; times[0]: the start is past it).
+
+    Raises:
+        ValueError: bad inputs; IntegrationError: a solver failure.
+    """
+    correlation, square = protocol.phases(scenario)
+    return solve_adaptive(scenario, protocol, ode_functions(correlation),
+                          ode_functions(square), y0, times, rtol=rtol, atol=atol,
+                          max_steps=max_steps)
+
+
 def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8,
            seed: int = 0, n_records: int = 100, engine: str | Engine = "full",
            protocol: TrainingProtocol | None = None, rtol: float = 1e-8, atol: float = 1e-10,
@@ -215,7 +232,8 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
         n_records: records after t = 0.
         engine: simulation engine ("full" or "gram").
         protocol: OnlineSGD (default) with an optional learning-rate schedule, which the ODE
-            follows (OdeFunctions.scheduled); the ODE describes online SGD only.
+            follows (OdeFunctions.scheduled), or AdaptiveLoss (adaptive_ode); the ODE
+            describes online SGD only.
         rtol, atol: ODE tolerances.
         progress: progress bars (over d, and the simulations').
 
@@ -233,10 +251,14 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
     if not ds:
         raise ValueError("give at least one dimension d")
     protocol = OnlineSGD() if protocol is None else protocol
-    if not isinstance(protocol, OnlineSGD):
+    adaptive = isinstance(protocol, AdaptiveLoss)
+    if not isinstance(protocol, OnlineSGD) and not adaptive:
         raise ValueError(f"verify compares online SGD with its ODE; got the training protocol "
                          f"{protocol.describe() if isinstance(protocol, TrainingProtocol) else protocol!r}")
-    fns = ode_functions(scenario).scheduled(protocol.learning_rate_schedule)
+    if adaptive:  # names and risk are the same in both phases
+        fns = ode_functions(protocol.phases(scenario)[1])
+    else:
+        fns = ode_functions(scenario).scheduled(protocol.learning_rate_schedule)
     risk_fn = fns.risk_of_overlaps(scenario)
     from tqdm.auto import tqdm
 
@@ -245,8 +267,11 @@ def verify(scenario: Scenario, ds: Sequence[int], time: float, *, seeds: int = 8
         res = simulate(scenario, d, time, seeds=seeds, seed=seed, n_records=n_records,
                        engine=engine, protocol=protocol, risk_fn=risk_fn, progress=progress)
         sim = np.asarray(overlap_state(scenario, res.Q, res.M, res.a))
-        sol = integrate(fns.rhs, sim[:, 0], res.times, fns.args, risk=fns.risk,
-                        names=fns.names, rtol=rtol, atol=atol)
+        if adaptive:
+            sol = adaptive_ode(scenario, protocol, sim[:, 0], res.times, rtol=rtol, atol=atol)
+        else:
+            sol = integrate(fns.rhs, sim[:, 0], res.times, fns.args, risk=fns.risk,
+                            names=fns.names, rtol=rtol, atol=atol)
         sim_risk = np.asarray(res.risk)
         runs.append(VerifyRun(d, np.asarray(res.times), sim, sol.y, sim_risk, sol.risk,
                               np.asarray(sol.num_steps)))

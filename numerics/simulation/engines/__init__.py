@@ -2,6 +2,7 @@
 each), the training protocols and stop conditions they run. `ENGINES` (name -> class) is the
 registry the command line reads; adding an engine is one module plus one line here."""
 
+from ._adaptive import AdaptiveLoss as AdaptiveLoss
 from ._base import Engine as Engine
 from ._base import EscapeThreshold as EscapeThreshold
 from ._base import Horizon as Horizon

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, final
 
 from .. import _full, _full_giant, _multipass
+from ._adaptive import AdaptiveLoss
 from ._base import Engine, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
 from ._reuse import SAM, Extragradient, MultiPass, displacement
@@ -20,7 +21,8 @@ class FullEngine(Engine):
     giant steps, extragradient and SAM, and multi-pass GD (cost O(alpha d^2) per step)."""
 
     name: ClassVar[str] = "full"
-    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM,
+                 AdaptiveLoss)
 
     def run(self, scenario, d, n_steps, keys, record_every, dtype, *, protocol, progress):
         if isinstance(protocol, GiantSteps):
@@ -35,4 +37,5 @@ class FullEngine(Engine):
                          reuse=protocol.steps_per_batch,
                          schedule=protocol.learning_rate_schedule,
                          variant=displacement(protocol),
+                         adaptive=protocol if isinstance(protocol, AdaptiveLoss) else None,
                          progress=progress)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, final
 
 from .. import _escape, _gram, _gram_giant, _gram_multipass
+from ._adaptive import AdaptiveLoss
 from ._base import Engine, EscapeThreshold, OnlineSGD, StepsPerBatch
 from ._giant import GiantSteps
 from ._reuse import SAM, Extragradient, MultiPass, displacement
@@ -22,7 +23,8 @@ class GramEngine(Engine):
     threshold as an event stop (online SGD and k steps per batch)."""
 
     name: ClassVar[str] = "gram"
-    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM)
+    protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM,
+                 AdaptiveLoss)
 
     def check(self, scenario, protocol) -> None:
         super().check(scenario, protocol)
@@ -40,7 +42,9 @@ class GramEngine(Engine):
         return _gram.run(scenario, d, n_steps, keys, record_every, dtype,
                          reuse=protocol.steps_per_batch,
                          schedule=protocol.learning_rate_schedule,
-                         variant=displacement(protocol), progress=progress)
+                         variant=displacement(protocol),
+                         adaptive=protocol if isinstance(protocol, AdaptiveLoss) else None,
+                         progress=progress)
 
     def first_passage(self, scenario, d, keys, stop: EscapeThreshold, limit, *,
                       progress=False, protocol=None):
