@@ -8,6 +8,8 @@ from ._map import SingleIndexConstants as SingleIndexConstants
 from ._map import overlap_map as overlap_map
 from ._map import single_index_constants as single_index_constants
 from ._system import OdeSystem as OdeSystem
+from ._wide import WideClosure as WideClosure
 from ._wide import WidePatterns as WidePatterns
 from ._wide import committee_link as committee_link
+from ._wide import wide_closure as wide_closure
 from ._wide import wide_patterns as wide_patterns

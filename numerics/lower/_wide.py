@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from escalier.derive.ode import wide_closure
+
 from ._lower import lower
 from ._registry import register
 
@@ -102,6 +104,11 @@ class WideRhs:
         self._I3 = {key: _lowered(e, patterns.cov3) for key, e in patterns.I3.items()}
         self._I4 = {key: _lowered(e, patterns.cov4) for key, e in patterns.I4.items()}
         self._J2 = _lowered(patterns.J2, patterns.cov2)
+        self._E2 = {key: _lowered(e, patterns.cov2) for key, e in patterns.E2.items()}
+        cl = wide_closure(self.k)
+        Psyms = [cl.P[r, s] for r in range(self.k) for s in range(r, self.k)]
+        self._closure_Q = lower(cl.Qjl, [*cl.m, *cl.m_other, *Psyms])
+        self._closure_dq = lower(cl.dq, [cl.dQjj, *cl.m, *cl.dm, *Psyms])
         self._jl = tuple(np.triu_indices(self.p))
         self._jit = None
 
@@ -121,9 +128,10 @@ class WideRhs:
             return [("s", np.arange(n), jnp.concatenate([-a, teachers[2]]))]
         return [("s", np.arange(p), -a), teachers]
 
-    def __call__(self, Q, M, a, eta, n_b, Delta=0.0):
+    def _pieces(self, Q, M, a, J, L):
+        """first[j, y] = sum_u c_u I3(j, y, u) (p, n); at the pairs (J, L) the I4 sums
+        sum_{u, v} c_u c_v I4(j, l, u, v) and J2(j, l)."""
         p = self.p
-        a = jnp.asarray(a, Q.dtype)
         Omega = jnp.block([[Q, M], [M.T, self.P.astype(Q.dtype)]])
         d = jnp.diagonal(Omega)
         classes = self._classes(a, Q.dtype)
@@ -136,12 +144,8 @@ class WideRhs:
                     [None, d[None, :, None], Omega[:, U][None]],
                     [None, None, d[U][None, None, :]]]
             first = first + _evaluate(self._I3[key], rows) @ c  # (p, n)
-        dM = eta * a[:, None] * first[:, p:]
-        A = a[:, None] * first[:, :p]
-        dQ = eta * (A + A.T)
 
-        # I4 over pairs j <= l and units (u, v), summed with c_u c_v
-        J, L = self._jl
+        # I4 over the pairs (J, L) and units (u, v), summed with c_u c_v
         terms = [(ka, U, cu, kb, V, cv, 1.0 if ia == ib else 2.0)
                  for ia, (ka, U, cu) in enumerate(classes)
                  for ib, (kb, V, cv) in enumerate(classes) if ia <= ib]
@@ -171,10 +175,72 @@ class WideRhs:
             Lp = np.concatenate([L, np.zeros(pad, int)]).reshape(nb, per)
             vals = jax.lax.map(pair_block, (jnp.asarray(Jp), jnp.asarray(Lp))).reshape(-1)
             vals = vals[:npairs]
+        dq = Q.diagonal()
+        noise = _evaluate(self._J2, [[dq[J], Q[J, L]], [None, dq[L]]])
+        return first, vals, noise
+
+    def __call__(self, Q, M, a, eta, n_b, Delta=0.0):
+        p = self.p
+        a = jnp.asarray(a, Q.dtype)
+        J, L = self._jl
+        first, vals, noise = self._pieces(Q, M, a, J, L)
+        dM = eta * a[:, None] * first[:, p:]
+        A = a[:, None] * first[:, :p]
+        dQ = eta * (A + A.T)
+        vals = vals + Delta * noise
         second = jnp.zeros((p, p), Q.dtype).at[J, L].set(vals).at[L, J].set(vals)
-        noise = _evaluate(self._J2, [[Q.diagonal()[:, None], Q], [None, Q.diagonal()[None, :]]])
-        dQ = dQ + eta**2 / n_b * a[:, None] * a[None, :] * (second + Delta * noise)
+        dQ = dQ + eta**2 / n_b * a[:, None] * a[None, :] * second
         return dQ, dM
+
+    def risk(self, Q, M, a, Delta=0.0):
+        """The population risk E[(f - yhat)^2] / 2 (+ Delta / 2 with label noise)."""
+        a = jnp.asarray(a, Q.dtype)
+        Omega = jnp.block([[Q, M], [M.T, self.P.astype(Q.dtype)]])
+        d = jnp.diagonal(Omega)
+        classes = self._classes(a, Q.dtype)
+        out = 0.0
+        for ia, (ka, U, cu) in enumerate(classes):
+            for ib, (kb, V, cv) in enumerate(classes):
+                if ia <= ib:
+                    rows = [[d[U][:, None], Omega[U][:, V]], [None, d[V][None, :]]]
+                    val = _evaluate(self._E2[(ka, kb)], rows)
+                    out = out + (1.0 if ia == ib else 2.0) * (cu @ val @ cv)
+        return (out + Delta) / 2
+
+    def closure(self, M, q):
+        """Q = M P^-1 M^T + diag(q), the large-width closure (escalier.derive.ode.wide_closure)."""
+        p = self.p
+        Pc = self.P.astype(M.dtype)
+        mj = [M[:, r][:, None] for r in range(self.k)]
+        ml = [M[:, r][None, :] for r in range(self.k)]
+        Qjl = self._closure_Q.on_columns(*mj, *ml, *self._Pcols(Pc))
+        return Qjl + jnp.diag(q) + jnp.zeros((p, p), M.dtype)
+
+    def _Pcols(self, Pc):
+        return [Pc[r, s] for r in range(self.k) for s in range(r, self.k)]
+
+    def reduced(self, M, q, a, eta, n_b, Delta=0.0):
+        """The reduced large-width ODE (arXiv 2302.05882) at teacher overlaps M (p, k) and
+        orthogonal norms q (p,): (dM/dt', dq/dt') in the time t' = eta t / p.
+
+        The right-hand side of the full ODE at the closure Q = M P^-1 M^T + diag(q), of which
+        only dM and the diagonal of dQ are computed (O(p (p + k)^2), not O(p^2 (p + k)^2)):
+        dq_j/dt = dQ_jj/dt - 2 M_j^T P^-1 dM_j/dt. The off-diagonal dQ_jl are dropped: the
+        closure assumes the orthogonal parts of different units stay orthogonal.
+        """
+        p = self.p
+        a = jnp.asarray(a, M.dtype)
+        Q = self.closure(M, q)
+        D = np.arange(p)
+        first, vals, noise = self._pieces(Q, M, a, D, D)
+        dM = eta * a[:, None] * first[:, p:]
+        dQjj = 2 * eta * a * first[D, D] + eta**2 / n_b * a**2 * (vals + Delta * noise)
+        Pc = self.P.astype(M.dtype)
+        cols = ([dQjj] + [M[:, r] for r in range(self.k)] + [dM[:, r] for r in range(self.k)]
+                + self._Pcols(Pc))
+        dq = self._closure_dq.on_columns(*cols)
+        scale = p / eta
+        return scale * dM, scale * (dq + jnp.zeros(p, M.dtype))
 
 
 def wide_rhs(patterns, p: int | None = None, k: int | None = None) -> WideRhs:
