@@ -10,6 +10,8 @@ from ._map import single_index_constants as single_index_constants
 from ._noise import OverlapNoise as OverlapNoise
 from ._noise import overlap_noise as overlap_noise
 from ._system import OdeSystem as OdeSystem
+from ._wide import WideClosure as WideClosure
 from ._wide import WidePatterns as WidePatterns
 from ._wide import committee_link as committee_link
+from ._wide import wide_closure as wide_closure
 from ._wide import wide_patterns as wide_patterns

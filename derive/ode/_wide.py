@@ -29,7 +29,7 @@ import sympy as sp
 from .._scenario import Scenario
 from ..gaussian import expectation
 
-__all__ = ["WidePatterns", "committee_link", "wide_patterns"]
+__all__ = ["WideClosure", "WidePatterns", "committee_link", "wide_closure", "wide_patterns"]
 
 _X = sp.Symbol("x", real=True)
 
@@ -70,6 +70,8 @@ class WidePatterns:
         I3: {"s": E[sigma'(x) y sigma(z)], "t": E[sigma'(x) y phi*(z)]} in cov3.
         I4: {("s", "s"), ("s", "t"), ("t", "t")} -> E[sigma'(x) sigma'(y) phi(z) psi(w)].
         J2: E[sigma'(x) sigma'(y)] in cov2 (label noise).
+        E2: {("s", "s"), ("s", "t"), ("t", "t")} -> E[phi(x) psi(y)] in cov2 (the risk
+            E[(f - yhat)^2] / 2 = sum_{u, v} c_u c_v E2(u, v) / 2).
         backend: the least exact backend used.
     """
 
@@ -80,6 +82,7 @@ class WidePatterns:
     I3: dict
     I4: dict
     J2: sp.Expr
+    E2: dict
     backend: str
 
 
@@ -110,6 +113,76 @@ def wide_patterns(scenario: Scenario) -> WidePatterns:
                     * funcs[a].xreplace({_X: z}) * funcs[b].xreplace({_X: w}), (x, y, z, w), c4)
           for a, b in (("s", "s"), ("s", "t"), ("t", "t"))}
     J2 = E(dsigma.xreplace({_X: x}) * dsigma.xreplace({_X: y}), (x, y), c2)
+    E2 = {(a, b): E(funcs[a].xreplace({_X: x}) * funcs[b].xreplace({_X: y}), (x, y), c2)
+          for a, b in (("s", "s"), ("s", "t"), ("t", "t"))}
     order = ("wick", "closed-form", "numeric")
     backend = order[max(order.index(b) for b in levels)]
-    return WidePatterns(scenario, c3, c4, c2, I3, I4, J2, backend)
+    return WidePatterns(scenario, c3, c4, c2, I3, I4, J2, E2, backend)
+
+
+@dataclass(frozen=True)
+class WideClosure:
+    """The large-width closure of one student unit j (arXiv 2302.05882), symbolically.
+
+    The student weights split as w_j = sum_r (M P^-1)_jr w*_r + w_perp_j with orthogonal
+    parts that are mutually orthogonal across units, so the state of unit j is its teacher
+    overlaps m = M_j (k of them) and q = Q_perp_j = ||w_perp_j||^2 / d:
+
+        Q_jl = m_j^T P^-1 m_l + delta_jl q_j,
+        dq_j/dt = dQ_jj/dt - d(m_j^T P^-1 m_j)/dt = dQ_jj/dt - 2 m_j^T P^-1 dm_j/dt,
+
+    and the time t' = eta t / p (in which a committee of second layer a_j = a0 / p moves at
+    a p-independent rate).
+
+    Attributes:
+        k: number of teacher units.
+        m, dm: the symbols of M_j and dM_j/dt (k each); m_other: M_l for another unit l.
+        q, dQjj: the symbols of q_j and dQ_jj/dt.
+        P: the symbolic teacher overlaps (k x k, symmetric).
+        Qjj, Qjl: the closure's diagonal and off-diagonal student overlaps.
+        dq: dq_j/dt in terms of dQjj, m, dm and P.
+        time_factor: d/dt' = time_factor * d/dt, i.e. p / eta.
+        eta, p: their symbols.
+    """
+
+    k: int
+    m: tuple
+    dm: tuple
+    m_other: tuple
+    q: sp.Symbol
+    dQjj: sp.Symbol
+    P: sp.Matrix
+    Qjj: sp.Expr
+    Qjl: sp.Expr
+    dq: sp.Expr
+    time_factor: sp.Expr
+    eta: sp.Symbol
+    p: sp.Symbol
+
+
+def wide_closure(k: int) -> WideClosure:
+    """Derive the closure Q = M P^-1 M^T + diag(q) and the equation of q for k teacher units.
+
+    The equation of q follows by differentiating q_j = Q_jj - m_j^T P^-1 m_j along a path
+    m(t), Q_jj(t) (SymPy), so it holds for any right-hand side of (Q, M).
+    """
+    t = sp.Symbol("t", real=True)
+    P = sp.Matrix(k, k, lambda r, s: sp.Symbol(f"P_{min(r, s)}{max(r, s)}", real=True))
+    m = sp.Matrix([sp.Symbol(f"m_{r}", real=True) for r in range(k)])
+    m_other = sp.Matrix([sp.Symbol(f"mo_{r}", real=True) for r in range(k)])
+    dm = sp.Matrix([sp.Symbol(f"dm_{r}", real=True) for r in range(k)])
+    q, dQjj = sp.Symbol("q", real=True), sp.Symbol("dQjj", real=True)
+    Pinv = P.inv()
+    Qjj = sp.expand((m.T * Pinv * m)[0, 0] + q)
+    Qjl = sp.expand((m.T * Pinv * m_other)[0, 0])
+    # q(t) = Q_jj(t) - m(t)^T P^-1 m(t): differentiate along m_r(t), Q_jj(t)
+    mt = sp.Matrix([sp.Function(f"m{r}")(t) for r in range(k)])
+    Qt = sp.Function("Qjj")(t)
+    qt = Qt - (mt.T * Pinv * mt)[0, 0]
+    dqt = sp.diff(qt, t)
+    subs = {sp.Derivative(Qt, t): dQjj}
+    subs.update({sp.Derivative(mt[r], t): dm[r] for r in range(k)})
+    dq = dqt.subs(subs).subs({mt[r]: m[r] for r in range(k)})
+    eta, p = sp.symbols("eta p", positive=True)
+    return WideClosure(k, tuple(m), tuple(dm), tuple(m_other), q, dQjj, P, Qjj, Qjl,
+                       sp.simplify(dq), p / eta, eta, p)

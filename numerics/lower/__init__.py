@@ -14,6 +14,7 @@ from ._registry import register as register
 from ._registry import supported_heads as supported_heads
 from ._table import JAX_FUNCTIONS as JAX_FUNCTIONS
 from ._wide import WideRhs as WideRhs
+from ._wide import series_arcsin as series_arcsin
 from ._wide import wide_rhs as wide_rhs
 
 _register_gaussian_expectation()

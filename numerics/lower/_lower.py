@@ -82,6 +82,27 @@ class Lowered:
             return outs[0]
         return jnp.stack(outs, axis=-1).reshape(*batch, *self.shape)
 
+    def on_columns(self, *columns):
+        """Evaluate a parameter-free scalar expression at one array per symbol.
+
+        The columns broadcast against each other, and every sub-expression is computed at
+        the broadcast shape of the columns it involves only (e.g. a determinant of entries
+        indexed by (j, l, u) is not recomputed along a fourth axis v): the result has the
+        broadcast shape of all columns.
+        """
+        import jax.numpy as jnp
+
+        if self.params or self.shape != ():
+            raise ValueError("on_columns takes one scalar expression without parameters")
+        if len(columns) != len(self.symbols):
+            raise ValueError(f"on_columns needs {len(self.symbols)} columns, got {len(columns)}")
+        env = [_as_float(c, "column") for c in columns]
+        for fn in self._shared:
+            env.append(fn(env))
+        batch = np.broadcast_shapes(*(jnp.shape(c) for c in columns))
+        dtype = jnp.result_type(*env[:len(columns)])
+        return jnp.broadcast_to(jnp.asarray(self._outputs[0](env)).astype(dtype), batch)
+
 
 def _as_float(v, name):
     import jax.numpy as jnp
@@ -235,7 +256,7 @@ def _compile(expr: sp.Basic, slots: dict) -> _Fn:
             return _constant(c.real)
     if isinstance(expr, sp.Add):
         terms = [_compile(a, slots) for a in expr.args]
-        return lambda env: reduce(operator.add, [f(env) for f in terms])
+        return lambda env: reduce(operator.add, _small_first([f(env) for f in terms]))
     if isinstance(expr, sp.Mul):
         return _mul(expr, slots)
     if isinstance(expr, sp.Pow):
@@ -266,12 +287,21 @@ def _mul(expr: sp.Mul, slots) -> _Fn:
         num = [_constant(1.0)]
 
     def fn(env):
-        top = reduce(operator.mul, [f(env) for f in num])
+        top = reduce(operator.mul, _small_first([f(env) for f in num]))
         if not den:
             return top
-        return top / reduce(operator.mul, [f(env) for f in den])
+        return top / reduce(operator.mul, _small_first([f(env) for f in den]))
 
     return fn
+
+
+def _small_first(values):
+    """Operands of a sum or product, smallest broadcast size first (stable; unchanged when
+    all shapes agree), so that terms of fewer broadcast axes combine before the large ones."""
+    shapes = {np.shape(v) for v in values}
+    if len(shapes) <= 1:
+        return values
+    return sorted(values, key=lambda v: int(np.prod(np.shape(v))))
 
 
 def _pow(base, exp, slots) -> _Fn:
