@@ -103,6 +103,7 @@ def test_reuse_escape_time_is_the_ode_integral():
     assert gap == pytest.approx(math.log(2) / c1, rel=0.02)
 
 
+@pytest.mark.slow
 def test_scaling_cli_reuse(tmp_path, capsys):
     out = tmp_path / "r.json"
     rc = main(["scaling", "He3(z1)", "--protocol", "reuse", "--engine", "gram", "--d", "512",
