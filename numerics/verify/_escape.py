@@ -225,7 +225,11 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
 
     t = Target.parse(target) if isinstance(target, str) else target
     if t.k != 1:
-        raise ValueError(f"escalier scaling is for single-index targets (k = 1), got k = {t.k}")
+        raise ValueError(
+            f"escalier scaling measures single-index targets (k = 1: one spherical neuron, "
+            f"online or StepsPerBatch(k)); got k = {t.k} ({t.text or t.expr}): multi-index "
+            f"scaling (p >= k neurons, time for the subspace overlap) is not implemented; "
+            f"run the multi-index protocols with `escalier simulate` instead")
     protocol = OnlineSGD() if protocol is None else protocol
     if student is None and getattr(protocol, "steps_per_batch", 1) > 1:
         # reuse: a ReLU neuron (the paper's, arXiv 2405.15459 Fig. 1) for generative
