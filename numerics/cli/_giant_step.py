@@ -161,10 +161,12 @@ def _spike(args, target) -> dict:
                         "kind": "simulation; theory: Gaussian-equivalent deterministic "
                                 "equivalent (exact for random features; the linear-spike "
                                 "model after the step, docs/giant.md §4)",
-                        **{key: [row[0] for row in r[key]] if r[key] is not None else None
+                        **{key: [row[0] for row in r[key]] if r.get(key) is not None else None
                            for key in ("random_features", "random_features_stderr",
                                        "one_step", "one_step_stderr",
-                                       "random_features_theory", "one_step_theory")}}
+                                       "random_features_theory", "one_step_theory",
+                                       "random_features_exact_theory",
+                                       "one_step_exact_theory")}}
     return out
 
 
@@ -290,6 +292,9 @@ def plot_spectrum(p: dict, path: str) -> None:
                          ls="none", capsize=3, color=f"C{i}", label=label + ", simulation")
             ax2.plot(r["alphas_ridge"], r[key + "_theory"], color=f"C{i}",
                      label=label + ", Gaussian equivalent")
+            if r.get(key + "_exact_theory") is not None:
+                ax2.plot(r["alphas_ridge"], r[key + "_exact_theory"], color=f"C{i}", ls="--",
+                         label=label + ", exact-moment model")
         ax2.axhline(r["E_y2"], color="grey", lw=0.8, label="zero predictor")
         ax2.set_xlabel("alpha_r = n_r / d")
         ax2.set_ylabel("ridge test error")
