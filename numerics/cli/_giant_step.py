@@ -159,10 +159,16 @@ def _spike(args, target) -> dict:
                              eta=args.lr, alphas_ridge=args.ridge, lambdas=[args.ridge_lambda],
                              seeds=args.seeds, seed=args.seed)
         out["ridge"] = {"alphas_ridge": r["alphas_ridge"], "lambda": args.ridge_lambda,
-                        "E_y2": r["E_y2"], "kind": "simulation",
-                        **{key: [row[0] for row in r[key]] if r[key] is not None else None
+                        "E_y2": r["E_y2"],
+                        "kind": "simulation; theory: Gaussian-equivalent deterministic "
+                                "equivalent (exact for random features; the linear-spike "
+                                "model after the step, docs/giant.md §4)",
+                        **{key: [row[0] for row in r[key]] if r.get(key) is not None else None
                            for key in ("random_features", "random_features_stderr",
-                                       "one_step", "one_step_stderr")}}
+                                       "one_step", "one_step_stderr",
+                                       "random_features_theory", "one_step_theory",
+                                       "random_features_exact_theory",
+                                       "one_step_exact_theory")}}
     return out
 
 
@@ -208,9 +214,12 @@ def _spike_table(p: dict) -> str:
         r = p["ridge"]
         lines.append(f"ridge test error (lambda = {r['lambda']:g}; zero predictor: "
                      f"{r['E_y2']:.4f}), simulation:")
-        lines.append(f"{'alpha_r':>8} {'random features':>16} {'after one step':>16}")
+        lines.append(f"{'alpha_r':>8} {'random features':>16} {'(theory)':>9} "
+                     f"{'after one step':>16} {'(theory)':>9}")
         for i, a in enumerate(r["alphas_ridge"]):
-            lines.append(f"{a:8.3g} {r['random_features'][i]:16.4f} {r['one_step'][i]:16.4f}")
+            lines.append(f"{a:8.3g} {r['random_features'][i]:16.4f} "
+                         f"{r['random_features_theory'][i]:9.4f} {r['one_step'][i]:16.4f} "
+                         f"{r['one_step_theory'][i]:9.4f}")
     return "\n".join(lines)
 
 
@@ -279,14 +288,20 @@ def plot_spectrum(p: dict, path: str) -> None:
     if "ridge" in p:
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
         r = p["ridge"]
-        for key, label in (("random_features", "random features (W0)"),
-                           ("one_step", "after one step (W1)")):
+        for i, (key, label) in enumerate((("random_features", "random features (W0)"),
+                                          ("one_step", "after one step (W1)"))):
             ax2.errorbar(r["alphas_ridge"], r[key], yerr=r[key + "_stderr"], marker="o",
-                         capsize=3, label=label)
+                         ls="none", capsize=3, color=f"C{i}", label=label + ", simulation")
+            ax2.plot(r["alphas_ridge"], r[key + "_theory"], color=f"C{i}",
+                     label=label + ", Gaussian equivalent")
+            if r.get(key + "_exact_theory") is not None:
+                ax2.plot(r["alphas_ridge"], r[key + "_exact_theory"], color=f"C{i}", ls="--",
+                         label=label + ", exact-moment model")
         ax2.axhline(r["E_y2"], color="grey", lw=0.8, label="zero predictor")
         ax2.set_xlabel("alpha_r = n_r / d")
         ax2.set_ylabel("ridge test error")
-        ax2.set_title(f"ridge, lambda = {r['lambda']:g} (simulation)", fontsize=10)
+        ax2.set_title(f"ridge, lambda = {r['lambda']:g}", fontsize=10)
+        ax2.set_xscale("log")
         ax2.legend(fontsize=8)
     else:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -2,6 +2,7 @@
 prediction, and the spiked features after one step (docs/giant.md; Dandi et al. arXiv
 2305.18270, Ba et al. arXiv 2205.01445)."""
 
+from ._ridge import exact_moments as exact_moments
 from ._ridge import gaussian_equivalent_moments as gaussian_equivalent_moments
 from ._ridge import ridge_after_step as ridge_after_step
 from ._ridge import ridge_deterministic_equivalent as ridge_deterministic_equivalent

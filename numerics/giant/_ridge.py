@@ -29,7 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["gaussian_equivalent_moments", "ridge_after_step", "ridge_deterministic_equivalent"]
+__all__ = ["exact_moments", "gaussian_equivalent_moments", "ridge_after_step",
+           "ridge_deterministic_equivalent"]
 
 
 def ridge_after_step(target, student: str, *, p: int, d: int, alpha: float, eta: float,
@@ -42,7 +43,9 @@ def ridge_after_step(target, student: str, *, p: int, d: int, alpha: float, eta:
         JSON-ready dict: alphas_ridge, lambdas, "random_features" and "one_step" test-error
         tables (len(alphas_ridge) x len(lambdas)) with their standard errors, their
         Gaussian-equivalent deterministic equivalents ("random_features_theory",
-        "one_step_theory", seed means), E_y2 (the error of the zero predictor).
+        "one_step_theory", seed means), for single-index targets also the exact-moment
+        covariate model ("random_features_exact_theory", "one_step_exact_theory",
+        `exact_moments`), E_y2 (the error of the zero predictor).
     """
     from escalier.numerics.lower import student_functions, teacher_function
     from escalier.numerics.simulation import giant_step_weights
@@ -58,7 +61,10 @@ def ridge_after_step(target, student: str, *, p: int, d: int, alpha: float, eta:
     lambdas = [float(x) for x in lambdas]
     n_max = max(1, round(max(alphas_ridge) * d))
     errs = {"random_features": [], "one_step": []}
+    exact = w["Wstar"].shape[1] == 1
     theory = {"random_features": [], "one_step": []}
+    if exact:
+        theory.update(random_features_exact=[], one_step_exact=[])
     for s in range(seeds):
         key = jax.random.fold_in(jax.random.key(seed + 7919), s)
         kx, kt = jax.random.split(key)
@@ -72,6 +78,12 @@ def ridge_after_step(target, student: str, *, p: int, d: int, alpha: float, eta:
             theory[name].append([[ridge_deterministic_equivalent(
                 Sig, cross, ey2, max(1, round(ar * d)), lam) for lam in lambdas]
                 for ar in alphas_ridge])
+            if exact:
+                Sig, cross, ey2 = exact_moments(np.asarray(W) / math.sqrt(d), np.asarray(E),
+                                                student, target)
+                theory[name + "_exact"].append([[ridge_deterministic_equivalent(
+                    Sig, cross, ey2, max(1, round(ar * d)), lam) for lam in lambdas]
+                    for ar in alphas_ridge])
             W = jnp.asarray(W) / math.sqrt(d)
             F, Ft = sigma(X @ W.T), sigma(Xt @ W.T)
             table = np.zeros((len(alphas_ridge), len(lambdas)))
@@ -155,4 +167,58 @@ def gaussian_equivalent_moments(W, teacher, student: str, target) -> tuple:
     star = m["E_sigma2"] - m["mu0"] ** 2 - m["mu1"] ** 2
     Sigma = m["mu0"] ** 2 * np.ones((p, p)) + m["mu1"] ** 2 * W @ W.T + star * np.eye(p)
     cross = m["mu0"] * c0 * np.ones(p) + m["mu1"] * W @ (np.asarray(teacher, float).T @ c1)
+    return Sigma, cross, ey2
+
+
+def exact_moments(W, teacher, student: str, target, orders: int = 40) -> tuple:
+    """(Sigma, cross, E_y2) with the EXACT second moments of the features sigma(W x) and of
+    their correlation with a single-index label y = f(teacher . x) (rows of any norm): for
+    pre-activations of norms r_i, r_j and correlation C_ij = w_i . w_j / (r_i r_j), Mehler's
+    formula
+
+        E[sigma(w_i . x) sigma(w_j . x)] = sum_k h_k(r_i) h_k(r_j) C_ij^k / k!,
+        h_k(r) = E[sigma(r g) He_k(g)],
+
+    (truncated at `orders`; the diagonal is E[sigma(r_i g)^2] exactly), and
+    E[sigma(w_i . x) He_k(z)] = (w_i . teacher)^k h_k(r_i) / r_i^k. Used as the "exact-moment"
+    Gaussian covariate model: ridge on Gaussian features with these moments
+    (`ridge_deterministic_equivalent`). Unlike `gaussian_equivalent_moments` it keeps the
+    row norms and every Hermite order of the overlaps, which after a giant step are O(1)
+    along the spike (docs/giant.md §4).
+    """
+    import sympy as sp
+
+    from escalier.derive import Target, activation, hermite_expansion
+
+    W = np.asarray(W, float)
+    teacher = np.asarray(teacher, float)
+    if teacher.shape[0] != 1:
+        raise ValueError("exact_moments: single-index targets (k = 1) only")
+    t = Target.parse(target) if isinstance(target, str) else target
+    e = hermite_expansion(t, orders)
+    ck = np.array([float(e[(k,)].value) if (k,) in e.coefficients else 0.0
+                   for k in range(orders + 1)])
+    from ._spike import _second_moment
+
+    ey2 = _second_moment(t)
+    sigma = activation(student)
+    x = next(iter(sigma.variables))
+    fn = sp.lambdify([x], sigma.expr, modules=["numpy", "scipy"])
+    g, wts = np.polynomial.hermite_e.hermegauss(200)
+    wts = wts / math.sqrt(2 * math.pi)
+    He = np.array([np.polynomial.hermite_e.hermeval(g, [0] * k + [1])
+                   for k in range(orders + 1)])  # (K+1, nodes)
+    r = np.linalg.norm(W, axis=1)
+    vals = np.asarray(fn(np.outer(r, g)), float) * wts  # (p, nodes)
+    h = vals @ He.T  # (p, K+1): h_k(r_i)
+    diag = np.sum(vals * np.asarray(fn(np.outer(r, g)), float), axis=1)
+    C = (W @ W.T) / np.outer(r, r)
+    Sigma = np.zeros_like(C)
+    Ck = np.ones_like(C)
+    for k in range(orders + 1):
+        Sigma += np.outer(h[:, k], h[:, k]) * Ck / math.factorial(k)
+        Ck = Ck * C
+    np.fill_diagonal(Sigma, diag)
+    m = W @ teacher[0]
+    cross = sum(ck[k] * (m / r) ** k * h[:, k] for k in range(orders + 1))
     return Sigma, cross, ey2

@@ -277,8 +277,9 @@ def feature_covariance_theory(student: str, *, c: float, outlier: float | None,
     Cauchy transform of the bulk; the larger of the two is returned.
 
     With n_samples, also the top eigenvalue of the SAMPLE covariance of n_samples features
-    (Baik, Silverstein 2006: psi(l) = l (1 + (p/n) E_H[t / (l - t)]), H the population bulk),
-    which is what a finite-sample measurement converges to.
+    (Baik, Silverstein 2006: psi(l) = l (1 + (p/n) E_H[t / (l - t)]), H the population bulk;
+    the sample bulk edge is min psi, and a population eigenvalue below psi's minimiser sticks
+    to it), which is what a finite-sample measurement converges to.
     """
     m = student_moments(student)
     mu1s = m["mu1"] ** 2
@@ -302,13 +303,22 @@ def feature_covariance_theory(student: str, *, c: float, outlier: float | None,
     if n_samples is not None:
         if p is None:
             raise ValueError("feature_covariance_theory: n_samples needs p")
+        from scipy.optimize import minimize_scalar
+
         g = p / n_samples
         lam = out["feature_cov_top_predicted"]
-        if lam > edge:
-            out["feature_cov_top_sample"] = lam * (1 + g * _mp_integral(
-                lambda x: (mu1s * x + star) / (lam - (mu1s * x + star)), c))
-        else:
-            out["feature_cov_top_sample"] = None
+
+        def psi(ell):
+            return ell * (1 + g * _mp_integral(
+                lambda x: (mu1s * x + star) / (ell - (mu1s * x + star)), c))
+
+        # the sample bulk's right edge is min psi over ell > edge (Silverstein, Choi 1995);
+        # a population eigenvalue beyond the minimiser shows as psi(ell), else it sticks
+        span = max(edge, 1e-12)
+        best = minimize_scalar(psi, bounds=(edge + 1e-6 * span, edge + 20 * span),
+                               method="bounded", options={"xatol": 1e-10 * span})
+        out["feature_cov_sample_bulk_edge"] = float(best.fun)
+        out["feature_cov_top_sample"] = float(psi(lam)) if lam > best.x else float(best.fun)
     return out
 
 

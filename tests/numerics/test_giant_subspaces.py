@@ -108,3 +108,44 @@ def test_he2_needs_l2():
 @pytest.mark.slow
 def test_z1_he3_z2_never_learned_at_l1():
     _check(_overlaps("z1 + z1*He3(z2)", 1, 3, (50, 800)))
+
+
+STAIR = "z1 + z1*z2 + z1*z2*z3"
+
+
+def test_student_aware_staircase_prediction():
+    """relu = x/2 + |x|/2 has c_3 = 0: the third step needs E[z1 z2 sigma'(h)] = kappa1 kappa2
+    E[sigma'''] = kappa1 kappa2 3! c_3 (m = 2 in U, t = 1 new), so relu's z3 is not
+    predicted; tanh(x + 1/2) has every coefficient (c_3 = E[tanh(x + 1/2) He3] / 6 != 0)."""
+    relu = predicted_directions(STAIR, 1, 3, "relu")
+    assert [d.predicted_learned for d in relu] == [True, True, False]
+    assert "[3]" in relu[2].reason and "relu" in relu[2].reason and relu[2].stage == "step 3"
+    assert [d.predicted_learned for d in predicted_directions(STAIR, 1, 3, "tanh(x + 1/2)")] \
+        == [True, True, True]
+    assert [d.predicted_learned for d in predicted_directions(STAIR, 1, 3)] == [True] * 3
+
+
+def _stair(student, ds, seeds=8):
+    return {d: subspace_overlaps(STAIR, d=d, l=1, alpha=16.0, steps=3, student=student,
+                                 seeds=seeds, seed=2, eta=10.0,
+                                 normalize_rows=True)["subspaces"] for d in ds}
+
+
+@pytest.mark.slow
+def test_three_steps_learn_z3_with_a_student_that_sees_it():
+    """tanh(x + 1/2), rows renormalised after each step, n = 16 d, lr = 10 d: the third
+    direction's overlap stays at an alpha-dependent level (measured 0.27-0.31 for d = 50..800,
+    16 seeds) while chance p / d falls: above 0.15 at d = 50 and 400 and not decreasing
+    beyond 4 standard errors (relu, below, decays like chance)."""
+    out = _stair("tanh(x + 1/2)", (50, 400))
+    for d in out:
+        assert [s["predicted_learned"] for s in out[d]] == [True] * 3
+        assert out[d][0]["overlap"] > 0.8 and out[d][1]["overlap"] > 0.5
+        assert out[d][2]["overlap"] > 0.15
+    a, b = out[50][2], out[400][2]
+    assert b["overlap"] > a["overlap"] - 4 * math.hypot(a["overlap_stderr"], b["overlap_stderr"])
+
+
+@pytest.mark.slow
+def test_three_steps_relu_never_learns_z3():
+    _check(_stair("relu", (50, 800), seeds=16))
