@@ -15,6 +15,8 @@ from ._learners import first_layer_steps as first_layer_steps
 from ._learners import fit_predict as fit_predict
 from ._learners import probe_layers as probe_layers
 from ._learners import second_layer_gd as second_layer_gd
+from ._learners import spectral_first_layer as spectral_first_layer
+from ._learners import subspace_overlap as subspace_overlap
 from ._sample import Teacher as Teacher
 from ._sample import draw_teacher as draw_teacher
 from ._sample import features as features

@@ -29,7 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["FIRST_LAYERS", "LEARNER_NAMES", "SECOND_LAYERS", "DepthConfig", "degree2_ridge",
-           "first_layer_steps", "fit_predict", "probe_layers", "second_layer_gd"]
+           "first_layer_steps", "fit_predict", "probe_layers", "second_layer_gd",
+           "spectral_first_layer", "subspace_overlap"]
 
 LEARNER_NAMES = ("three_layer", "two_layer", "kernel", "random_features")
 FIRST_LAYERS = ("giant", "paper")
@@ -310,10 +311,8 @@ def probe_layers(learner: str, data, key, cfg: DepthConfig, D: int, degree: int,
     err, info = _fit(learner, data, key, cfg, D, degree)
     out = {"error": err}
     if "W1" in info:
-        W = np.asarray(info["W1"], np.float64)
-        Q = np.linalg.qr(np.asarray(W_star, np.float64).T)[0]
-        out["overlap"] = float(np.mean(np.sum((W @ Q) ** 2, 1) / np.sum(W**2, 1)))
-        out["overlap_weighted"] = float(np.sum((W @ Q) ** 2) / np.sum(W**2))
+        out["overlap"] = subspace_overlap(info["W1"], W_star)
+        out["overlap_weighted"] = subspace_overlap(info["W1"], W_star, weighted=True)
     if "U_test" in info:
         U = np.asarray(info["U_test"], np.float64)
         h = np.asarray(h_test, np.float64).reshape(U.shape[0], -1)
@@ -330,6 +329,27 @@ def probe_layers(learner: str, data, key, cfg: DepthConfig, D: int, degree: int,
         out["corr"] = float(best)
         out["corr_mean"] = float(np.mean(unit))
     return out
+
+
+def subspace_overlap(W, W_star, weighted: bool = False) -> float:
+    """Mean over the rows w of W of |P* w|^2 / |w|^2, P* the orthogonal projector on the row
+    span of W_star; weighted: |W P*|_F^2 / |W|_F^2 (rows weighted by their squared norms)."""
+    W = np.asarray(W, np.float64)
+    Q = np.linalg.qr(np.asarray(W_star, np.float64).T)[0]
+    proj = np.sum((W @ Q) ** 2, 1)
+    if weighted:
+        return float(np.sum(proj) / np.sum(W**2))
+    return float(np.mean(proj / np.sum(W**2, 1)))
+
+
+def spectral_first_layer(x, y, D: int) -> np.ndarray:
+    """The spectral estimate of span(W*) that the first gradient steps approximate: the D
+    eigenvectors of largest |eigenvalue| of (1/n) sum_mu (y_mu - mean y) x_mu x_mu^T (the
+    degree-2 Hermite matrix E[y (x x^T - I)], docs/depth.md), as (D, d) orthonormal rows."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    M = (x.T * (y - y.mean())) @ x / x.shape[0]
+    ev, V = np.linalg.eigh(M)
+    return V[:, np.argsort(-np.abs(ev))[:D]].T
 
 
 def _fit(learner: str, data, key, cfg: DepthConfig, D: int, degree: int):
