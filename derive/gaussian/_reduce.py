@@ -74,12 +74,6 @@ _MEMO: dict = {}
 _MEMO_SIZE = 4096
 
 
-def _canonical(K: sp.Matrix) -> sp.Matrix:
-    """A covariance after conditioning, with each entry one reduced fraction (so that the
-    rows see k - k^2 / (1 + k) as k / (1 + k), and the memo sees equal matrices as equal)."""
-    return K.applyfunc(lambda x: sp.cancel(x) if not x.is_Atom else x)
-
-
 def _reduce(factors, K: sp.Matrix) -> sp.Expr | None:
     factors = _merge(factors)
     if _is_odd(factors):

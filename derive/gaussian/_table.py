@@ -73,18 +73,6 @@ def _rational(x: sp.Expr) -> sp.Expr:
     return out if sp.count_ops(out) <= sp.count_ops(x) else sp.cancel(x)
 
 
-def _polynomial_sum(e: sp.Expr) -> bool:
-    return not any(isinstance(a, sp.Function) or (a.is_Pow and not a.exp.is_Integer)
-                   for a in sp.preorder_traversal(e))
-
-
-@functools.lru_cache(maxsize=8192)
-def _sum(x: sp.Expr) -> sp.Expr:
-    """A sum of rational terms over one denominator, when that is not longer."""
-    out = sp.cancel(x)
-    return out if sp.count_ops(out) <= sp.count_ops(x) else x
-
-
 SMALL = 24
 """Largest sum (nodes of its tree) that `small_rational` reduces; larger ones are left alone."""
 

@@ -49,6 +49,8 @@ class ReuseResult:
         note: how the search ended.
         searched: for every order that was searched without a witness and without a
             certificate of vanishing, (step, order, largest label power m searched, text).
+        witness_powers: for every step, the label powers m whose moments gave its new
+            directions (a step is proved when these powers' coefficients are exact).
     """
 
     steps: tuple[Step, ...]
@@ -56,6 +58,7 @@ class ReuseResult:
     complete: bool
     note: str
     searched: tuple[tuple[int, int, int, str], ...] = ()
+    witness_powers: tuple[tuple[int, ...], ...] = ()
 
 
 SEARCH_SECONDS = 10.0
@@ -152,11 +155,13 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
     top = min(MAX_ORDER, ctx.max_degree if not ctx.polynomial else MAX_ORDER)
     steps: list[Step] = []
     searched: list[tuple[int, int, int, str]] = []
+    witness_powers: list[tuple[int, ...]] = []
     search = _Search(ctx, seconds)
 
     def result(complete: bool, note: str) -> ReuseResult:
         ctx.max_power = search.reached
-        return ReuseResult(tuple(steps), U, complete, note, tuple(searched))
+        return ReuseResult(tuple(steps), U, complete, note, tuple(searched),
+                           tuple(witness_powers))
 
     while not U.is_whole:
         if relevant_certified and U.dim >= relevant.dim and \
@@ -165,6 +170,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
         perp = U.complement()
         certs: list[tuple[bool, str]] = []
         new: list = []
+        witnessed: list[int] = []  # every power whose images joined `new`
         witness = ""
         order = None
         for k in range(1, top + 1):
@@ -179,6 +185,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
                 last = m
                 imgs = cache.images(m, U, perp, k)[k]
                 if imgs:
+                    witnessed.append(m)
                     before = U.extend(new).dim
                     new.extend(_convert(imgs, scalars))
                     grown = U.extend(new)
@@ -200,6 +207,7 @@ def reuse_staircase(ctx: Context, relevant: Subspace, relevant_certified: bool,
             return result(complete, f"no further direction found up to order {top} "
                                     f"(label powers m <= {search.reached})")
         after = U.extend(new)
+        witness_powers.append(tuple(witnessed))
         steps.append(Step(len(steps), order, _mechanism(order), U, after, reuse_cost(order),
                           tuple(t for _, t in certs), all(c for c, _ in certs), witness))
         U = after

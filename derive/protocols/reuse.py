@@ -35,9 +35,11 @@ class Reuse(Protocol):
                               analysis.cache)
         gen = max((s.order for s in res.steps), default=None)
         cls = None if gen is None else reuse_class(gen)
+        # proved: the staircase is complete, every lower order at every step is certified
+        # to vanish, and the label powers whose moments witnessed each step are exact (a
+        # numerical power elsewhere, e.g. y^2 of erf(z1), does not weaken a witness from y)
         proved = res.complete and all(s.certified for s in res.steps) and \
-            all(ctx.power(m).scalars.is_exact for m in range(1, ctx.max_power + 1)
-                if m in ctx._powers)
+            all(ctx.power(m).scalars.is_exact for ms in res.witness_powers for m in ms)
         bound = generative_bound(gen, cls, proved, res)
         complexity = ("?" if cls is None else cls if proved else
                       f"<= {cls}, not proved" if bound["relation"] == "<=" else
@@ -69,7 +71,8 @@ def generative_bound(gen: int | None, cls: str | None, proved: bool, res) -> dic
         "undetermined" when the staircase did not reach every relevant direction.
     """
     if proved:
-        return {"proved": True, "relation": "=", "value": gen, "reuse": cls, "text": str(gen)}
+        text = str(gen) if gen is not None else "none (the target is constant)"
+        return {"proved": True, "relation": "=", "value": gen, "reuse": cls, "text": text}
     if gen is None or not res.complete:
         text = ("not determined" + ("" if gen is None else f" (orders up to {gen} found)")
                 + f"; {res.note}")

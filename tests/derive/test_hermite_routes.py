@@ -5,6 +5,7 @@ E[g] = 0, survived the suite)."""
 import math
 
 import numpy as np
+import pytest
 from scipy.special import erf
 
 from escalier.derive import hermite_expansion
@@ -32,13 +33,16 @@ def test_mean_of_erf_of_an_affine_form():
     assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
 
 
-def test_erf_of_a_quadratic_is_integrated_numerically():
-    # erf(z^2) has no closed-form mean in the table (the argument is not affine): the
-    # route must decline (numbers), not fail. Reference: Gauss-Hermite, 120 nodes; the two
+@pytest.mark.parametrize(("text", "func"), [("erf(z1**2)", lambda x: erf(x**2)),
+                                           ("erf(cos(z1))", lambda x: erf(np.cos(x)))])
+def test_erf_of_a_non_affine_argument_is_integrated_numerically(text, func):
+    # erf(z^2) (a polynomial argument of degree 2) and erf(cos z) (not a polynomial; even,
+    # so the odd shortcut does not apply) have no closed-form mean in the table: the route
+    # must decline (numbers), not fail. Reference: Gauss-Hermite, 120 nodes; the two
     # quadratures agree to ~3e-8 here, tolerance 1e-6.
     x, w = np.polynomial.hermite_e.hermegauss(120)
-    ref = np.sum(w * erf(x**2)) / w.sum()
-    e = hermite_expansion("erf(z1**2)", 2)
+    ref = np.sum(w * func(x)) / w.sum()
+    e = hermite_expansion(text, 2)
     assert abs(float(e[(0,)].value) - ref) < 1e-6
 
 
@@ -62,3 +66,23 @@ def test_stein_route_at_degree_one():
     # erf(z + 1) expanded to degree 1 only: c_1 = 2 exp(-1/3) / sqrt(3 pi) (as above)
     e = hermite_expansion("erf(z1 + 1)", 1)
     assert abs(float(e[(1,)].exact) - 2 * math.exp(-1 / 3) / math.sqrt(3 * math.pi)) < 1e-12
+
+
+def test_erf_route_with_a_symbolic_offset():
+    # g = erf(2 z + s), s = sqrt(c) a symbolic parameter (the Stein route works with the
+    # variable z named explicitly; the parameter must not be read as a second variable).
+    # u = 2 z + s ~ N(s, 4); E[erf(u)] = erf(s / sqrt(1 + 8)) = erf(sqrt(c) / 3);
+    # c_1 = E[g'] = (4 / sqrt(pi)) E[exp(-u^2)] = (4 / sqrt(pi)) exp(-c / 9) / 3;
+    # c_2 = E[g''] / 2 = -(8 / sqrt(pi)) E[u exp(-u^2)] with E[u exp(-u^2)] = (1/3)
+    # exp(-c / 9) s / 9 (the Gaussian tilted by exp(-u^2) has mean s / 9):
+    # c_2 = -8 sqrt(c) exp(-c / 9) / (27 sqrt(pi)).
+    import sympy as sp
+
+    c = sp.Symbol("c", positive=True)
+    e = hermite_expansion("erf(2*z1 + sqrt(c))", 2)
+    assert e.exact
+    want = [sp.erf(sp.sqrt(c) / 3), 4 * sp.exp(-c / 9) / (3 * sp.sqrt(sp.pi)),
+            -8 * sp.sqrt(c) * sp.exp(-c / 9) / (27 * sp.sqrt(sp.pi))]
+    for n, w in enumerate(want):
+        got = e[(n,)].exact.subs({s: c for s in e[(n,)].exact.free_symbols if s.name == "c"})
+        assert sp.simplify(got - w) == 0, n

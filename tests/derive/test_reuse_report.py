@@ -58,6 +58,8 @@ def test_a_constant_target_has_nothing_to_learn():
     assert graph_start.dim == 0
     data = r.to_json()
     assert data["generative_exponent"] is None and data["reuse"] is None
+    # proved (nothing to learn), and said in words, not as the string "None"
+    assert r.generative_bound()["text"] == "none (the target is constant)"
 
 
 def test_a_truncated_expansion_proves_nothing_beyond_its_degree():
@@ -138,3 +140,24 @@ def test_unsettled_orders_are_named_with_their_step():
     text = "; ".join([f"{names[k]} order not found up to m = 1" for k in range(2)]
                      + [f"{names[k]} order not found at step 2 up to m = 1" for k in range(4)])
     assert r.generative_bound()["text"] == f"<= 5, not proved; {text}"
+
+
+def test_a_witness_from_an_exact_label_power_is_a_proof():
+    # y = erf(z1): E[y z1] = E[erf'(z1)] = (2 / sqrt(pi)) E[exp(-z1^2)] = 2 / sqrt(3 pi) != 0
+    # (Stein), a closed form: the first-order witness is exact, so the generative exponent
+    # 1 (its least possible value) is proved and the cost O(d), although the higher label
+    # powers y^2, y^3 have only numerical coefficients (they witness nothing here).
+    r = exponents("erf(z1)", alpha_c=False)
+    assert [s.order for s in r.reuse_steps] == [1]
+    assert r.generative_bound() == {"proved": True, "relation": "=", "value": 1,
+                                    "reuse": "O(d)", "text": "1"}
+    assert r.complexity()["reuse"] == "O(d)"
+    # y = erf(z1) erf(z2): (z1, z2) -> (-z1, -z2) fixes y, so E[z | y] = 0 (certified by
+    # symmetry for every label function), and E[y z1 z2] = (2 / sqrt(3 pi))^2 != 0 exactly:
+    # second order, proved: O(d log d).
+    r = exponents("erf(z1)*erf(z2)", alpha_c=False)
+    assert [(s.order, s.after.dim) for s in r.reuse_steps] == [(2, 2)]
+    assert r.generative_bound()["text"] == "2" and r.exact["reuse"]
+    # tanh has no closed-form Gaussian moments: the same structure stays a bound
+    r = exponents("tanh(z1)*tanh(z2)", alpha_c=False)
+    assert r.generative_bound()["relation"] == "<=" and not r.exact["reuse"]

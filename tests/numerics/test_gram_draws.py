@@ -61,6 +61,31 @@ def test_gamma_draws_follow_the_gamma_law(gamma_draws, alpha):
     assert abs(x.var() - alpha) < Z * alpha * np.sqrt(2 * (1 + 3 / alpha) / n)
 
 
+def test_marsaglia_tsang_log_ratio_against_high_precision():
+    # The acceptance test log U < s h(t), h(t) = 3 log1p(t) - 3t + 3t^2/2 - t^3, evaluated
+    # by a series for |t| < 0.05 (where h ~ -3t^4/4 cancels catastrophically). At large
+    # shapes the whole run of trials uses the series, but a wrong series moves the
+    # acceptance probability by only ~s t^4 ~ 1e-5: invisible to the KS and moment tests.
+    # So h is checked against mpmath at 40 digits on a grid of t both sides of the switch:
+    # the series to a relative 1e-12 (its truncation error is below 1e-19 relative to t^4),
+    # the direct form (|t| >= 0.05) to its rounding error, a few ulp of the terms, s * 1e-14
+    # * max(1, |t|^3) absolute (measured: 2e-14 at t = 0.0501, s = 833).
+    import mpmath
+
+    from escalier.numerics.simulation._gram_draws import _mt_log_ratio
+
+    mpmath.mp.dps = 40
+    ts = [-0.9, -0.3, -0.0501, -0.0499, -0.03, -1e-3, -1e-6, 1e-6, 1e-3, 0.02, 0.0499,
+          0.0501, 0.4, 2.0]
+    s = 833.0
+    got = np.asarray(_mt_log_ratio(jnp.asarray(ts, jnp.float64), s))
+    for t, g in zip(ts, got, strict=True):
+        t = mpmath.mpf(t)
+        ref = s * (3 * mpmath.log1p(t) - 3 * t + 3 * t**2 / 2 - t**3)
+        tol = 1e-12 * abs(ref) if abs(t) < 0.05 else s * 1e-14 * max(1, abs(t) ** 3)
+        assert abs(g - ref) <= tol, float(t)
+
+
 @pytest.fixture(scope="module")
 def factors():
     m, df, n = 3, 7, 40_000
@@ -97,6 +122,24 @@ def test_bartlett_wishart_moments(factors):
             # Var of the sample variance: (mu4 - var^2) / n, mu4 from the chi-square /
             # product-normal fourth moments, bounded here by 12 df^2 + 12 df
             assert abs(W[:, i, j].var() - var) < Z * np.sqrt((12 * df**2 + 12 * df) / n), (i, j)
+
+
+def test_bartlett_diagonal_at_large_degrees_of_freedom():
+    # The chain draws Bartlett factors with df = d - k - p, up to 10^6 and more. At m = 2,
+    # df = 2000 and n = 20000 draws, the standard error of the mean of H_ii^2 ~ chi^2_{df - i}
+    # is sqrt(2 (df - i) / n) ~ 0.45: a 1% error in the chi-square scale (20) is ~45 standard
+    # errors, far beyond what the small-df factors above resolve (~4).
+    m, df, n = 2, 2000, 20_000
+    normals, uniforms = bartlett_size(m, df)
+    H = np.asarray(jax.jit(lambda state: bartlett(Stream(state, (n,), normals, uniforms,
+                                                         jnp.float64), m, df, jnp.float64))(
+        _state(11)))
+    for i in range(m):
+        x = H[:, i, i] ** 2
+        assert abs(_z(x, df - i)) < Z, i
+        # Var chi^2_nu = 2 nu; the sample variance's standard error is about 2 nu sqrt(2 / n)
+        assert abs(x.var() / (2 * (df - i)) - 1) < Z * np.sqrt(2 / n), i
+    assert abs(_z(H[:, 1, 0], 0)) < Z and abs(H[:, 1, 0].var() - 1) < Z * np.sqrt(2 / n)
 
 
 @pytest.mark.parametrize(("batch", "p", "reuse"), [(4, 2, 1), (3, 1, 2)])
@@ -177,6 +220,18 @@ def test_gram_reuse_block_matches_exact_formula():
     assert abs(_z(dQ - R * drift_Q - R**2 * square, 0)) < Z
     # power: a fresh batch each step would give R (not R^2) times the squared step
     assert abs(_z(dQ - R * drift_Q - R * square, 0)) > 3 * Z
+    # The part of w outside the teacher direction (P = 1: Q - M^2 = |w_perp|^2 / d) moves by
+    # R g_perp, with E[w_perp . g_perp] = 0 (x_perp is independent of y and w) and
+    # E|g_perp|^2 / d = lr^2 a^2 (d - 1) E[Delta^2] / (B d^2), E[Delta^2] = 1 + noise: the
+    # student-span and complement blocks of the reuse step.
+    Q1, M1 = out["Q"][:, 1, 0, 0], out["M"][:, 1, 0, 0]
+    perp = (Q1 - M1**2) - (Q0 - M0**2)
+    assert abs(_z(perp - R**2 * lr**2 * a**2 * (d - 1) * (1 + noise) / (B * d**2), 0)) < Z
+    # the teacher part: E[dM^2] = 2 R M0 E[g_M] + R^2 E[g_M^2], E[g_M] = lr a / d and
+    # E[g_M^2] = lr^2 a^2 E[(sum_mu Delta_mu x1_mu)^2] / (B^2 d^2) = lr^2 a^2 (2 + B + noise)
+    # / (B d^2) (E[Delta^2 x1^2] = 3 + noise, E[Delta x1] = 1)
+    teacher = M1**2 - M0**2 - 2 * R * M0 * lr * a / d
+    assert abs(_z(teacher - R**2 * lr**2 * a**2 * (2 + B + noise) / (B * d**2), 0)) < Z
 
 
 def _brute_force_spherical(S, d, B, lr, noise, seed):
