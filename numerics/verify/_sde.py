@@ -315,7 +315,8 @@ class OrnsteinUhlenbeck:
         return self.S - E @ self.S @ E.T
 
 
-def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True) -> np.ndarray:
+def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True,
+                points: int | None = None) -> np.ndarray:
     """A zero of the drift near y_guess (scipy.optimize.root, JAX Jacobian).
 
     Raises:
@@ -326,7 +327,7 @@ def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True
     import jax.numpy as jnp
     from scipy.optimize import root
 
-    fns = sde_functions(scenario, finite_lr=finite_lr)
+    fns = sde_functions(scenario, finite_lr=finite_lr, points=points)
     f = jax.jit(lambda y: fns.rhs(0.0, y, fns.args))
     jac = jax.jit(jax.jacfwd(lambda y: fns.rhs(0.0, y, fns.args)))
     sol = root(lambda y: np.asarray(f(jnp.asarray(y))), np.asarray(y_guess, dtype=float),
@@ -340,7 +341,7 @@ def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True
 
 
 def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
-                       refine: bool = True) -> OrnsteinUhlenbeck:
+                       refine: bool = True, points: int | None = None) -> OrnsteinUhlenbeck:
     """The Ornstein-Uhlenbeck limit of the overlap SDE at a fixed point.
 
     Args:
@@ -349,6 +350,7 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
         d: dimension.
         finite_lr: finite-learning-rate covariance.
         refine: solve rhs(y) = 0 from y_star first.
+        points: quadrature nodes for covariance terms without closed form (sde_functions).
 
     Raises:
         ValueError: y* not a fixed point (residual > 1e-9), or J not stable (an eigenvalue
@@ -359,8 +361,8 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
     import jax.numpy as jnp
     from scipy.linalg import solve_continuous_lyapunov
 
-    fns = sde_functions(scenario, finite_lr=finite_lr)
-    y = fixed_point(scenario, y_star, finite_lr=finite_lr) if refine else np.asarray(
+    fns = sde_functions(scenario, finite_lr=finite_lr, points=points)
+    y = fixed_point(scenario, y_star, finite_lr=finite_lr, points=points) if refine else np.asarray(
         y_star, dtype=float)
     res = float(np.max(np.abs(np.asarray(fns.rhs(0.0, jnp.asarray(y), fns.args)))))
     if not res < 1e-9:
