@@ -181,7 +181,7 @@ def initial_overlaps(scenario, d: int, seeds: int, seed: int = 0) -> np.ndarray:
 def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 0,
                  n_records: int = 50, dt: float = 0.01, y0=None, finite_lr: bool = True,
                  brownian: str = "unsafe", tol: float = EIG_TOL,
-                 points: int | None = None) -> SdeRun:
+                 points: int | None = None, noise_scale: float = 1.0) -> SdeRun:
     """Integrate the overlap SDE (module docstring) on `seeds` independent Brownian paths.
 
     Args:
@@ -200,6 +200,8 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
         tol: relative tolerance for negative eigenvalues of C (diffusion_root).
         points: quadrature nodes per dimension for covariance terms without closed form
             (sde_functions).
+        noise_scale: multiplies sqrt(Sigma) (1: the SDE; 0: the ODE from the same starts,
+            for comparisons).
 
     Returns:
         SdeRun (paths (S, T, n), T = n_records + 1).
@@ -225,7 +227,7 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
     if y0 is None:
         y0 = initial_overlaps(scenario, d, seeds, seed)
     y0 = np.broadcast_to(np.asarray(y0, dtype=float), (seeds, n)).copy()
-    scale = fns.eta / math.sqrt(fns.n_b * d)
+    scale = float(noise_scale) * fns.eta / math.sqrt(fns.n_b * d)
     keys = jax.random.split(jax.random.fold_in(jax.random.key(seed), 1), seeds)
     solve = _solver(fns, n, brownian, float(tol))
     ys = np.asarray(solve(jnp.asarray(y0), keys, fns.args, jnp.asarray(ts), h, scale,
@@ -246,7 +248,7 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
               "dt": h, "finite_lr": bool(finite_lr), "brownian": brownian,
               "eta": fns.eta, "n_b": fns.n_b, "scheme": "Euler-Maruyama (Ito)",
               "diffusion": "eta^2 C / (n_b d)", "backend": fns.noise.backend,
-              "points": points}
+              "points": points, "noise_scale": float(noise_scale)}
     return SdeRun(fns.names, ts, ys, int(d), config)
 
 
@@ -304,8 +306,17 @@ class OrnsteinUhlenbeck:
         """(n,) stationary standard deviations sqrt(diag S)."""
         return np.sqrt(np.diag(self.S))
 
+    def covariance_at(self, t: float) -> np.ndarray:
+        """Cov[z(t)] of the linearised SDE started at z(0) = 0 (y(0) = y*):
+        S - e^{J t} S e^{J^T t} (exact for the OU process; -> S as t -> infinity)."""
+        from scipy.linalg import expm
 
-def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True) -> np.ndarray:
+        E = expm(self.J * float(t))
+        return self.S - E @ self.S @ E.T
+
+
+def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True,
+                points: int | None = None) -> np.ndarray:
     """A zero of the drift near y_guess (scipy.optimize.root, JAX Jacobian).
 
     Raises:
@@ -316,7 +327,7 @@ def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True
     import jax.numpy as jnp
     from scipy.optimize import root
 
-    fns = sde_functions(scenario, finite_lr=finite_lr)
+    fns = sde_functions(scenario, finite_lr=finite_lr, points=points)
     f = jax.jit(lambda y: fns.rhs(0.0, y, fns.args))
     jac = jax.jit(jax.jacfwd(lambda y: fns.rhs(0.0, y, fns.args)))
     sol = root(lambda y: np.asarray(f(jnp.asarray(y))), np.asarray(y_guess, dtype=float),
@@ -330,7 +341,7 @@ def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True
 
 
 def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
-                       refine: bool = True) -> OrnsteinUhlenbeck:
+                       refine: bool = True, points: int | None = None) -> OrnsteinUhlenbeck:
     """The Ornstein-Uhlenbeck limit of the overlap SDE at a fixed point.
 
     Args:
@@ -339,6 +350,7 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
         d: dimension.
         finite_lr: finite-learning-rate covariance.
         refine: solve rhs(y) = 0 from y_star first.
+        points: quadrature nodes for covariance terms without closed form (sde_functions).
 
     Raises:
         ValueError: y* not a fixed point (residual > 1e-9), or J not stable (an eigenvalue
@@ -349,8 +361,8 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
     import jax.numpy as jnp
     from scipy.linalg import solve_continuous_lyapunov
 
-    fns = sde_functions(scenario, finite_lr=finite_lr)
-    y = fixed_point(scenario, y_star, finite_lr=finite_lr) if refine else np.asarray(
+    fns = sde_functions(scenario, finite_lr=finite_lr, points=points)
+    y = fixed_point(scenario, y_star, finite_lr=finite_lr, points=points) if refine else np.asarray(
         y_star, dtype=float)
     res = float(np.max(np.abs(np.asarray(fns.rhs(0.0, jnp.asarray(y), fns.args)))))
     if not res < 1e-9:

@@ -1,0 +1,132 @@
+"""The overlap SDE (escalier.numerics.verify.simulate_sde) against the simulated network, and
+its Ornstein-Uhlenbeck limit (docs/noise.md).
+
+Statistics: with N independent paths and N independent seeds (the SDE starts from its own
+random weights, drawn with the simulation's law, not from the simulation's), the ratio of
+sample variances of one overlap at one time is F(N - 1, N - 1) distributed when the variances
+are equal (near-Gaussian overlaps: fluctuations of order d^-1/2). Each ratio must lie in the
+two-sided band of total level ALPHA / (number of ratios) (Bonferroni). The ODE from the same
+random starts (noise_scale = 0) must fail the same band somewhere: the noise is resolved.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from escalier.derive import Scenario
+from escalier.numerics.simulation import simulate
+from escalier.numerics.verify import (
+    diffusion_root,
+    ornstein_uhlenbeck,
+    overlap_state,
+    simulate_sde,
+)
+
+ALPHA = 1e-3
+
+# a small initial scale (w ~ N(0, 0.2^2 I)) so that the noise, not the initial spread,
+# dominates the variance at the record times
+SINGLE = Scenario("erf(z1/sqrt(2))", student="erf", p=1, lr=1.0, init_scale=0.2)
+COMMITTEE = Scenario("erf(z1/sqrt(2))", student="erf", p=2, lr=0.5, init_scale=0.2)
+LINEAR = Scenario("z1", student="linear", p=2, lr=0.5, a=(1.0, 0.5), init_scale=0.2)
+
+
+def _sim_states(sc, d, time, seeds, n_records, seed=1):
+    r = simulate(sc, d, time, seeds=seeds, n_records=n_records, engine="gram", seed=seed,
+                 progress=False)
+    return r.times, np.asarray(overlap_state(sc, np.asarray(r.Q), np.asarray(r.M),
+                                             np.asarray(r.a)))
+
+
+def variance_table(sc, d, time, seeds, n_records, points=None, dt=0.01):
+    """Rows (t, name, var SDE, var sim, ratio, band, var ODE-only) at the record times t > 0."""
+    times, sim = _sim_states(sc, d, time, seeds, n_records)
+    sde = simulate_sde(sc, d, time, seeds=seeds, n_records=n_records, seed=2, points=points,
+                       dt=dt)
+    ode = simulate_sde(sc, d, time, seeds=seeds, n_records=n_records, seed=2, points=points,
+                       dt=dt, noise_scale=0.0)
+    np.testing.assert_allclose(sde.times, times, atol=1e-12)
+    n = sim.shape[-1]
+    m = n_records * n
+    lo, hi = stats.f.ppf([ALPHA / (2 * m), 1 - ALPHA / (2 * m)], seeds - 1, seeds - 1)
+    rows = []
+    for ti in range(1, n_records + 1):
+        for i, name in enumerate(sde.names):
+            vs, vm = sde.y[:, ti, i].var(ddof=1), sim[:, ti, i].var(ddof=1)
+            vo = ode.y[:, ti, i].var(ddof=1)
+            rows.append((float(times[ti]), name, vs, vm, vs / vm, (lo, hi), vo))
+    return rows
+
+
+def _check(rows):
+    lo, hi = rows[0][5]
+    ratios = np.array([r[4] for r in rows])
+    assert np.all((ratios > lo) & (ratios < hi)), [(r[0], r[1], r[4]) for r in rows]
+    ode = np.array([r[6] / r[3] for r in rows])
+    assert np.any((ode < lo) | (ode > hi)), "the ODE alone passes: the test has no power"
+
+
+def test_sde_variance_matches_simulation_linear_committee_d500():
+    """Linear student p = 2 (a = (1, 0.5)) on y = z1 (every expectation exact, fast),
+    eta = 0.5, d = 500, 300 seeds and paths, t = 1, 2."""
+    _check(variance_table(LINEAR, 500, 2.0, 300, 2, dt=0.02))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d", [500, 2000])
+def test_sde_variance_matches_simulation_single_index(d):
+    _check(variance_table(SINGLE, d, 4.0, 600, 2, points=16, dt=0.02))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d", [500, 2000])
+def test_sde_variance_matches_simulation_committee(d):
+    """erf committee student p = 2 on an erf single index teacher (k = 1), eta = 0.5."""
+    _check(variance_table(COMMITTEE, d, 4.0, 400, 2, points=8, dt=0.04))
+
+
+def test_diffusion_root_clips_rounding_and_flags_indefinite():
+    import jax.numpy as jnp
+
+    A = np.array([[2.0, 1.0], [1.0, 0.5 + 1e-12]])  # rank one up to rounding
+    R, ok = diffusion_root(jnp.asarray(A))
+    assert bool(ok)
+    np.testing.assert_allclose(np.asarray(R @ R), A, atol=1e-10)
+    R, ok = diffusion_root(jnp.asarray([[1.0, 0.0], [0.0, -0.1]]))
+    assert not bool(ok) and np.all(np.isnan(np.asarray(R)))
+
+
+NOISY = Scenario("erf(z1/sqrt(2))", student="erf", p=1, lr=1.0, noise=0.5)
+
+
+@pytest.mark.slow
+def test_ornstein_uhlenbeck_against_sde():
+    """Label noise Delta = 0.5 keeps the noise on at the stable fixed point (p = k = 1).
+    The Lyapunov S solves J S + S J^T + D = 0 (checked); started at y*, the SDE's covariance at
+    t = 6 equals the OU covariance S - e^{Jt} S e^{J^T t} (d = 2000: the nonlinearity of the
+    drift over the O(d^-1/2) spread is negligible); 1500 paths, chi^2 band on each variance."""
+    d = 2000
+    ou = ornstein_uhlenbeck(NOISY, [1.0, 1.0], d)
+    J, S, D = ou.J, ou.S, ou.D
+    np.testing.assert_allclose(J @ S + S @ J.T, -D, atol=1e-12 * np.abs(D).max())
+    assert np.all(np.linalg.eigvalsh(S) > 0)
+    t, N = 6.0, 1500
+    run = simulate_sde(NOISY, d, t, seeds=N, n_records=1, y0=ou.y_star, points=12, dt=0.02)
+    var = run.y[:, -1].var(axis=0, ddof=1)
+    lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], N - 1) / (N - 1)
+    ratio = var / np.diag(ou.covariance_at(t))
+    assert np.all((ratio > lo) & (ratio < hi)), ratio
+    # the transient differs from the stationary S by more than the band: the test sees time
+    assert np.any(np.abs(np.diag(ou.covariance_at(t)) / np.diag(S) - 1) > hi - 1)
+
+
+def test_ornstein_uhlenbeck_refuses_unstable_fixed_point():
+    """Even target He2 with an He2 student: M = 0 is a fixed point (E[f(nu) nu ...] = 0 by
+    parity), unstable in M (information exponent 2): no stationary covariance."""
+    sc = Scenario("He2(z1)", student="He2", p=1, lr=0.05)
+    from escalier.numerics.verify import fixed_point
+
+    y = fixed_point(sc, [0.4, 0.0])
+    assert abs(y[1]) < 1e-12
+    with pytest.raises(ValueError, match="not stable"):
+        ornstein_uhlenbeck(sc, y, 500, refine=False)
