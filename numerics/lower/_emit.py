@@ -184,7 +184,7 @@ def jax_module(system) -> str:
         '"""' + head[0], *head[1:],
         "",
         f"Target f(z) = {sc.target.text}; student sigma(x) = {sc.sigma.expr}; p = {sc.p};",
-        f"loss = {sc.loss}; spherical = {sc.spherical}; "
+        f"loss = {sc.loss}; spherical = {sc.spherical}{' (tangent steps)' if sc.tangent else ''}; "
         f"second layer trained = {sc.train_second_layer}.",
         *calling,
         '"""',

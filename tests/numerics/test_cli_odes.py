@@ -53,7 +53,7 @@ def test_jax_emit_to_file_runs_alone(tmp_path):
 @pytest.mark.parametrize("argv,match", [
     (["z1", "--emit", "fortran"], "--emit"),
     (["z1", "--loss", "hinge"], "loss"),
-    (["z1", "--p", "2", "--spherical"], "spherical"),
+    (["z1", "--p", "2", "--tangent"], "spherical"),
     (["z1 +", "--p", "1"], "parse"),
 ])
 def test_bad_input_is_a_value_error(argv, match):
