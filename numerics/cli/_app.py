@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scaling": ("._scaling", "steps to escape against d for a single-index target, vs the theory"),
     "batch": ("._batch", "iterations to a target overlap against batch size: the knee near "
                          "d^(l/2), square vs correlation loss"),
+    "wide": ("._wide", "a wide committee's overlap ODE at any width, or its reduced large-width "
+                       "ODE (--reduced, --compare)"),
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
     "sos": ("._sos", "sum-of-squares lower bound (and minimisers) of a polynomial or a population risk"),
     "erm": ("._erm", "asymptotic errors of ERM on a Gaussian mixture vs its Gaussian equivalent"),
