@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                          "d^(l/2), square vs correlation loss"),
     "sde": ("._sde", "the overlaps' SDE (drift = ODE, diffusion = eta^2 x update covariance / d): "
                      "mean and std per overlap, vs simulation, Ornstein-Uhlenbeck"),
+    "wide": ("._wide", "a wide committee's overlap ODE at any width, or its reduced large-width "
+                       "ODE (--reduced, --compare)"),
     "odes": ("._odes", "Overlap ODEs of online SGD: LaTeX, SymPy or a standalone JAX module"),
     "sos": ("._sos", "sum-of-squares lower bound (and minimisers) of a polynomial or a population risk"),
     "erm": ("._erm", "asymptotic errors of ERM on a Gaussian mixture vs its Gaussian equivalent"),
