@@ -14,7 +14,9 @@ first; S2 = max(20, work / (n d p)) so that a run does about --work multiply-add
 --steps S1 S2), and steps/s = (S2 - S1) / (wall(S2) - wall(S1)), so the one-time draw of the set and
 the start are excluded (reported separately as the S1 run's wall time). Wall and CPU
 (process) seconds are both printed: on a shared machine the wall time depends on the load.
-The ratio gram / full of steps per second is printed per (d, alpha). From the operation
+The ratios gram / full of steps per second, by wall time and by CPU time, are printed per
+(d, alpha) (on a loaded machine trust the CPU one: the wall differences can be swamped by
+the start). From the operation
 counts it is about d / (k + p + min(n, d)): ~1 / alpha for alpha < 1, ~1 for alpha >= 1
 (both engines then read an n x ~d block twice per step).
 """
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
     print(f"multi-pass GD, Scenario y = z1 z2 + tanh(z1), k = 2, p = {args.p} erf neurons, "
           f"{args.seeds} seed(s), float64; steps/s by differencing runs of S1 and S2 steps")
     print(f"{'d':>6} {'alpha':>5} {'n':>6} {'S1':>5} {'S2':>5} {'engine':>6} {'start s':>8} "
-          f"{'steps/s':>9} {'cpu s/step':>10} {'gram/full':>9}")
+          f"{'steps/s':>9} {'cpu s/step':>10} {'gram/full wall':>14} {'gram/full cpu':>13}")
     for d in args.d:
         for alpha in args.alpha:
             n = MultiPass(alpha).samples(d)
@@ -66,18 +68,18 @@ def main(argv=None) -> int:
                 s1 = s2 // 4
             else:
                 s1, s2 = args.steps
-            rate = {}
+            rate, cpu = {}, {}
             for engine in ("full", "gram"):
                 timed(engine, d, alpha, s1)  # compile both programs
                 timed(engine, d, alpha, s2)
                 w1, c1 = timed(engine, d, alpha, s1)
                 w2, c2 = timed(engine, d, alpha, s2)
                 rate[engine] = (s2 - s1) / max(w2 - w1, 1e-9)
-                cpu_step = (c2 - c1) / (s2 - s1)
-                ratio = f"{rate['gram'] / rate['full']:>9.2f}" if engine == "gram" else ""
+                cpu[engine] = (c2 - c1) / (s2 - s1)
+                ratio = (f"{rate['gram'] / rate['full']:>14.2f} {cpu['full'] / cpu['gram']:>13.2f}"
+                         if engine == "gram" else "")
                 print(f"{d:>6} {alpha:>5g} {n:>6} {s1:>5} {s2:>5} {engine:>6} {w1:>8.2f} "
-                      f"{rate[engine]:>9.2f} "
-                      f"{cpu_step:>10.4f} {ratio}", flush=True)
+                      f"{rate[engine]:>9.2f} {cpu[engine]:>10.2e} {ratio}", flush=True)
     return 0
 
 

@@ -298,20 +298,28 @@ class GramChain:
             out["H"] = stream.normal((n, self.df))
         return stream.state, out
 
-    def _gradient(self, A, Bx, a, gs, gx, xi):
-        """(C, sigma(lambda), Delta_e, lambda) of one batch at the current weights."""
-        sc = self.scenario
-        f, sigma, dsigma = self._fns
-        LP = jnp.asarray(self.teacher_root, self.dtype)
-        nu = gs @ LP.T
-        lam = gs @ A.T + gx @ Bx.T
+    def labels(self, gs, xi):
+        """(nu, y): the teacher's pre-activations nu = gs L_P^T and the labels (with noise)
+        of samples with teacher-frame coordinates gs (n_b x k)."""
+        f = self._fns[0]
+        nu = gs @ jnp.asarray(self.teacher_root, self.dtype).T
         y = f(nu)
         if xi is not None:
-            y = y + jnp.sqrt(jnp.asarray(sc.noise, self.dtype)) * xi
+            y = y + jnp.sqrt(jnp.asarray(self.scenario.noise, self.dtype)) * xi
+        return nu, y
+
+    def coefficients(self, lam, y, a):
+        """(C, sigma(lambda), Delta_e): C_mu j = a_j Delta_e^mu sigma'(lambda_j^mu)."""
+        _, sigma, dsigma = self._fns
         s = sigma(lam)
-        delta = residual_function(sc)(y, s @ a)
-        C = delta[:, None] * dsigma(lam) * a[None, :]
-        return C, s, delta, lam
+        delta = residual_function(self.scenario)(y, s @ a)
+        return delta[:, None] * dsigma(lam) * a[None, :], s, delta
+
+    def _gradient(self, A, Bx, a, gs, gx, xi):
+        """(C, sigma(lambda), Delta_e, lambda) of one batch at the current weights."""
+        _, y = self.labels(gs, xi)
+        lam = gs @ A.T + gx @ Bx.T
+        return (*self.coefficients(lam, y, a), lam)
 
     def _finish(self, A, B, a, s, delta, eps_a):
         sc = self.scenario

@@ -156,12 +156,15 @@ def test_displaced_unit_equals_d_dimensional_step(variant, d):
 @pytest.mark.parametrize("d, alpha", [(16, 3.0), (40, 0.5)])
 def test_multipass_run_equals_d_dimensional_gd(d, alpha):
     """The gram multi-pass program (start, records) == plain GD on the training set rebuilt
-    in R^d from the kept frame coordinates, step for step (n > d - k - p and n < d - k - p)."""
+    in R^d from the kept frame coordinates, step for step: n > d - k - p (frame form) and
+    n < d - k - p (the Gram form, lambda += eps K C)."""
     sc = replace(MULTIPASS, train_second_layer=True, lr_a=1.0)
     n, every, n_rec = round(alpha * d), 5, 3
-    start, block = _program(sc, d, n, every, n_rec, "float64")
-    state, batch, first = start(jax.random.split(jax.random.key(1), 2))
+    start, block, frame = _program(sc, d, n, every, n_rec, "float64")
+    keys = jax.random.split(jax.random.key(1), 2)
+    state, batch, first = start(keys)
     _, (Q, M, a_rec) = block(state, batch)
+    state, batch = frame(keys)
     chain = GramChain(replace(sc, batch=n), d, jnp.float64, keep_batch=True)
     for i in range(2):
         A, Bx, a = (x[i] for x in state)
