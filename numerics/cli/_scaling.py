@@ -25,7 +25,9 @@ DEFAULT_D = (128, 256, 512, 1024)
 def add_arguments(parser) -> None:
     parser.add_argument("target", help="single-index target f(z1), e.g. 'He3(z1)'")
     parser.add_argument("--student", default=None,
-                        help="student activation (default: the target's own link f(x))")
+                        help="student activation (default: the target's own link f(x); "
+                             "under --protocol reuse: relu for generative exponent 1, x**2/2 "
+                             "for 2, see docs/reuse.md)")
     parser.add_argument("--d", type=bounded(int, 2), nargs="+", default=list(DEFAULT_D),
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
     parser.add_argument("--seeds", type=positive_int, default=None,
@@ -37,7 +39,9 @@ def add_arguments(parser) -> None:
                         help="learning-rate prefactor lr0: lr = lr0 (l <= 2) or "
                              "lr0 d^(-(l-2)/2) (l >= 3) (default: half the prefactor that "
                              "minimises the mean escape time of the small-overlap diffusion "
-                             "(ODE drift + SGD noise) at the smallest d)")
+                             "(ODE drift + SGD noise) at the smallest d; under --protocol "
+                             "reuse: lr at every d, default half the rate minimising the "
+                             "escape time of the d -> infinity reuse ODE)")
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=bounded(float, 0, 1, low_open=True, high_open=True),
                         default=0.5,
