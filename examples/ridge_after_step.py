@@ -69,6 +69,8 @@ def main(argv=None) -> int:
                 f"alpha_r {a:g}: {v:.4f}" for a, v in zip(ar, y, strict=True)))
         ax.axhline(r["E_y2"], color="grey", lw=0.8, label="zero predictor")
         ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(ar, [f"{a:g}" for a in ar])
         ax.set_xlabel("alpha_r = n_r / d")
         ax.set_ylabel("test error")
         ax.set_title(f"lr = {eta:g} sqrt(p), lambda = {args.lam:g}", fontsize=10)
