@@ -149,9 +149,9 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     Args:
         target: a Target or its text, e.g. "z1 + He3(z2)" (no free parameters).
         student: optional student activation (name in ACTIVATIONS or an expression in x)
-            for the student-aware information exponent and the student-aware few-steps
-            chain (FewSteps(student=...): only the terms whose Hermite order the student
-            sees, docs/theory.md §3.3).
+            for the student-aware information exponent and the student-aware giant-step
+            subspaces and few-steps chain (GiantStep / FewSteps(student=...): only the terms
+            whose Hermite order the student sees, docs/theory.md §3.3).
         max_degree: truncation degree of the Hermite expansions of non-polynomial targets
             (default 8; polynomial targets are expanded exactly and completely).
         max_power: largest label power m in the generative witnesses E[y~^m He(z)]
@@ -181,9 +181,10 @@ def exponents(target: Target | str, *, student=None, max_degree: int | None = No
     et al. 2024 (arXiv 2405.15459); Troiani et al. 2025 (arXiv 2405.15480).
     """
     chosen = _protocol_objects(protocols)
-    few = chosen.get("few_steps")
-    if student is not None and few is not None and few.student is None:
-        chosen["few_steps"] = dataclasses.replace(few, student=str(student))
+    for name in ("giant_step", "few_steps"):
+        proto = chosen.get(name)
+        if student is not None and proto is not None and proto.student is None:
+            chosen[name] = dataclasses.replace(proto, student=str(student))
     kwargs = dict(student=student, max_degree=max_degree, max_power=max_power, alpha_c=alpha_c)
     try:
         return _exponents(target, chosen, numeric=None, **kwargs)

@@ -23,6 +23,8 @@ TINY = {
                               "100", "--seeds", "2"],
     "giant_step_subspaces.py": ["--d", "30", "--seeds", "2", "--alpha", "2"],
     "spiked_spectrum.py": ["--p", "60", "--d", "80"],
+    "ridge_after_step.py": ["--p", "40", "--d", "40", "--seeds", "2", "--alphas-ridge", "1",
+                            "2"],
     "ufm_hessian_spectrum.py": ["--K", "2", "--L", "2", "--width", "3", "--n", "1",
                                 "--restarts", "2"],
     "sweep_he3_escape.py": ["--d", "16", "--lr", "1", "--seeds", "4", "--max-steps",

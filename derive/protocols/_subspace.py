@@ -96,13 +96,19 @@ class GiantStepSubspaces:
     exponent: int | None
 
 
-def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = None) -> GiantStepSubspaces:
-    """One giant GD step: the learned subspaces U*_l and the smallest l learning target_space."""
+def giant_step(ctx: Context, target_space: Subspace, cache: ImageCache | None = None,
+               student: StudentCoefficients | None = None) -> GiantStepSubspaces:
+    """One giant GD step: the learned subspaces U*_l and the smallest l learning target_space
+    (with a student: only the orders k with c_k(sigma) != 0, module _student)."""
     cache = cache or ImageCache(ctx)
     scalars = ctx.power(1).scalars
     U0 = Subspace.zero(ctx.k, scalars)
     kmax = max(_max_order(ctx), 1)
-    imgs = cache.images(1, U0, U0.complement(), kmax)
+    if student is None:
+        imgs = cache.images(1, U0, U0.complement(), kmax)
+    else:
+        imgs = conditional_images(ctx.power(1).form, U0, kmax, scalars, U0.complement(),
+                                  mode="symbolic", keep=student.keep)
     out = []
     U = U0
     exponent = None

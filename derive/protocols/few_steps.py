@@ -42,7 +42,7 @@ class FewSteps(Protocol):
         blocked: dict[int, dict] = {}
         exponent = None
         ctx = analysis.ctx
-        student = None
+        student, top = None, 0
         if self.student is not None:
             degree = ctx.power(1).degree if ctx.polynomial else ctx.max_degree
             top = max(degree, self.l or 1, analysis.result("giant_step").exponent or 1)
@@ -58,7 +58,9 @@ class FewSteps(Protocol):
 
         if self.l is None:
             giant = analysis.result("giant_step").exponent
-            for l in range(1, (giant or 0) + 1):
+            # a student-aware giant step may find nothing: still try l up to the degree
+            upper = giant or (top if student is not None else 0)
+            for l in range(1, upper + 1):
                 if chain_at(l):
                     exponent = l
                     break

@@ -2,6 +2,8 @@
 
 It learns U*_l = sum_{k <= l} Im(C_k); the exponent is the smallest l with U*_l equal to the
 relevant subspace (Dandi, Krzakala, Loureiro, Pesce, Stephan, arXiv 2305.18270).
+`GiantStep(student="relu")` keeps only the orders k whose Hermite coefficient c_k(sigma) the
+student has (module _student).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import ClassVar, final
 
 from ._base import Analysis, Protocol, ProtocolResult
 from ._step import Step, batch_cost
+from ._student import StudentCoefficients
 from ._subspace import giant_step
 
 __all__ = ["GiantStep"]
@@ -23,11 +26,17 @@ class GiantStep(Protocol):
 
     name: ClassVar[str] = "giant_step"
     requires: ClassVar[tuple[str, ...]] = ("online",)
+    student: str | None = None
 
     def analyse(self, analysis: Analysis) -> ProtocolResult:
         online = analysis.result("online")
         relevant = online.data["relevant"]
-        gs = giant_step(analysis.ctx, relevant, analysis.cache)
+        ctx = analysis.ctx
+        student = None
+        if self.student is not None:
+            degree = ctx.power(1).degree if ctx.polynomial else ctx.max_degree
+            student = StudentCoefficients.of(self.student, max(degree, 1) + 1)
+        gs = giant_step(ctx, relevant, analysis.cache, student)
         exponent = gs.exponent
         steps, last = [], analysis.zero()
         for l, space in enumerate(gs.subspaces, start=1):

@@ -302,6 +302,8 @@ def plot_spectrum(p: dict, path: str) -> None:
         ax2.set_ylabel("ridge test error")
         ax2.set_title(f"ridge, lambda = {r['lambda']:g}", fontsize=10)
         ax2.set_xscale("log")
+        ax2.minorticks_off()
+        ax2.set_xticks(r["alphas_ridge"], [f"{a:g}" for a in r["alphas_ridge"]])
         ax2.legend(fontsize=8)
     else:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -198,9 +198,9 @@ def exact_moments(W, teacher, student: str, target, orders: int = 40) -> tuple:
     e = hermite_expansion(t, orders)
     ck = np.array([float(e[(k,)].value) if (k,) in e.coefficients else 0.0
                    for k in range(orders + 1)])
-    from ._spike import _second_moment
+    from ._spike import label_second_moment
 
-    ey2 = _second_moment(t)
+    ey2 = label_second_moment(t)
     sigma = activation(student)
     x = next(iter(sigma.variables))
     fn = sp.lambdify([x], sigma.expr, modules=["numpy", "scipy"])

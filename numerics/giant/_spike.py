@@ -41,7 +41,8 @@ import math
 
 import numpy as np
 
-__all__ = ["feature_covariance_theory", "feature_covariance_top", "outlier_position",
+__all__ = ["feature_covariance_theory", "feature_covariance_top", "label_second_moment",
+           "outlier_position",
            "spike_scenario", "spike_simulation", "spike_summary", "spike_theory",
            "student_moments", "target_moments"]
 
@@ -56,7 +57,7 @@ def target_moments(target, student: str) -> tuple[np.ndarray, float, float]:
     e = hermite_expansion(t, 1)
     c1 = np.array([float(e[tuple(1 if j == r else 0 for j in range(k))].value)
                    for r in range(k)])
-    ey2 = _second_moment(t)
+    ey2 = label_second_moment(t)
     sigma = activation(student)
     x = next(iter(sigma.variables))
     z1 = Target.parse("z1").expr
@@ -65,7 +66,7 @@ def target_moments(target, student: str) -> tuple[np.ndarray, float, float]:
     return c1, ey2, mu1
 
 
-def _second_moment(t) -> float:
+def label_second_moment(t) -> float:
     """E[y^2]: exact from the complete Hermite expansion of a polynomial target, else
     Gauss-Hermite quadrature of y^2 (tensor rule, k <= 3)."""
     from escalier.derive import hermite_expansion
@@ -233,7 +234,7 @@ def student_moments(student: str) -> dict:
     t = Target(sigma.expr.xreplace({x: z1}), 1)
     es = hermite_expansion(t, 2)
     mu = [float(es[(k,)].value) * math.factorial(k) for k in range(3)]
-    return {"mu0": mu[0], "mu1": mu[1], "mu2": mu[2], "E_sigma2": _second_moment(t)}
+    return {"mu0": mu[0], "mu1": mu[1], "mu2": mu[2], "E_sigma2": label_second_moment(t)}
 
 
 def _mp_density(c: float):

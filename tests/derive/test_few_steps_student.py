@@ -58,3 +58,16 @@ def test_student_agnostic_chain_unchanged_and_report_passes_the_student():
     # one step from U = 0 needs c_t: He3(z1) at l = 3 with relu is blocked at its first step
     few = _few("He3(z1)", 3, "relu")
     assert few.data["blocked"][3]["step"] == 1 and few.data["blocked"][3]["needed_orders"] == [3]
+
+
+def test_student_aware_giant_step():
+    """One step from U = 0 needs c_l(sigma) for U*_l: He3(z1) needs c_3, which relu lacks
+    (None) and tanh has (3); the student-agnostic exponent is 3."""
+    assert exponents("He3(z1)", alpha_c=False).protocols["giant_step"].exponent == 3
+    assert exponents("He3(z1)", student="relu",
+                     alpha_c=False).protocols["giant_step"].exponent is None
+    assert exponents("He3(z1)", student="tanh",
+                     alpha_c=False).protocols["giant_step"].exponent == 3
+    # z1 + z1*z2: U*_2 needs c_2 (the z1 z2 term, t = 2): relu has it
+    assert exponents("z1 + z1*z2", student="relu",
+                     alpha_c=False).protocols["giant_step"].exponent == 2
