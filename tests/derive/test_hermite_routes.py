@@ -86,3 +86,13 @@ def test_erf_route_with_a_symbolic_offset():
     for n, w in enumerate(want):
         got = e[(n,)].exact.subs({s: c for s in e[(n,)].exact.free_symbols if s.name == "c"})
         assert sp.simplify(got - w) == 0, n
+
+
+def test_gaussian_weight_times_a_non_polynomial_factor_declines():
+    # erf(z) exp(-z^2): the completing-the-square route needs poly(z) exp(quadratic); erf is
+    # neither, so the route must decline (numbers), not treat erf as a polynomial factor.
+    # Odd: c_0 = 0; c_1 = E[z erf(z) exp(-z^2)] by Gauss-Hermite (120 nodes), 1e-6.
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    e = hermite_expansion("erf(z1)*exp(-z1**2)", 2)
+    ref = np.sum(w * x * erf(x) * np.exp(-(x**2))) / w.sum()
+    assert abs(float(e[(1,)].value) - ref) < 1e-6 and abs(ref) > 0.1
