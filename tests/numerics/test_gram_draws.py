@@ -163,6 +163,22 @@ def test_chain_complement_block_has_d_minus_k_minus_p_degrees(batch, p, reuse):
     assert abs(g.mean()) < Z / np.sqrt(g.size) and abs(g.var() - 1) < Z * np.sqrt(2 / g.size)
 
 
+def test_initial_teacher_overlaps_have_covariance_p_over_d():
+    # M0 = W0 W*^T / d with W* = sqrt(d) L_P E*, w_j ~ N(0, s^2 I_d) independent: each row
+    # of M0 is N(0, s^2 P / d), rows independent. The full 2 x 2 covariance (pooled over the
+    # p = 2 rows and S seeds) against s^2 P / d, each entry within 5 standard errors of the
+    # products' sample mean. P is not diagonal: a teacher root that misses the off-diagonal
+    # overlap (L_P = diag(sqrt(P_ii))) moves the off-diagonal entry from 0.5 to 0 (~30 s.e.),
+    # which the diagonal-only check of tests/numerics/test_gram.py does not see.
+    d, s, S = 50, 0.7, 4000
+    P = np.array([[2.0, 0.5], [0.5, 1.0]])
+    sc = Scenario("z1 + z2", p=2, init_scale=s, P=tuple(map(tuple, P)))
+    rows = run(sc, d, 0, _keys(S, 12), 1)["M"][:, 0].reshape(-1, 2) * np.sqrt(d) / s
+    for i in range(2):
+        for j in range(2):
+            assert abs(_z(rows[:, i] * rows[:, j], P[i, j])) < Z, (i, j)
+
+
 def _keys(seeds, seed):
     return jax.random.key_data(jax.random.split(jax.random.key(seed), seeds))
 
@@ -192,9 +208,13 @@ def test_gram_one_step_matches_exact_formula(loss, batch, d):
     # of the residuals over S seeds is tested with |z| < 5. Small d makes the complement's
     # share (d - k - p of the d + 1 + B in the squared step) large, so a wrong complement
     # dimension or a batch average without its 1 / B moves z far beyond 5.
-    S, lr, noise = 6000, 1.5, 0.3
+    # The second layer is trained too (lr_a): its step uses the first layer's old weights
+    # and the first layer's step the old a, so the formulas above hold unchanged, and
+    # E[da] = (lr_a / (B d)) E[sum_mu lambda_mu Delta_mu] = lr_a E[Delta lambda] / d with
+    # E[Delta lambda] = c_l Q + c_n M (a batch average without its 1 / B is B times that).
+    S, lr, noise, lr_a = 6000, 1.5, 0.3, 2.0
     sc = Scenario("z1", student="linear", p=1, lr=lr, batch=batch, noise=noise, loss=loss,
-                  a=(0.8,))
+                  a=(0.8,), train_second_layer=True, lr_a=lr_a)
     out = run(sc, d, 1, _keys(S, 7), 1)
     Q0, M0 = out["Q"][:, 0, 0, 0], out["M"][:, 0, 0, 0]
     dQ, dM = out["Q"][:, 1, 0, 0] - Q0, out["M"][:, 1, 0, 0] - M0
@@ -202,6 +222,10 @@ def test_gram_one_step_matches_exact_formula(loss, batch, d):
                                          loss=loss)
     assert abs(_z(dM - drift_M, 0)) < Z
     assert abs(_z(dQ - drift_Q - square, 0)) < Z
+    da = out["a"][:, 1, 0] - out["a"][:, 0, 0]
+    np.testing.assert_array_equal(out["a"][:, 0, 0], 0.8)
+    e_lam = (-0.8 * Q0 + M0) if loss == "square" else M0
+    assert abs(_z(da - lr_a * e_lam / d, 0)) < Z
 
 
 def test_gram_reuse_block_matches_exact_formula():
