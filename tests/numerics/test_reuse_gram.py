@@ -153,12 +153,16 @@ def test_displaced_unit_equals_d_dimensional_step(variant, d):
     assert not np.allclose(a1, a), "the second layer must move in this check"
 
 
+@pytest.mark.parametrize("geometry", ["free", "spherical", "tangent"])
 @pytest.mark.parametrize("d, alpha", [(16, 3.0), (40, 0.5)])
-def test_multipass_run_equals_d_dimensional_gd(d, alpha):
+def test_multipass_run_equals_d_dimensional_gd(d, alpha, geometry):
     """The gram multi-pass program (start, records) == plain GD on the training set rebuilt
     in R^d from the kept frame coordinates, step for step: n > d - k - p (frame form) and
-    n < d - k - p (the Gram form, lambda += eps K C)."""
-    sc = replace(MULTIPASS, train_second_layer=True, lr_a=1.0)
+    n < d - k - p (the Gram form, lambda += eps K C); free weights, every row renormalised
+    to ||w_j||^2 = d after each step (spherical), and the step projected on each row's
+    tangent space first (tangent), with p = 2 rows."""
+    sc = replace(MULTIPASS, train_second_layer=True, lr_a=1.0,
+                 spherical=geometry != "free", tangent=geometry == "tangent")
     n, every, n_rec = round(alpha * d), 5, 3
     start, block, frame = _program(sc, d, n, every, n_rec, "float64")
     keys = jax.random.split(jax.random.key(1), 2)
@@ -174,7 +178,11 @@ def test_multipass_run_equals_d_dimensional_gd(d, alpha):
         for r in range(n_rec):
             for _ in range(every):
                 gW, ga = _descent(sc, d, X, y, W, a)
+                if sc.tangent:
+                    gW = gW - (jnp.sum(gW * W, axis=1, keepdims=True) / d) * W
                 W, a = W + gW, a + ga
+                if sc.spherical:
+                    W = W * (math.sqrt(d) / jnp.linalg.norm(W, axis=1, keepdims=True))
             np.testing.assert_allclose(Q[i, r], W @ W.T / d, rtol=1e-10, atol=1e-13)
             np.testing.assert_allclose(M[i, r], W @ Ws.T / d, rtol=1e-10, atol=1e-13)
             np.testing.assert_allclose(a_rec[i, r], a, rtol=1e-11, atol=1e-13)
