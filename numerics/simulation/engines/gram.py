@@ -42,6 +42,9 @@ class GramEngine(Engine):
         reuse = 1 if protocol is None else protocol.steps_per_batch
         if protocol is not None:
             self.check(scenario, protocol)
+            if isinstance(protocol, AdaptiveLoss):
+                raise ValueError("the escape-time event loop runs one loss; simulate() with "
+                                 "AdaptiveLoss over a horizon and escape_times instead")
             if not protocol.learning_rate_schedule.constant:
                 raise ValueError(
                     f"the escape-time event loop runs a constant learning rate, got "
