@@ -78,7 +78,8 @@ def simulate(
         engine: an Engine (FullEngine(): d-dimensional weights; GramEngine(): the exact
             overlap-space chain), or its registry name "full" / "gram".
         protocol: the training protocol (default OnlineSGD(); StepsPerBatch(k) takes k steps
-            on each fresh batch; GiantSteps, MultiPass, Extragradient, SAM; OnlineSGD and
+            on each fresh batch; GiantSteps, MultiPass, Extragradient, SAM; AdaptiveLoss
+            (correlation loss until an overlap threshold, then square loss); OnlineSGD and
             StepsPerBatch take a learning-rate `schedule`); an engine that cannot run it
             exactly refuses it.
         dtype: "float64" (default; needs jax_enable_x64) or "float32".

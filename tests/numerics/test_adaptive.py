@@ -106,6 +106,11 @@ def test_engines_accept_and_validate_the_protocol():
             AdaptiveLoss(bad)
     with pytest.raises(ValueError, match="overlap"):
         AdaptiveLoss(0.5, overlap="mean")
+    from escalier.numerics.simulation import EscapeThreshold
+
+    with pytest.raises(ValueError, match="one loss"):
+        GramEngine().first_passage(SC, 64, jax.random.split(jax.random.key(0), 2),
+                                   EscapeThreshold(0.5), 100, protocol=PROTOCOL)
     M = jnp.array([[0.3, -0.4]])
     assert float(AdaptiveLoss(0.5, "max").measure(M)) == pytest.approx(0.4)
     assert float(AdaptiveLoss(0.5, "norm").measure(M)) == pytest.approx(0.5)
