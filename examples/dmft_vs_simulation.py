@@ -28,6 +28,10 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=40, help="DMFT time steps")
     parser.add_argument("--samples", type=int, default=2000, help="DMFT Monte-Carlo paths")
     parser.add_argument("--tol", type=float, default=1e-4, help="DMFT fixed-point tolerance")
+    parser.add_argument("--solver-seeds", type=int, default=1,
+                        help="DMFT solves with different Monte-Carlo seeds, averaged (the "
+                             "error of one solve is frozen by its common random numbers: "
+                             "with ReLU or He3 several are needed, docs/reuse.md)")
     parser.add_argument("--d", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--out", default="dmft_vs_simulation.png", help="figure file")
@@ -43,9 +47,17 @@ def main(argv=None) -> int:
     from escalier.numerics.dmft import plot_dmft, simulate_matched, solve_dmft
 
     sc = Scenario(args.target, student=args.student, p=args.p, lr=args.lr, init_scale=0.5)
-    sol = solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples,
-                     tol=args.tol)
-    print(f"DMFT: {sol.iterations} iterations, residual {sol.residuals[-1]:.2e}")
+    sols = [solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples,
+                       tol=args.tol, seed=s) for s in range(max(1, args.solver_seeds))]
+    sol = sols[0]
+    if len(sols) > 1:
+        from dataclasses import replace
+
+        sol = replace(sol, **{name: np.mean([getattr(s, name) for s in sols], axis=0)
+                              for name in ("Q", "M", "train_loss", "test_loss")})
+    print(f"DMFT: {len(sols)} solve(s) averaged; iterations "
+          f"{[s.iterations for s in sols]}, residuals "
+          f"{[float(f'{s.residuals[-1]:.2e}') for s in sols]}")
     sims = []
     print("simulation: GD with the DMFT's step (lr dt in t) on n = alpha d samples; deviation "
           "= max over t of |mean - DMFT|, with the standard error of the mean there")

@@ -26,6 +26,11 @@ def plot_dmft(sol, sims=(), title: str = ""):
                             ms=3, alpha=0.6)
             c += 1
         ax.plot(sol.times, sol.Q[:, j, j], f"C{c}--", label=f"Q{j + 1}{j + 1} DMFT")
+        for s in sims:
+            if "Q" in s:
+                q = np.asarray(s["Q"])[:, :, j, j]
+                ax.errorbar(s["times"], q.mean(0), q.std(0) / np.sqrt(len(q)), fmt=f"C{c}.",
+                            ms=3, alpha=0.6)
         c += 1
     ax.set(xlabel="t = GD steps / d", ylabel="overlap", title=title)
     ax.legend(fontsize=7)
