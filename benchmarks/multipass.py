@@ -74,7 +74,8 @@ def main(argv=None) -> int:
                 timed(engine, d, alpha, s2)
                 w1, c1 = timed(engine, d, alpha, s1)
                 w2, c2 = timed(engine, d, alpha, s2)
-                rate[engine] = (s2 - s1) / max(w2 - w1, 1e-9)
+                # nan when the start's variation swamps the steps (loaded machine)
+                rate[engine] = (s2 - s1) / (w2 - w1) if w2 > w1 else float("nan")
                 cpu[engine] = (c2 - c1) / (s2 - s1)
                 ratio = (f"{rate['gram'] / rate['full']:>14.2f} {cpu['full'] / cpu['gram']:>13.2f}"
                          if engine == "gram" else "")
