@@ -188,6 +188,26 @@ def test_hermite_image_matches_unfolding_rank():
     assert np.allclose(hermite_image(e, 3).projector_float(), np.outer(u, u))
 
 
+def test_hermite_image_at_the_ends_of_its_range_and_with_numbers():
+    # f = He2(z1) + z2 expanded to degree 3: C_1 = e2, C_2 = 2 e1 e1, C_3 = 0. The orders
+    # 1..max_degree are allowed (both ends included), others refused; an empty image is the
+    # zero subspace of R^2 (not of an unknown dimension).
+    e = hermite_expansion("He2(z1) + z2", 3)
+    assert np.allclose(hermite_image(e, 1).projector_float(), [[0, 0], [0, 1]])
+    top = hermite_image(e, 3)
+    assert top.dim == 0 and np.allclose(top.projector_float(), np.zeros((2, 2)))
+    for bad in (0, 4):
+        with pytest.raises(ValueError, match="k must be in 1..3"):
+            hermite_image(e, bad)
+    # numerical coefficients: f = tanh(z1)/2 + tanh(z2)/10, C_1 = E[tanh'] (1/2, 1/10) with
+    # E[tanh'(z)] ~ 0.6057 (Stein): entries 0.30 and 0.06, both far above the zero
+    # threshold 1e-9, so Im C_1 = span(5, 1).
+    e = hermite_expansion("tanh(z1)/2 + tanh(z2)/10", 1)
+    u = np.array([5.0, 1.0]) / math.sqrt(26)
+    img = hermite_image(e, 1)
+    assert img.dim == 1 and np.allclose(img.projector_float(), np.outer(u, u), atol=1e-9)
+
+
 def test_generative_witness_against_direct_integration():
     # E[He3(z)^3 z] by direct symbolic Gaussian integration: the witness of k* = 1 for He3.
     z = sp.Symbol("z", real=True)
