@@ -96,6 +96,15 @@ def test_diffusion_root_clips_rounding_and_flags_indefinite():
     assert not bool(ok) and np.all(np.isnan(np.asarray(R)))
 
 
+def test_indefinite_covariance_is_an_error_naming_the_state():
+    """Outside the overlaps' domain (Q11 = 0.1 < M11^2 = 0.81: Omega not PSD) the linear
+    network's C has a negative eigenvalue (-1.47 by the formula); the run must stop with an
+    error, not return NaN."""
+    sc = Scenario("z1", student="linear", p=1, lr=0.5)
+    with pytest.raises(ValueError, match="materially indefinite.*Q11"):
+        simulate_sde(sc, 100, 0.5, seeds=4, n_records=1, y0=[0.1, 0.9], dt=0.05)
+
+
 NOISY = Scenario("erf(z1/sqrt(2))", student="erf", p=1, lr=1.0, noise=0.5)
 
 
