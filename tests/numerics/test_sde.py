@@ -139,3 +139,20 @@ def test_ornstein_uhlenbeck_refuses_unstable_fixed_point():
     assert abs(y[1]) < 1e-12
     with pytest.raises(ValueError, match="not stable"):
         ornstein_uhlenbeck(sc, y, 500, refine=False)
+
+
+@pytest.mark.slow
+def test_ornstein_uhlenbeck_against_simulation():
+    """Linear student on y = z1 + label noise 0.2, eta = 0.5 (relaxation rates 0.5 and 0.625:
+    at t = 16 the start is forgotten to e^-8): the stationary Lyapunov covariance S against
+    the gram simulation's variance across 1000 seeds at d = 500, chi^2 band at level 1e-3."""
+    sc = Scenario("z1", student="linear", p=1, lr=0.5, noise=0.2)
+    d, N = 500, 1000
+    ou = ornstein_uhlenbeck(sc, [1.0, 1.0], d)
+    assert 16 * np.min(-ou.eigenvalues.real) > 7.9
+    times, sim = _sim_states(sc, d, 16.0, N, 1)
+    var = sim[:, -1].var(axis=0, ddof=1)
+    lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], N - 1) / (N - 1)
+    ratio = var / np.diag(ou.S)
+    print("OU vs simulation: variance ratios", ratio, "band", (lo, hi))
+    assert np.all((ratio > lo) & (ratio < hi)), ratio
