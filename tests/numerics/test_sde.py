@@ -73,6 +73,14 @@ def test_sde_variance_matches_simulation_linear_committee_d500():
 
 
 @pytest.mark.slow
+def test_sde_variance_matches_simulation_minibatch():
+    """Mini-batch n_b = 4 (Sigma = eta^2 C / (n_b d), eta / n_b inside xi_Q): linear
+    committee, eta = 1.5, d = 500, 400 seeds and paths, t = 1, 2."""
+    sc = Scenario("z1", student="linear", p=2, lr=1.5, a=(1.0, 0.5), init_scale=0.2, batch=4)
+    _check(variance_table(sc, 500, 2.0, 400, 2, dt=0.02))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("d", [500, 2000])
 def test_sde_variance_matches_simulation_single_index(d):
     _check(variance_table(SINGLE, d, 4.0, 600, 2, points=16, dt=0.02))
