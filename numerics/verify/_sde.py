@@ -235,7 +235,8 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
     bad = ~np.all(np.isfinite(ys), axis=-1)
     if np.any(bad):
         s, t = np.argwhere(bad)[0]
-        last = ys[s, max(t - 1, 0)]
+        # the last finite record of that path (its start when the first record is lost)
+        last = y0[s] if t == 0 else ys[s, t - 1]
         C = np.asarray(fns.covariance(jnp.asarray(last), fns.args))
         w = np.linalg.eigvalsh((C + C.T) / 2)
         why = (f"the update covariance C is materially indefinite near the state "
@@ -243,7 +244,9 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
                f"{w[0]:.3g} .. {w[-1]:.3g}; tolerance {tol:g} relative)"
                if w[0] < -tol * np.abs(w).max() else
                "the drift blows up (lower the learning rate, or the step dt)")
-        raise ValueError(f"SDE path {s} became non-finite before t = {ts[t]:.4g}: {why}")
+        since, until = (0.0, ts[1]) if t == 0 else (ts[t - 1], ts[t])
+        raise ValueError(f"SDE path {s} became non-finite between t = {since:.4g} and "
+                         f"{until:.4g}: {why}")
     config = {"d": int(d), "time": float(time), "seeds": int(seeds), "seed": int(seed),
               "dt": h, "finite_lr": bool(finite_lr), "brownian": brownian,
               "eta": fns.eta, "n_b": fns.n_b, "scheme": "Euler-Maruyama (Ito)",

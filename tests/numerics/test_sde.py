@@ -73,6 +73,14 @@ def test_sde_variance_matches_simulation_linear_committee_d500():
 
 
 @pytest.mark.slow
+def test_sde_variance_matches_simulation_minibatch():
+    """Mini-batch n_b = 4 (Sigma = eta^2 C / (n_b d), eta / n_b inside xi_Q): linear
+    committee, eta = 1.5, d = 500, 400 seeds and paths, t = 1, 2."""
+    sc = Scenario("z1", student="linear", p=2, lr=1.5, a=(1.0, 0.5), init_scale=0.2, batch=4)
+    _check(variance_table(sc, 500, 2.0, 400, 2, dt=0.02))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("d", [500, 2000])
 def test_sde_variance_matches_simulation_single_index(d):
     _check(variance_table(SINGLE, d, 4.0, 600, 2, points=16, dt=0.02))
@@ -94,6 +102,15 @@ def test_diffusion_root_clips_rounding_and_flags_indefinite():
     np.testing.assert_allclose(np.asarray(R @ R), A, atol=1e-10)
     R, ok = diffusion_root(jnp.asarray([[1.0, 0.0], [0.0, -0.1]]))
     assert not bool(ok) and np.all(np.isnan(np.asarray(R)))
+
+
+def test_indefinite_covariance_is_an_error_naming_the_state():
+    """Outside the overlaps' domain (Q11 = 0.1 < M11^2 = 0.81: Omega not PSD) the linear
+    network's C has a negative eigenvalue (-1.47 by the formula); the run must stop with an
+    error, not return NaN."""
+    sc = Scenario("z1", student="linear", p=1, lr=0.5)
+    with pytest.raises(ValueError, match="materially indefinite.*Q11"):
+        simulate_sde(sc, 100, 0.5, seeds=4, n_records=1, y0=[0.1, 0.9], dt=0.05)
 
 
 NOISY = Scenario("erf(z1/sqrt(2))", student="erf", p=1, lr=1.0, noise=0.5)
@@ -130,3 +147,20 @@ def test_ornstein_uhlenbeck_refuses_unstable_fixed_point():
     assert abs(y[1]) < 1e-12
     with pytest.raises(ValueError, match="not stable"):
         ornstein_uhlenbeck(sc, y, 500, refine=False)
+
+
+@pytest.mark.slow
+def test_ornstein_uhlenbeck_against_simulation():
+    """Linear student on y = z1 + label noise 0.2, eta = 0.5 (relaxation rates 0.5 and 0.625:
+    at t = 16 the start is forgotten to e^-8): the stationary Lyapunov covariance S against
+    the gram simulation's variance across 1000 seeds at d = 500, chi^2 band at level 1e-3."""
+    sc = Scenario("z1", student="linear", p=1, lr=0.5, noise=0.2)
+    d, N = 500, 1000
+    ou = ornstein_uhlenbeck(sc, [1.0, 1.0], d)
+    assert 16 * np.min(-ou.eigenvalues.real) > 7.9
+    times, sim = _sim_states(sc, d, 16.0, N, 1)
+    var = sim[:, -1].var(axis=0, ddof=1)
+    lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], N - 1) / (N - 1)
+    ratio = var / np.diag(ou.S)
+    print("OU vs simulation: variance ratios", ratio, "band", (lo, hi))
+    assert np.all((ratio > lo) & (ratio < hi)), ratio
