@@ -188,6 +188,30 @@ def test_hermite_image_matches_unfolding_rank():
     assert np.allclose(hermite_image(e, 3).projector_float(), np.outer(u, u))
 
 
+def test_conditional_images_at_points_are_exact_witnesses():
+    # f = z1 z2 + 2 z1 z3 + z1^2 z2 has the Hermite leading form G = f + z2 (z1^2 z2 =
+    # He2(z1) z2 + z2). Given U = span(e1), T_1(U)(x) = grad_w G(x e1 + w) at w = 0 =
+    # (x^2 + x + 1, 2x) in (e2, e3): at any two x the vectors span U^perp. The "points"
+    # route evaluates at pseudo-random integers x in [-97, 97]: every vector it returns must
+    # be that vector at one of them (an exact witness), and together they must span U^perp,
+    # as the symbolic route does.
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.hermite import conditional_images, expansion_form, scalars_of
+
+    e = hermite_expansion("z1*z2 + 2*z1*z3 + z1**2*z2", 3)
+    scalars = scalars_of(e)
+    form = expansion_form(e, scalars)
+    U = Subspace.span(3, [(1, 0, 0)], scalars)
+    points = conditional_images(form, U, 2, scalars, mode="points")
+    symbolic = conditional_images(form, U, 2, scalars, mode="symbolic")
+    assert points[2] == [] and symbolic[2] == []
+    assert Subspace.span(3, symbolic[1], scalars).dim == 2
+    assert Subspace.span(3, points[1], scalars).dim == 2
+    for v in points[1]:
+        assert v[0] == 0
+        assert any(v[1] * 2 * x == v[2] * (x * x + x + 1) for x in range(-97, 98)), v
+
+
 def test_hermite_image_at_the_ends_of_its_range_and_with_numbers():
     # f = He2(z1) + z2 expanded to degree 3: C_1 = e2, C_2 = 2 e1 e1, C_3 = 0. The orders
     # 1..max_degree are allowed (both ends included), others refused; an empty image is the

@@ -55,9 +55,12 @@ def test_piecewise_cut_away_from_zero_and_one():
 
 
 @pytest.mark.parametrize(("text", "func"), [("exp(-z1**4)", lambda x: np.exp(-(x**4))),
-                                           ("exp(cos(z1))", lambda x: np.exp(np.cos(x)))])
+                                           ("exp(cos(z1))", lambda x: np.exp(np.cos(x))),
+                                           ("cos(z1**3/10)", lambda x: np.cos(x**3 / 10))])
 def test_exponent_beyond_quadratic_is_not_a_gaussian_weight(text, func):
-    # exp(-z^4) (a quartic exponent) and exp(cos z) (not a polynomial exponent) are not
+    # exp(-z^4) (a quartic exponent), exp(cos z) (not a polynomial exponent) and
+    # cos(z^3 / 10) = (exp(i z^3 / 10) + exp(-i z^3 / 10)) / 2 (a cubic exponent; reading
+    # it as quadratic would drop the cubic and give 1 instead of 0.948) are not
     # poly(z) exp(quadratic): the completing-the-square route must decline, not fail.
     # E[g] by Gauss-Hermite (120 nodes) against the expansion's number, 1e-6.
     x, w = np.polynomial.hermite_e.hermegauss(120)
