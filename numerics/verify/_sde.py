@@ -243,7 +243,9 @@ def simulate_sde(scenario, d: int, time: float, *, seeds: int = 64, seed: int = 
                f"{dict(zip(fns.names, np.round(last, 6).tolist(), strict=True))} (eigenvalues "
                f"{w[0]:.3g} .. {w[-1]:.3g}; tolerance {tol:g} relative)"
                if w[0] < -tol * np.abs(w).max() else
-               "the drift blows up (lower the learning rate, or the step dt)")
+               "the path blows up (drift or noise too strong: lower the learning rate or "
+               "the step dt; for heavy-tailed updates the finite-lr part of C grows fast, "
+               "try finite_lr=False / --leading-order)")
         since, until = (0.0, ts[1]) if t == 0 else (ts[t - 1], ts[t])
         raise ValueError(f"SDE path {s} became non-finite between t = {since:.4g} and "
                          f"{until:.4g}: {why}")
