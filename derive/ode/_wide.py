@@ -122,7 +122,7 @@ def wide_patterns(scenario: Scenario) -> WidePatterns:
 
 @dataclass(frozen=True)
 class WideClosure:
-    """The large-width closure of one student unit j (arXiv 2302.05882), symbolically.
+    """The large-width closure of one student unit j (arXiv 2302.05882), symbolically (G = P^-1).
 
     The student weights split as w_j = sum_r (M P^-1)_jr w*_r + w_perp_j with orthogonal
     parts that are mutually orthogonal across units, so the state of unit j is its teacher
@@ -138,7 +138,7 @@ class WideClosure:
         k: number of teacher units.
         m, dm: the symbols of M_j and dM_j/dt (k each); m_other: M_l for another unit l.
         q, dQjj: the symbols of q_j and dQ_jj/dt.
-        P: the symbolic teacher overlaps (k x k, symmetric).
+        G: the symbolic inverse teacher overlaps P^-1 (k x k, symmetric entries G_rs).
         Qjj, Qjl: the closure's diagonal and off-diagonal student overlaps.
         dq: dq_j/dt in terms of dQjj, m, dm and P.
         time_factor: d/dt' = time_factor * d/dt, i.e. p / eta.
@@ -151,7 +151,7 @@ class WideClosure:
     m_other: tuple
     q: sp.Symbol
     dQjj: sp.Symbol
-    P: sp.Matrix
+    G: sp.Matrix
     Qjj: sp.Expr
     Qjl: sp.Expr
     dq: sp.Expr
@@ -163,26 +163,26 @@ class WideClosure:
 def wide_closure(k: int) -> WideClosure:
     """Derive the closure Q = M P^-1 M^T + diag(q) and the equation of q for k teacher units.
 
-    The equation of q follows by differentiating q_j = Q_jj - m_j^T P^-1 m_j along a path
-    m(t), Q_jj(t) (SymPy), so it holds for any right-hand side of (Q, M).
+    The entries of G = P^-1 are symbols G_rs (symmetric; no symbolic inversion, so the cost is
+    O(k^2) terms). The equation of q follows by differentiating q_j = Q_jj - m_j^T G m_j along a
+    path m(t), Q_jj(t) (SymPy), so it holds for any right-hand side of (Q, M).
     """
     t = sp.Symbol("t", real=True)
-    P = sp.Matrix(k, k, lambda r, s: sp.Symbol(f"P_{min(r, s)}{max(r, s)}", real=True))
+    G = sp.Matrix(k, k, lambda r, s: sp.Symbol(f"G_{min(r, s)}{max(r, s)}", real=True))
     m = sp.Matrix([sp.Symbol(f"m_{r}", real=True) for r in range(k)])
     m_other = sp.Matrix([sp.Symbol(f"mo_{r}", real=True) for r in range(k)])
     dm = sp.Matrix([sp.Symbol(f"dm_{r}", real=True) for r in range(k)])
     q, dQjj = sp.Symbol("q", real=True), sp.Symbol("dQjj", real=True)
-    Pinv = P.inv()
-    Qjj = sp.expand((m.T * Pinv * m)[0, 0] + q)
-    Qjl = sp.expand((m.T * Pinv * m_other)[0, 0])
-    # q(t) = Q_jj(t) - m(t)^T P^-1 m(t): differentiate along m_r(t), Q_jj(t)
+    Qjj = sp.expand((m.T * G * m)[0, 0] + q)
+    Qjl = sp.expand((m.T * G * m_other)[0, 0])
+    # q(t) = Q_jj(t) - m(t)^T G m(t): differentiate along m_r(t), Q_jj(t)
     mt = sp.Matrix([sp.Function(f"m{r}")(t) for r in range(k)])
     Qt = sp.Function("Qjj")(t)
-    qt = Qt - (mt.T * Pinv * mt)[0, 0]
+    qt = Qt - (mt.T * G * mt)[0, 0]
     dqt = sp.diff(qt, t)
     subs = {sp.Derivative(Qt, t): dQjj}
     subs.update({sp.Derivative(mt[r], t): dm[r] for r in range(k)})
-    dq = dqt.subs(subs).subs({mt[r]: m[r] for r in range(k)})
+    dq = sp.expand(dqt.subs(subs).subs({mt[r]: m[r] for r in range(k)}))
     eta, p = sp.symbols("eta p", positive=True)
-    return WideClosure(k, tuple(m), tuple(dm), tuple(m_other), q, dQjj, P, Qjj, Qjl,
-                       sp.simplify(dq), p / eta, eta, p)
+    return WideClosure(k, tuple(m), tuple(dm), tuple(m_other), q, dQjj, G, Qjj, Qjl, dq,
+                       p / eta, eta, p)

@@ -105,10 +105,7 @@ class WideRhs:
         self._I4 = {key: _lowered(e, patterns.cov4) for key, e in patterns.I4.items()}
         self._J2 = _lowered(patterns.J2, patterns.cov2)
         self._E2 = {key: _lowered(e, patterns.cov2) for key, e in patterns.E2.items()}
-        cl = wide_closure(self.k)
-        Psyms = [cl.P[r, s] for r in range(self.k) for s in range(r, self.k)]
-        self._closure_Q = lower(cl.Qjl, [*cl.m, *cl.m_other, *Psyms])
-        self._closure_dq = lower(cl.dq, [cl.dQjj, *cl.m, *cl.dm, *Psyms])
+        self._closure_fns = None  # lowered on first use (reduced system, small k)
         self._jl = tuple(np.triu_indices(self.p))
         self._jit = None
 
@@ -210,14 +207,24 @@ class WideRhs:
     def closure(self, M, q):
         """Q = M P^-1 M^T + diag(q), the large-width closure (escalier.derive.ode.wide_closure)."""
         p = self.p
-        Pc = self.P.astype(M.dtype)
         mj = [M[:, r][:, None] for r in range(self.k)]
         ml = [M[:, r][None, :] for r in range(self.k)]
-        Qjl = self._closure_Q.on_columns(*mj, *ml, *self._Pcols(Pc))
+        Qjl = self._closure()[0].on_columns(*mj, *ml, *self._Gcols(M.dtype))
         return Qjl + jnp.diag(q) + jnp.zeros((p, p), M.dtype)
 
-    def _Pcols(self, Pc):
-        return [Pc[r, s] for r in range(self.k) for s in range(r, self.k)]
+    def _closure(self):
+        """The lowered closure of escalier.derive.ode.wide_closure(k) (O(k^2) terms), and the
+        columns of G = P^-1."""
+        if self._closure_fns is None:
+            cl = wide_closure(self.k)
+            Gsyms = [cl.G[r, s] for r in range(self.k) for s in range(r, self.k)]
+            self._closure_fns = (lower(cl.Qjl, [*cl.m, *cl.m_other, *Gsyms]),
+                                 lower(cl.dq, [cl.dQjj, *cl.m, *cl.dm, *Gsyms]))
+        return self._closure_fns
+
+    def _Gcols(self, dtype):
+        G = jnp.linalg.inv(self.P.astype(dtype))
+        return [G[r, s] for r in range(self.k) for s in range(r, self.k)]
 
     def reduced(self, M, q, a, eta, n_b, Delta=0.0):
         """The reduced large-width ODE (arXiv 2302.05882) at teacher overlaps M (p, k) and
@@ -235,10 +242,9 @@ class WideRhs:
         first, vals, noise = self._pieces(Q, M, a, D, D)
         dM = eta * a[:, None] * first[:, p:]
         dQjj = 2 * eta * a * first[D, D] + eta**2 / n_b * a**2 * (vals + Delta * noise)
-        Pc = self.P.astype(M.dtype)
         cols = ([dQjj] + [M[:, r] for r in range(self.k)] + [dM[:, r] for r in range(self.k)]
-                + self._Pcols(Pc))
-        dq = self._closure_dq.on_columns(*cols)
+                + self._Gcols(M.dtype))
+        dq = self._closure()[1].on_columns(*cols)
         scale = p / eta
         return scale * dM, scale * (dq + jnp.zeros(p, M.dtype))
 
