@@ -191,7 +191,7 @@ def test_multipass_run_equals_d_dimensional_gd(d, alpha, geometry):
 
 # exact identity -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("engine", ["gram", "full"])
+@pytest.mark.parametrize("engine", ["gram", pytest.param("full", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("protocol", [Extragradient(), SAM(0.2)])
 def test_constant_gradient_displaced_steps_are_plain_steps(protocol, engine):
     sc = Scenario("z1 + z2", student="x", p=2, lr=0.6, loss="correlation")
