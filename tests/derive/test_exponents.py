@@ -212,6 +212,22 @@ def test_conditional_images_at_points_are_exact_witnesses():
         assert any(v[1] * 2 * x == v[2] * (x * x + x + 1) for x in range(-97, 98)), v
 
 
+def test_conditional_images_along_an_oblique_direction():
+    # f = u' w'^2 with u' = 2 z1 + z2, w' = z1 - 2 z2 (orthogonal, both of norm sqrt 5).
+    # Given U = span(2, 1): E[f He1(w) | u] = 0 (E[w^3] = 0) and E[f He2(w) | u] != 0, so
+    # order 1 is empty and order 2 gives the direction (1, -2). (Neither basis vector is a
+    # coordinate vector: the substitution is not a rescaling of monomials.)
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.hermite import conditional_images, expansion_form, scalars_of
+
+    e = hermite_expansion("(2*z1 + z2)*(z1 - 2*z2)**2", 3)
+    scalars = scalars_of(e)
+    U = Subspace.span(2, [(2, 1)], scalars)
+    images = conditional_images(expansion_form(e, scalars), U, 2, scalars)
+    assert images[1] == [] and images[2]
+    assert all(v[0] * -2 == v[1] and v[0] != 0 for v in images[2])
+
+
 def test_hermite_image_at_the_ends_of_its_range_and_with_numbers():
     # f = He2(z1) + z2 expanded to degree 3: C_1 = e2, C_2 = 2 e1 e1, C_3 = 0. The orders
     # 1..max_degree are allowed (both ends included), others refused; an empty image is the
