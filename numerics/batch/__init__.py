@@ -6,6 +6,7 @@ from ._knee import BatchStudy as BatchStudy
 from ._knee import batch_study as batch_study
 from ._knee import fit_knee as fit_knee
 from ._knee import learning_rate as learning_rate
+from ._map import iterate_adaptive_map as iterate_adaptive_map
 from ._map import iterate_map as iterate_map
 from ._map import map_first_passage as map_first_passage
 from ._map import map_function as map_function

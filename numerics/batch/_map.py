@@ -13,10 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from escalier.derive.ode import overlap_map
 from escalier.numerics.lower import lower
-from escalier.numerics.simulation import DIVERGENCE_BOUND
+from escalier.numerics.simulation import DIVERGENCE_BOUND, AdaptiveLoss
 
-__all__ = ["iterate_map", "map_first_passage", "map_function"]
+__all__ = ["iterate_adaptive_map", "iterate_map", "map_first_passage", "map_function"]
 
 
 def map_function(system, args: dict | None = None):
@@ -59,18 +60,67 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
     Raises:
         ValueError: bad counts, or a divergence (naming the step; lower eta).
     """
+    _check_counts(n_steps, record_every)
+    F, theta = map_function(system, args)
+    y0 = _start(system, y0, theta.dtype)
+    go = _scanner(system, int(n_steps // record_every), int(record_every))
+    return _finite(np.asarray(go(y0, theta)), record_every)
+
+
+def iterate_adaptive_map(scenario, protocol, y0, n_steps: int, args: dict | None = None,
+                         record_every: int = 1, *, points: int | None = None):
+    """The finite-step map of an AdaptiveLoss run (escalier.numerics.simulation): the
+    correlation-loss map until protocol.switched(M) after a step (or at the start), the
+    square-loss map from then on, as the engines do it step by step (docs/batch.md).
+
+    Args:
+        scenario: the Scenario (its loss is ignored: the protocol's two phases are used).
+        protocol: an AdaptiveLoss.
+        y0, n_steps, args, record_every: as in iterate_map (d is required in args).
+        points: Gauss-Hermite nodes per dimension (escalier.derive.ode.overlap_map).
+
+    Returns:
+        (ys, switch_step): ys as in iterate_map; switch_step (one per start) the number of
+        steps taken before the square loss applies (0: the start is past the threshold; nan:
+        not switched within n_steps).
+
+    Raises:
+        ValueError: bad counts, not an AdaptiveLoss, or a divergence (lower eta).
+    """
+    if not isinstance(protocol, AdaptiveLoss):
+        raise ValueError(f"iterate_adaptive_map needs an AdaptiveLoss protocol, got "
+                         f"{protocol!r}")
+    _check_counts(n_steps, record_every)
+    correlation, square = protocol.phases(scenario)
+    first, second = (overlap_map(sc, points=points) for sc in (correlation, square))
+    F1, theta1 = map_function(first, args)
+    _, theta2 = map_function(second, args)
+    y0 = _start(first, y0, theta1.dtype)
+    go = _adaptive_scanner(first, second, protocol, scenario.p, scenario.k,
+                           int(n_steps // record_every), int(record_every))
+    ys, when = go(y0, theta1, theta2)
+    when = np.asarray(when, dtype=float)
+    return _finite(np.asarray(ys), record_every), np.where(when < 0, np.nan, when)
+
+
+def _check_counts(n_steps, record_every):
     for name, v, low in (("n_steps", n_steps, 0), ("record_every", record_every, 1)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
     if n_steps % record_every:
         raise ValueError(f"n_steps = {n_steps} must be a multiple of record_every = "
                          f"{record_every}")
-    F, theta = map_function(system, args)
-    y0 = jnp.asarray(y0, dtype=theta.dtype)
+
+
+def _start(system, y0, dtype):
+    y0 = jnp.asarray(y0, dtype=dtype)
     if y0.shape[-1] != len(system.state):
         raise ValueError(f"y0 must have {len(system.state)} entries per start, got {y0.shape}")
-    go = _scanner(system, int(n_steps // record_every), int(record_every))
-    ys = np.asarray(go(y0, theta))
+    return y0
+
+
+def _finite(ys, record_every):
+    """ys unchanged, or the divergence as a ValueError naming the steps."""
     bad = ~np.isfinite(ys) | (np.abs(np.nan_to_num(ys)) > DIVERGENCE_BOUND)
     if bad.any():
         first = int(np.argmax(bad.reshape(len(ys), -1).any(axis=1)))
@@ -97,6 +147,42 @@ def _scanner(system, n_records, every):
         return jnp.concatenate([y0[None], ys])
 
     return go
+
+
+@functools.lru_cache(maxsize=16)
+def _adaptive_scanner(first, second, protocol, p, k, n_records, every):
+    """The jitted adaptive iteration: a flag carried with y picks each step's map."""
+    F1 = lower(list(first.rhs), first.state, first.parameters)
+    F2 = lower(list(second.rhs), second.state, second.parameters)
+    idx = jnp.asarray([i for i, s in enumerate(first.state) if str(s).startswith("M")])
+
+    def switched(y):
+        return protocol.switched(y[idx].reshape(p, k))
+
+    def one(y0, theta1, theta2):
+        def step(c, _):
+            y, on, n, when = c
+            y = jnp.where(on, y + F2(y, theta2), y + F1(y, theta1))
+            now = on | switched(y)
+            when = jnp.where(now & ~on, n + 1, when)
+            return (y, now, n + 1, when), None
+
+        def record(c, _):
+            c, _ = jax.lax.scan(step, c, None, length=every)
+            return c, c[0]
+
+        on = switched(y0)
+        c0 = (y0, on, jnp.asarray(0), jnp.where(on, 0, -1))
+        c, ys = jax.lax.scan(record, c0, None, length=n_records)
+        return jnp.concatenate([y0[None], ys]), c[3]
+
+    def go(y0, theta1, theta2):
+        if y0.ndim == 1:
+            return one(y0, theta1, theta2)
+        ys, when = jax.vmap(one, in_axes=(0, None, None))(y0, theta1, theta2)
+        return jnp.swapaxes(ys, 0, 1), when
+
+    return jax.jit(go)
 
 
 def map_first_passage(system, y0, threshold: float, max_steps: int, args: dict | None = None,
