@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from escalier.numerics.figures import save_figure
+
 from ._common import (
     add_engine_argument,
     add_scenario_arguments,
@@ -20,7 +22,6 @@ from ._common import (
     nonnegative_int,
     positive_float,
     positive_int,
-    save_figure,
     scenario_from_args,
     target_from_args,
     write_json,

@@ -9,6 +9,8 @@ Docs: docs/wide.md.
 
 from __future__ import annotations
 
+from escalier.numerics.figures import save_figure
+
 from ._common import (
     add_scenario_arguments,
     add_set_argument,
@@ -16,7 +18,6 @@ from ._common import (
     nonnegative_float,
     positive_float,
     positive_int,
-    save_figure,
     scenario_from_args,
     target_from_args,
     write_json,
