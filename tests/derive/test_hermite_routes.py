@@ -102,3 +102,23 @@ def test_gaussian_weight_times_a_non_polynomial_factor_declines():
     e = hermite_expansion("erf(z1)*exp(-z1**2)", 2)
     ref = np.sum(w * x * erf(x) * np.exp(-(x**2))) / w.sum()
     assert abs(float(e[(1,)].value) - ref) < 1e-6 and abs(ref) > 0.1
+
+
+def test_piecewise_over_a_union_and_of_a_non_polynomial_piece():
+    # heaviside(z^2 - 1) = 1{|z| > 1}: its region is a union of two intervals. Exact:
+    # c_0 = P(|z| > 1) = erfc(1 / sqrt 2); c_2 = E[1{|z| > 1} (z^2 - 1)] / 2 = phi(1)
+    # (E[z^2 1{|z| > 1}] = P(|z| > 1) + 2 phi(1)).
+    e = hermite_expansion("heaviside(z1**2 - 1)", 2)
+    assert e.exact
+    assert abs(float(e[(0,)].exact) - math.erfc(1 / math.sqrt(2))) < 1e-14
+    assert abs(float(e[(2,)].exact) - math.exp(-0.5) / math.sqrt(2 * math.pi)) < 1e-14
+    # max(tanh z, 0): a piece that is not a polynomial: the piecewise route must decline
+    # (numbers), not fail. c_0 = int_0^inf tanh(x) phi(x) dx by scipy's adaptive quadrature
+    # (1e-10); the expansion's numerical value carries its own error estimate (the kink at
+    # 0 limits it, ~4e-4): tolerance max(3 x that estimate, 1e-6).
+    from scipy import integrate
+
+    ref = integrate.quad(lambda t: math.tanh(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi),
+                         0, np.inf, epsabs=1e-12)[0]
+    c0 = hermite_expansion("max(tanh(z1), 0)", 1)[(0,)]
+    assert c0.exact is None and abs(c0.value - ref) < max(3 * c0.error, 1e-6)
