@@ -183,3 +183,25 @@ def two_sample_failures(x, y, names, alpha=1e-3):
         if abs(z_var) > crit:
             failures.append(f"{name}: variance {va:.4g} vs {vb:.4g} (z = {z_var:.2f})")
     return failures
+
+
+def one_gram_step(sc, d, Q, M, S, seed, chunk=4000):
+    """S independent single gram-engine steps (one unit each) from the same overlaps (Q, M)
+    (P = I): the increments dQ (S, p, p) and dM (S, p, k), for one-step mean checks."""
+    from escalier.numerics.simulation._gram import GramChain
+    from escalier.numerics.simulation._normals import philox_state
+
+    chain = GramChain(sc, d)
+    A = jnp.asarray(M)
+    B = jnp.linalg.cholesky(jnp.asarray(Q - M @ M.T))
+    a = jnp.asarray(sc.a, float)
+
+    def go(key):
+        _, draws = chain.draw(philox_state(key), 1)
+        A1, B1, _ = chain.unit((A, B, a), jax.tree.map(lambda x: x[0], draws))
+        return A1 @ A1.T + B1 @ B1.T - Q, A1 - M
+
+    f = jax.jit(jax.vmap(go))
+    keys = jax.random.split(jax.random.key(seed), S)
+    out = [f(keys[i:i + chunk]) for i in range(0, S, chunk)]
+    return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])

@@ -5,17 +5,15 @@ trajectories at n_b / d in {0.5, 2, 8} (means over seeds within standard errors)
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _gram_reference import one_gram_step
 
 from escalier.derive import Scenario
 from escalier.derive.ode import ode_system, overlap_map
 from escalier.numerics.batch import iterate_map, map_function
 from escalier.numerics.simulation import simulate
-from escalier.numerics.simulation._gram import GramChain
-from escalier.numerics.simulation._normals import philox_state
 
 
 def _state(Q, M):
@@ -63,26 +61,8 @@ def test_the_map_times_d_tends_to_the_ode(target, student, p, loss):
         assert np.max(np.abs(gap[0])) > 1e-3
 
 
-def _one_step(sc, d, Q, M, S, seed, chunk=4000):
-    """S independent single gram steps from the same (Q, M) (P = I): dQ (S, p, p), dM."""
-    chain = GramChain(sc, d)
-    A = jnp.asarray(M)
-    B = jnp.linalg.cholesky(jnp.asarray(Q - M @ M.T))
-    a = jnp.asarray(sc.a, float)
-
-    def go(key):
-        _, draws = chain.draw(philox_state(key), 1)
-        A1, B1, _ = chain.unit((A, B, a), jax.tree.map(lambda x: x[0], draws))
-        return A1 @ A1.T + B1 @ B1.T - Q, A1 - M
-
-    f = jax.jit(jax.vmap(go))
-    keys = jax.random.split(jax.random.key(seed), S)
-    out = [f(keys[i:i + chunk]) for i in range(0, S, chunk)]
-    return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
-
-
 def _z_scores(sc, d, Q, M, S, seed):
-    dQ, dM = _one_step(sc, d, Q, M, S, seed)
+    dQ, dM = one_gram_step(sc, d, Q, M, S, seed)
     p = Q.shape[0]
     obs = np.stack([dQ[:, j, m] for j in range(p) for m in range(j, p)]
                    + list(dM.reshape(len(dM), -1).T), axis=1)

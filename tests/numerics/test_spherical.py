@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _gram_reference import one_gram_step
 
 from escalier.derive import Scenario
 from escalier.derive.ode import overlap_map
 from escalier.numerics.batch import map_function
 from escalier.numerics.simulation._full import step_function
-from escalier.numerics.simulation._gram import GramChain
-from escalier.numerics.simulation._normals import philox_state
 
 
 @pytest.mark.parametrize("tangent", [False, True])
@@ -51,22 +49,10 @@ def test_full_engine_step_is_the_docstring_update(tangent):
     np.testing.assert_allclose(np.asarray(V1[3:]), Ws)
 
 
-def _one_step(sc, d, Q, M, S, seed, chunk=5000):
+def _one_step(sc, d, Q, M, S, seed):
     """S independent gram steps from the same (Q, M) (P = I, Q_jj = 1): (Q12', M') - (Q, M)."""
-    chain = GramChain(sc, d)
-    A = jnp.asarray(M)
-    B = jnp.linalg.cholesky(jnp.asarray(Q - M @ M.T))
-    a = jnp.asarray(sc.a, float)
-
-    def go(key):
-        _, draws = chain.draw(philox_state(key), 1)
-        A1, B1, _ = chain.unit((A, B, a), jax.tree.map(lambda x: x[0], draws))
-        Q1 = A1 @ A1.T + B1 @ B1.T
-        return jnp.concatenate([(Q1 - Q)[0, 1:2], (A1 - M).ravel()])
-
-    f = jax.jit(jax.vmap(go))
-    keys = jax.random.split(jax.random.key(seed), S)
-    return np.concatenate([f(keys[i:i + chunk]) for i in range(0, S, chunk)])
+    dQ, dM = one_gram_step(sc, d, Q, M, S, seed)
+    return np.concatenate([dQ[:, 0, 1:2], dM.reshape(len(dM), -1)], axis=1)
 
 
 def _z(sc, d, obs, y, **map_options):
