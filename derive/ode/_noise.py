@@ -21,11 +21,19 @@ sample. Over t = steps / d the d steps of a unit of time add up to the Ito SDE
 
 B a standard Brownian motion of dimension len(y). Q enters through its upper triangle only
 (Q_lj = Q_jl is the same state entry, not an independent one), so C is the covariance of the
-len(y) distinct entries. Spherical p = 1 (w <- sqrt(d) w / ||w||): the state is m_r = M_1r and
-xi_{m_r} = xi_{M_1r} - m_r xi_{Q_11} / 2 at Q_11 = 1 (the expansion of (m + Delta M) /
-sqrt(1 + Delta Q); the products Delta M Delta Q are O(eta^2 / d^2) and drop out). At eta -> 0
-(finite_lr=False) xi loses its (eta / n_b) g g part: the leading-order covariance, which for
-p = 1 spherical is the V(m) of the small-overlap diffusion of `escalier scaling`.
+len(y) distinct entries. Spherical rows (w_j <- sqrt(d) w_j / ||w_j||, any p): the state is
+Q_jl (j < l) and M_jr, with Q_jj = 1, and
+
+    xi_{M_jr} <- g_j nu_r - M_jr xi_{Q_jj} / 2,
+    xi_{Q_jl} <- xi_{Q_jl} - Q_jl (xi_{Q_jj} + xi_{Q_ll}) / 2,
+
+the expansions of (M + Delta M) / sqrt(1 + Delta Q_jj) and (Q + Delta Q_jl) /
+sqrt((1 + Delta Q_jj)(1 + Delta Q_ll)) to first order (the products of two increments are
+O(eta^2 / d^2) and drop out). Tangent-projected steps (Scenario.tangent) give the same xi to
+this order: the projection removes g_j lambda_j from xi_{Q_jj}, which the renormalisation
+removes anyway. At eta -> 0 (finite_lr=False) xi loses its (eta / n_b) g g part: the
+leading-order covariance, which for p = 1 spherical is the V(m) of the small-overlap
+diffusion of `escalier scaling`.
 
 Every expectation comes from escalier.derive.gaussian.expectation over u = (lambda, nu) ~
 N(0, Omega) (and eps ~ N(0, 1) independent when Delta != 0), through the Frame shared with
@@ -92,7 +100,7 @@ def overlap_noise(scenario: Scenario, *, finite_lr: bool = True,
 
     Args:
         scenario: teacher, student, loss (square or correlation), batch n_b, noise, a;
-            first layer only (train_second_layer=False); spherical p = 1 allowed.
+            first layer only (train_second_layer=False); spherical rows at any p.
         finite_lr: keep the (eta / n_b) g_j g_l part of xi_Q (the finite-learning-rate
             correction of the noise); False gives the eta -> 0 covariance.
         points: Gauss-Hermite nodes per dimension where no closed form exists.
@@ -134,8 +142,10 @@ def overlap_noise(scenario: Scenario, *, finite_lr: bool = True,
     xiQ = {(j, m): g[j] * fr.lam[m] + g[m] * fr.lam[j] + corr * g[j] * g[m]
            for j in range(p) for m in range(j, p)}
     if sc.spherical:
-        one = {fr.Qs[0, 0]: sp.Integer(1)}
-        xi = [g[0] * fr.nu[r] - fr.Ms[0, r] * xiQ[0, 0] / 2 for r in range(k)]
+        one = {fr.Qs[j, j]: sp.Integer(1) for j in range(p)}
+        xi = [xiQ[j, m] - fr.Qs[j, m] * (xiQ[j, j] + xiQ[m, m]) / 2
+              for j in range(p) for m in range(j + 1, p)] + [
+            g[j] * fr.nu[r] - fr.Ms[j, r] * xiQ[j, j] / 2 for j in range(p) for r in range(k)]
     else:
         one = {}
         xi = [xiQ[j, m] for j in range(p) for m in range(j, p)] + [

@@ -1,21 +1,22 @@
 """The leading-order SDE of the overlaps, integrated with diffrax, and its Ornstein-Uhlenbeck
-limit around a stable fixed point (docs/noise.md).
+limit around a fixed point (docs/noise.md).
 
     dy = rhs(y) dt + sqrt(Sigma(y)) dB,   Sigma = eta^2 C(y) / (n_b d)   (Ito)
 
-y = (Q_jl (j <= l), M_jr) (spherical: M_1r), rhs the overlap ODE, C the covariance of the
-per-sample update (escalier.derive.ode.overlap_noise). sqrt(Sigma) is the symmetric square root
-V diag(sqrt(max(w, 0))) V^T of the eigen-decomposition C = V diag(w) V^T: eigenvalues down to
--EIG_TOL max|w| are rounding and clipped to 0; below that C is materially indefinite (a
-derivation or quadrature failure, or a state outside the overlaps' domain) and the solve fails
-with an error naming the state. The scheme is Euler-Maruyama (diffrax.Euler, which converges to
-the Ito solution; Heun would converge to the Stratonovich one) with a fixed step dt on a
-Brownian path per seed (diffrax.UnsafeBrownianPath, or VirtualBrownianTree).
+y = (Q_jl (j <= l), M_jr) (spherical rows: Q_jl (j < l), M_jr), rhs the overlap ODE, C the
+covariance of the per-sample update (escalier.derive.ode.overlap_noise). sqrt(Sigma) is the
+symmetric square root V diag(sqrt(max(w, 0))) V^T of the eigen-decomposition C = V diag(w) V^T:
+eigenvalues down to -EIG_TOL max|w| are rounding and clipped to 0; below that C is materially
+indefinite (a derivation or quadrature failure, or a state outside the overlaps' domain) and
+the solve fails with an error naming the state. The scheme is Euler-Maruyama (diffrax.Euler,
+which converges to the Ito solution; Heun would converge to the Stratonovich one) with a fixed
+step dt on a Brownian path per seed (diffrax.UnsafeBrownianPath, or VirtualBrownianTree).
 
-Around a fixed point y* of rhs with Jacobian J (all eigenvalues of negative real part), the
-linearised SDE dz = J z dt + sqrt(D) dB, D = Sigma(y*), is an Ornstein-Uhlenbeck process with
-stationary covariance S solving the Lyapunov equation J S + S J^T + D = 0; S is of order
-eta^2 / (n_b d).
+Around a fixed point y* of rhs with Jacobian J, the linearised SDE dz = J z dt + sqrt(D) dB,
+D = Sigma(y*), is an Ornstein-Uhlenbeck process; started at y* its covariance at time t is
+int_0^t e^{Js} D e^{J^T s} ds. When every eigenvalue of J has negative real part it tends to
+the stationary covariance S solving the Lyapunov equation J S + S J^T + D = 0 (of order
+eta^2 / (n_b d)); at a saddle (a plateau) only the transient exists.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def sde_functions(scenario, *, finite_lr: bool = True, points: int | None = None
     """Derive the drift and covariance of a scenario and lower them (cached per scenario).
 
     Args:
-        scenario: an escalier.derive.Scenario (first layer only; spherical p = 1 allowed).
+        scenario: an escalier.derive.Scenario (first layer only; spherical rows at any p).
         finite_lr: keep the finite-learning-rate part of the covariance (see overlap_noise).
         points: Gauss-Hermite nodes per dimension for covariance terms without a closed form
             (for erf: the E[g^4]-type moments of the eta^2 part; each costs points^m
@@ -287,13 +288,14 @@ def _solver(fns, n, brownian, tol):
 
 @dataclass(frozen=True)
 class OrnsteinUhlenbeck:
-    """The linearised SDE at a stable fixed point y* (module docstring).
+    """The linearised SDE at a fixed point y* (module docstring).
 
     Attributes:
         names: state names; y_star: (n,) the fixed point; residual: |rhs(y*)|_inf.
-        J: (n, n) Jacobian of the drift; eigenvalues: its eigenvalues (all Re < 0).
+        J: (n, n) Jacobian of the drift; eigenvalues: its eigenvalues.
         D: (n, n) diffusion matrix Sigma(y*) = eta^2 C(y*) / (n_b d).
-        S: (n, n) stationary covariance, J S + S J^T + D = 0.
+        S: (n, n) stationary covariance, J S + S J^T + D = 0; None at an unstable fixed point
+            (a saddle such as a plateau), where only the transient covariance exists.
         d: dimension.
     """
 
@@ -303,21 +305,39 @@ class OrnsteinUhlenbeck:
     J: np.ndarray
     eigenvalues: np.ndarray
     D: np.ndarray
-    S: np.ndarray
+    S: np.ndarray | None
     d: int
 
     @property
+    def stable(self) -> bool:
+        """Whether every eigenvalue of J has a negative real part."""
+        return self.S is not None
+
+    @property
     def std(self) -> np.ndarray:
-        """(n,) stationary standard deviations sqrt(diag S)."""
+        """(n,) stationary standard deviations sqrt(diag S).
+
+        Raises:
+            ValueError: an unstable fixed point (no stationary covariance).
+        """
+        if self.S is None:
+            raise ValueError("no stationary covariance at an unstable fixed point: use "
+                             "covariance_at(t), the transient covariance")
         return np.sqrt(np.diag(self.S))
 
     def covariance_at(self, t: float) -> np.ndarray:
         """Cov[z(t)] of the linearised SDE started at z(0) = 0 (y(0) = y*):
-        S - e^{J t} S e^{J^T t} (exact for the OU process; -> S as t -> infinity)."""
+        int_0^t e^{J s} D e^{J^T s} ds, by Van Loan's block exponential (exact for any J:
+        at a stable point it equals S - e^{J t} S e^{J^T t} and tends to S; at a saddle it
+        grows like e^{2 Re(lambda) t} along the escape direction)."""
         from scipy.linalg import expm
 
-        E = expm(self.J * float(t))
-        return self.S - E @ self.S @ E.T
+        n = len(self.J)
+        block = np.zeros((2 * n, 2 * n))
+        block[:n, :n], block[:n, n:], block[n:, n:] = -self.J, self.D, self.J.T
+        E = expm(block * float(t))
+        cov = E[n:, n:].T @ E[:n, n:]
+        return (cov + cov.T) / 2
 
 
 def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True,
@@ -346,7 +366,8 @@ def fixed_point(scenario, y_guess, *, tol: float = 1e-12, finite_lr: bool = True
 
 
 def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
-                       refine: bool = True, points: int | None = None) -> OrnsteinUhlenbeck:
+                       refine: bool = True, points: int | None = None,
+                       stationary: bool = True) -> OrnsteinUhlenbeck:
     """The Ornstein-Uhlenbeck limit of the overlap SDE at a fixed point.
 
     Args:
@@ -356,11 +377,13 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
         finite_lr: finite-learning-rate covariance.
         refine: solve rhs(y) = 0 from y_star first.
         points: quadrature nodes for covariance terms without closed form (sde_functions).
+        stationary: require a stable fixed point (a stationary covariance S). False also
+            accepts a saddle (a plateau: an escape direction), with S = None and the
+            transient covariance_at(t), the linear start of the escape.
 
     Raises:
-        ValueError: y* not a fixed point (residual > 1e-9), or J not stable (an eigenvalue
-            with real part >= 0, e.g. a plateau, a saddle with an escape direction): then no
-            stationary covariance exists.
+        ValueError: y* not a fixed point (residual > 1e-9), or, when stationary, J not stable
+            (an eigenvalue with real part >= 0): then no stationary covariance exists.
     """
     import jax
     import jax.numpy as jnp
@@ -374,13 +397,15 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
         raise ValueError(f"y* is not a fixed point of the drift (|rhs| = {res:.3g})")
     J = np.asarray(jax.jacfwd(lambda v: fns.rhs(0.0, v, fns.args))(jnp.asarray(y)))
     ev = np.linalg.eigvals(J)
+    D = fns.diffusion(y, d)
     if np.max(ev.real) >= 0:
+        if not stationary:
+            return OrnsteinUhlenbeck(fns.names, y, res, J, ev, D, None, int(d))
         i = int(np.argmax(ev.real))
         raise ValueError(f"the fixed point is not stable: the drift's Jacobian has the "
-                         f"eigenvalue {ev[i]:.4g} (real part >= 0); an Ornstein-Uhlenbeck "
-                         f"limit needs every real part < 0 (a plateau is a saddle: it has "
-                         f"an escape direction)")
-    D = fns.diffusion(y, d)
+                         f"eigenvalue {ev[i]:.4g} (real part >= 0); a stationary "
+                         f"Ornstein-Uhlenbeck limit needs every real part < 0 (a plateau is a "
+                         f"saddle: pass stationary=False for its transient covariance)")
     S = solve_continuous_lyapunov(J, -D)
     S = (S + S.T) / 2
     return OrnsteinUhlenbeck(fns.names, y, res, J, ev, D, S, int(d))

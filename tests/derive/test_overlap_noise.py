@@ -142,6 +142,55 @@ def test_spherical_leading_order_is_the_scaling_diffusion(target, student):
     np.testing.assert_allclose(C, noise_variance(sc, ms), rtol=1e-8, atol=1e-12)
 
 
+def _exact_spherical_step_cov(Q12, M, a, eta, d, tangent, n=10):
+    """Exact Cov of one step of spherical rows (p = 2, k = 1, linear student on y = z1,
+    n_b = 1) of (Q_12, M_11, M_21) at d: the step of row j is (eta / sqrt(d)) g_j x (tangent:
+    minus its component (eta / d) g_j lambda_j w_j along w_j), then w_j <- sqrt(d) w_j / |w_j|.
+    In overlaps, with c_j = 1 - (eta / d) g_j lambda_j (tangent; else 1) and b_j = eta g_j / d,
+    the raw Q'_jl and M'_j1 are written out below, then normalised: Q'_12 / sqrt(Q'_11 Q'_22)
+    and M'_j1 / sqrt(Q'_jj). |x|^2 / d is replaced by its conditional mean (s + d - 3) / d:
+    its fluctuation changes the covariance by O(1/d) relative, removed by Richardson."""
+    Q = np.array([[1.0, Q12], [Q12, 1.0]])
+    Om = _omega(Q, np.asarray(M, dtype=float).reshape(2, 1), [[1.0]])
+    u, w = _nodes(Om, n)
+    lam, nu = u[:, :2], u[:, 2]
+    s = np.einsum("ni,ij,nj->n", u, np.linalg.inv(Om), u)
+    x2 = (s + d - 3) / d
+    g = np.stack([a[j] * (nu - a[0] * lam[:, 0] - a[1] * lam[:, 1]) for j in range(2)], 1)
+    c = 1 - (eta / d) * g * lam if tangent else np.ones_like(g)
+    b = eta * g / d
+    # w_j' = c_j w_j + sqrt(d) b_j x: w_j'.w_l' / d = c_j c_l Q_jl + c_j b_l lam_j
+    # + c_l b_j lam_l + d b_j b_l |x|^2 / d, and w_j'.w* / d = c_j M_j + b_j nu
+    def q(j, l):
+        return (c[:, j] * c[:, l] * Q[j, l] + c[:, j] * b[:, l] * lam[:, j]
+                + c[:, l] * b[:, j] * lam[:, l] + d * b[:, j] * b[:, l] * x2)
+
+    new = np.array([q(0, 1) / np.sqrt(q(0, 0) * q(1, 1)) - Q12,
+                    (c[:, 0] * M[0] + b[:, 0] * nu) / np.sqrt(q(0, 0)) - M[0],
+                    (c[:, 1] * M[1] + b[:, 1] * nu) / np.sqrt(q(1, 1)) - M[1]])
+    mean = new @ w
+    return np.einsum("an,bn,n->ab", new, new, w) - np.outer(mean, mean)
+
+
+@pytest.mark.parametrize("tangent", [False, True])
+def test_spherical_committee_covariance_matches_exact_quadrature(tangent):
+    """Spherical rows at p = 2 (renormalised, and tangent-projected then renormalised): C of
+    (Q_12, M_11, M_21) against the exact one-step covariance at finite d, at Q_12 = 0.6 where
+    the renormalisation terms -Q_12 (xi_Q11 + xi_Q22) / 2 are large."""
+    sc = Scenario("z1", student="linear", p=2, lr=0.8, a=(1.0, 0.5), spherical=True,
+                  tangent=tangent)
+    noise = overlap_noise(sc)
+    assert [s.name for s in noise.state] == ["Q12", "M11", "M21"]
+    y = [0.6, 0.5, 0.2]
+    C = noise.evaluate(y)
+    ref = _limit(lambda d: _exact_spherical_step_cov(0.6, [0.5, 0.2], [1.0, 0.5], 0.8, d,
+                                                     tangent), 10**5) / 0.8**2
+    np.testing.assert_allclose(C, ref, rtol=1e-5, atol=1e-8)
+    # the test has power: the eta -> 0 covariance misses the finite-lr part
+    C0 = overlap_noise(sc, finite_lr=False).evaluate(y)
+    assert np.abs(C0 - ref).max() > 0.05 * np.abs(ref).max()
+
+
 def test_label_noise_enters_the_covariance():
     """Label noise Delta: xi_M = g nu with g = a (f + sqrt(Delta) eps - yhat) sigma'; for a
     linear student and target, Var[xi_M] gains Delta E[nu^2] exactly (hand derivation:

@@ -29,6 +29,8 @@ ALPHA = 1e-3
 SINGLE = Scenario("erf(z1/sqrt(2))", student="erf", p=1, lr=1.0, init_scale=0.2)
 COMMITTEE = Scenario("erf(z1/sqrt(2))", student="erf", p=2, lr=0.5, init_scale=0.2)
 LINEAR = Scenario("z1", student="linear", p=2, lr=0.5, a=(1.0, 0.5), init_scale=0.2)
+# spherical rows (|w_j|^2 = d after every step), the same committee
+SPHERICAL = Scenario("z1", student="linear", p=2, lr=0.5, a=(1.0, 0.5), spherical=True)
 
 
 def _sim_states(sc, d, time, seeds, n_records, seed=1):
@@ -70,6 +72,26 @@ def test_sde_variance_matches_simulation_linear_committee_d500():
     """Linear student p = 2 (a = (1, 0.5)) on y = z1 (every expectation exact, fast),
     eta = 0.5, d = 500, 300 seeds and paths, t = 1, 2."""
     _check(variance_table(LINEAR, 500, 2.0, 300, 2, dt=0.02))
+
+
+def test_sde_variance_matches_simulation_spherical_committee_d500():
+    """Spherical rows at p = 2 (state Q_12, M_11, M_21; xi_Q12 and xi_Mj1 carry the
+    renormalisation terms -Q_12 (xi_Q11 + xi_Q22) / 2 and -M_j1 xi_Qjj / 2), linear student,
+    eta = 0.5, d = 500, 300 seeds and paths, t = 1, 2."""
+    _check(variance_table(SPHERICAL, 500, 2.0, 300, 2, dt=0.02))
+
+
+@pytest.mark.slow
+def test_sde_variance_matches_simulation_spherical_tangent():
+    """Tangent-projected steps, then renormalised: the same xi to first order in 1/d (the
+    projection removes g_j lambda_j from xi_Qjj, the renormalisation removes it anyway); at
+    eta = 1.5 the finite-lr part (eta / n_b) g g matters. The linear committee above, whose
+    rows settle at Q_12 = -1/4 (|w_1 + w_2 / 2| = 1), 400 seeds, t = 2, 4. (An erf committee
+    on a single erf teacher drives both rows to Q_12 -> 1, the edge of the overlaps' domain,
+    where the SDE's noise pushes paths outside it.)"""
+    sc = Scenario("z1", student="linear", p=2, lr=1.5, a=(1.0, 0.5), spherical=True,
+                  tangent=True)
+    _check(variance_table(sc, 500, 4.0, 400, 2, dt=0.02))
 
 
 @pytest.mark.slow
@@ -145,8 +167,55 @@ def test_ornstein_uhlenbeck_refuses_unstable_fixed_point():
 
     y = fixed_point(sc, [0.4, 0.0])
     assert abs(y[1]) < 1e-12
-    with pytest.raises(ValueError, match="not stable"):
+    with pytest.raises(ValueError, match="not stable.*stationary=False"):
         ornstein_uhlenbeck(sc, y, 500, refine=False)
+    # the saddle's transient covariance: at M = 0 the M row of J is (0, lam) (dM/dt is odd
+    # in M), so Var M(t) = D_MM (e^{2 lam t} - 1) / (2 lam) by hand, with lam > 0
+    ou = ornstein_uhlenbeck(sc, y, 500, refine=False, stationary=False)
+    assert ou.S is None and not ou.stable
+    with pytest.raises(ValueError, match="covariance_at"):
+        _ = ou.std
+    i = list(ou.names).index("M11")
+    lam = ou.J[i, i]
+    assert lam > 0 and np.allclose(np.delete(ou.J[i], i), 0.0, atol=1e-14)
+    for t in (0.5, 3.0, 10.0):
+        np.testing.assert_allclose(ou.covariance_at(t)[i, i],
+                                   ou.D[i, i] * np.expm1(2 * lam * t) / (2 * lam), rtol=1e-10)
+
+
+def test_transient_covariance_is_the_lyapunov_difference_at_a_stable_point():
+    """At a stable point Van Loan's integral equals S - e^{Jt} S e^{J^T t} (exact identity)."""
+    from scipy.linalg import expm
+
+    sc = Scenario("z1", student="linear", p=1, lr=0.5, noise=0.2)
+    ou = ornstein_uhlenbeck(sc, [1.0, 1.0], 500)
+    assert ou.stable
+    for t in (0.3, 2.0, 9.0):
+        E = expm(ou.J * t)
+        np.testing.assert_allclose(ou.covariance_at(t), ou.S - E @ ou.S @ E.T,
+                                   rtol=1e-9, atol=1e-12 * np.abs(ou.S).max())
+
+
+@pytest.mark.slow
+def test_saddle_transient_against_sde():
+    """At the He2 saddle M = 0 (information exponent 2: M grows like e^{lam t}), started at
+    y*, the SDE's variance at t = 2 (d = 4000: the spread stays O(d^-1/2) e^{lam t}, small)
+    equals the transient OU covariance; 1500 paths, chi^2 band at level 1e-3 per variance.
+    The stationary formula does not exist here; the diffusion alone (J = 0: D t) must fail."""
+    sc = Scenario("He2(z1)", student="He2", p=1, lr=0.05)
+    from escalier.numerics.verify import fixed_point
+
+    d, t, N = 4000, 2.0, 1500
+    ou = ornstein_uhlenbeck(sc, fixed_point(sc, [0.4, 0.0]), d, refine=False,
+                            stationary=False)
+    run = simulate_sde(sc, d, t, seeds=N, n_records=1, y0=ou.y_star, dt=0.01)
+    var = run.y[:, -1].var(axis=0, ddof=1)
+    lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], N - 1) / (N - 1)
+    ratio = var / np.diag(ou.covariance_at(t))
+    print("saddle OU vs SDE: variance ratios", ratio, "band", (lo, hi))
+    assert np.all((ratio > lo) & (ratio < hi)), ratio
+    flat = var / np.diag(ou.D * t)
+    assert np.any((flat < lo) | (flat > hi)), flat
 
 
 @pytest.mark.slow
