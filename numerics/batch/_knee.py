@@ -65,7 +65,8 @@ class BatchCurve:
         steps_gram: median first-passage step over seeds (NaN: not reached by half).
         quartiles: (25%, 75%) of the gram first-passage steps (unreached = +inf).
         steps_map: first-passage step of the map from m = d^{-1/2} (NaN: not reached).
-        fit: fit_knee of the gram medians (A, B, knee, slopes).
+        fit: fit_knee of the gram medians (A, B, knee, slopes); of the map without gram runs.
+        fit_map: fit_knee of the map's passage steps (empty without the map).
     """
 
     d: int
@@ -76,6 +77,7 @@ class BatchCurve:
     quartiles: tuple[tuple[float, float], ...]
     steps_map: tuple[float, ...]
     fit: dict = field(default_factory=dict)
+    fit_map: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class BatchStudy:
             "curves": [{"d": c.d, "loss": c.loss, "n_b": list(c.n_b), "lr": list(c.lr),
                         "steps_gram_median": list(c.steps_gram),
                         "steps_gram_quartiles": [list(q) for q in c.quartiles],
-                        "steps_map": list(c.steps_map), "fit": c.fit,
+                        "steps_map": list(c.steps_map), "fit": c.fit, "fit_map": c.fit_map,
                         "d_pow_l_over_2": c.d ** (self.l / 2)} for c in self.curves],
             "knee_exponent": self.knee_exponent,
         })
@@ -143,6 +145,25 @@ def fit_knee(n_b, steps) -> dict:
     knee = float(A / B) if B > 1e-9 * T.min() else math.inf  # no floor: no knee
     return {"A": float(A), "B": float(B), "knee": knee, "slope_small": first,
             "slope_large": last}
+
+
+def _fit_or_empty(sizes, steps) -> dict:
+    try:
+        return fit_knee(sizes, steps)
+    except ValueError:
+        return {}
+
+
+def _knee_exponent(fits, l) -> dict:
+    """knee / d^(l/2) per d and the exponent of knee ~ d^x over the d with a finite knee."""
+    good = [(d, f["knee"]) for d, f in fits if math.isfinite(f.get("knee", math.nan))
+            and f["knee"] > 0]
+    entry = {"knee_over_d_pow_l_over_2": {str(d): k / d ** (l / 2) for d, k in good},
+             "exponent": math.nan}
+    if len(good) >= 2:
+        x, y = np.log([g[0] for g in good]), np.log([g[1] for g in good])
+        entry["exponent"] = float(np.polyfit(x, y, 1)[0])
+    return entry
 
 
 def _gram_steps(sc, d, n_b, lr, m_target, seeds, seed, limit):
@@ -231,22 +252,16 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
                 quart.append(q)
                 if progress is not None:
                     progress(f"{loss} d={d} n_b={nb}: T_gram={m:g} T_map={tmap[-1]:g}")
-            try:
-                fit = fit_knee(sizes, med if use_gram else tmap)
-            except ValueError:
-                fit = {}
+            fit = _fit_or_empty(sizes, med if use_gram else tmap)
+            fit_map = _fit_or_empty(sizes, tmap) if use_map else {}
             curves.append(BatchCurve(d, loss, tuple(sizes), tuple(lrs), tuple(med),
-                                     tuple(quart), tuple(tmap), fit))
+                                     tuple(quart), tuple(tmap), fit, fit_map))
     knee = {}
     for loss in losses:
-        pts = [(c.d, c.fit.get("knee", math.nan)) for c in curves if c.loss == loss]
-        good = [(d, k) for d, k in pts if math.isfinite(k) and k > 0]
-        entry = {"knee_over_d_pow_l_over_2": {str(d): k / d ** (l / 2) for d, k in good}}
-        if len(good) >= 2:
-            x, y = np.log([g[0] for g in good]), np.log([g[1] for g in good])
-            entry["exponent"] = float(np.polyfit(x, y, 1)[0])
-        else:
-            entry["exponent"] = math.nan
+        mine = [c for c in curves if c.loss == loss]
+        entry = _knee_exponent([(c.d, c.fit) for c in mine], l)
+        if use_map and use_gram:
+            entry["map"] = _knee_exponent([(c.d, c.fit_map) for c in mine], l)
         entry["expected"] = l / 2
         knee[loss] = entry
     return BatchStudy(base.target.text, str(base.sigma.expr), l, m_target, eps, eta0, gmax,

@@ -15,7 +15,7 @@ import numpy as np
 
 from escalier.derive.ode import overlap_map
 from escalier.numerics.lower import lower
-from escalier.numerics.simulation import DIVERGENCE_BOUND, AdaptiveLoss
+from escalier.numerics.simulation import DIVERGENCE_BOUND, AdaptiveLoss, Constant, Schedule
 
 __all__ = ["iterate_adaptive_map", "iterate_map", "map_first_passage", "map_function"]
 
@@ -44,7 +44,7 @@ def map_function(system, args: dict | None = None):
 
 
 def iterate_map(system, y0, n_steps: int, args: dict | None = None,
-                record_every: int = 1) -> np.ndarray:
+                record_every: int = 1, *, schedule=None) -> np.ndarray:
     """The map iterated n_steps times from y0, recorded every record_every steps.
 
     Args:
@@ -53,17 +53,25 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
         n_steps: number of SGD steps, a multiple of record_every.
         args: parameter values (d is required unless given a default).
         record_every: steps between records.
+        schedule: a learning-rate schedule (escalier.numerics.simulation: Constant, PowerLaw,
+            StepDecay); step i (from 0) uses eta s(i / d), as the engines do under
+            OnlineSGD(schedule=...). None: the constant eta.
 
     Returns:
         (T, n_state) or (T, S, n_state) with T = n_steps // record_every + 1 (record 0 = y0).
 
     Raises:
-        ValueError: bad counts, or a divergence (naming the step; lower eta).
+        ValueError: bad counts, not a Schedule, or a divergence (naming the step; lower eta).
     """
     _check_counts(n_steps, record_every)
+    if schedule is None:
+        schedule = Constant()
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be a learning-rate schedule (Constant, PowerLaw, "
+                         f"StepDecay from escalier.numerics.simulation), got {schedule!r}")
     F, theta = map_function(system, args)
     y0 = _start(system, y0, theta.dtype)
-    go = _scanner(system, int(n_steps // record_every), int(record_every))
+    go = _scanner(system, int(n_steps // record_every), int(record_every), schedule)
     return _finite(np.asarray(go(y0, theta)), record_every)
 
 
@@ -130,20 +138,29 @@ def _finite(ys, record_every):
 
 
 @functools.lru_cache(maxsize=16)
-def _scanner(system, n_records, every):
-    """The jitted iteration of one map (compiled once per system and record layout)."""
+def _scanner(system, n_records, every, schedule):
+    """The jitted iteration of one map (compiled once per system, record layout and
+    schedule); under a schedule, step i sets eta to eta s(i / d) in theta."""
     F = lower(list(system.rhs), system.state, system.parameters)
+    names = [s.name for s in system.parameters]
+    i_eta, i_d = names.index("eta"), names.index("d")
+
+    def theta_at(theta, i):
+        if schedule.constant:
+            return theta
+        return theta.at[i_eta].multiply(schedule.factor(i / theta[i_d]))
 
     @jax.jit
     def go(y0, theta):
-        def step(y, _):
-            return y + F(y, theta), None
+        def step(c, _):
+            y, i = c
+            return (y + F(y, theta_at(theta, i)), i + 1), None
 
-        def record(y, _):
-            y, _ = jax.lax.scan(step, y, None, length=every)
-            return y, y
+        def record(c, _):
+            c, _ = jax.lax.scan(step, c, None, length=every)
+            return c, c[0]
 
-        _, ys = jax.lax.scan(record, y0, None, length=n_records)
+        _, ys = jax.lax.scan(record, (y0, jnp.zeros((), theta.dtype)), None, length=n_records)
         return jnp.concatenate([y0[None], ys])
 
     return go

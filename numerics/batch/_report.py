@@ -44,10 +44,17 @@ def report(study) -> str:
                          f"{' (beyond the largest n_b: no knee in range)' if beyond else ''}; "
                          f"log-log slope small n_b {f['slope_small']:.2f}, large n_b "
                          f"{f['slope_large']:.2f}")
+        f = c.fit_map
+        if f and c.fit is not f and any(math.isfinite(x) for x in c.steps_gram):
+            lines.append(f"  map: A = {f['A']:.4g}, B = {f['B']:.4g}; knee A/B = "
+                         f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2)")
     for loss, k in study.knee_exponent.items():
-        ratios = ", ".join(f"d={d}: {_fmt(v)}" for d, v in k["knee_over_d_pow_l_over_2"].items())
-        lines.append(f"\nknee ({loss}): knee / d^(l/2) = {ratios or '-'}; fitted knee ~ "
-                     f"d^{_fmt(k['exponent'])} (theory d^{l / 2:g})")
+        lines.append("")
+        for who, e in [("", k)] + ([("the map: ", k["map"])] if "map" in k else []):
+            ratios = ", ".join(f"d={d}: {_fmt(v)}"
+                               for d, v in e["knee_over_d_pow_l_over_2"].items())
+            lines.append(f"knee ({loss}) {who}knee / d^(l/2) = {ratios or '-'}; fitted knee ~ "
+                         f"d^{_fmt(e['exponent'])} (theory d^{l / 2:g})")
     return "\n".join(lines)
 
 
@@ -77,10 +84,10 @@ def plot_study(study, path: str) -> None:
                 k = c.fit.get("knee", math.nan)
                 if math.isfinite(k):
                     ax.plot([k], [c.fit["A"] / k + c.fit["B"]], "x", color=f"C{i}", ms=9)
-        ax.set(xscale="log", yscale="log", xlabel="batch size n_b",
-               title=f"{loss} loss (dashed: d^(l/2); x: fitted knee; dotted: map)")
+        ax.set(xscale="log", yscale="log", xlabel="batch size n_b", title=f"{loss} loss")
         ax.legend(fontsize=7)
     axes[0].set_ylabel(f"iterations T to |m| = {study.m_target}")
-    fig.suptitle(f"{study.target}, l = {study.l}")
+    fig.suptitle(f"{study.target}, l = {study.l}: gram medians (o), finite-step map (dotted), "
+                 f"d^(l/2) (dashed), fitted knee (x)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)

@@ -72,6 +72,13 @@ def test_command_end_to_end(tmp_path, capsys):
     assert np.all(np.diff(T) < 0)
     samples = T * np.array(curve["n_b"])
     assert samples.max() / samples.min() < 2
+    # the map's own knee fit is reported beside the gram medians' (one d: no exponent)
+    from escalier.numerics.batch import fit_knee
+
+    refit = fit_knee(curve["n_b"], curve["steps_map"])
+    assert math.isclose(curve["fit_map"]["A"], refit["A"], rel_tol=1e-12)
+    assert "knee_over_d_pow_l_over_2" in data["knee_exponent"]["correlation"]["map"]
+    assert "knee (correlation) the map:" in text
     assert plot.stat().st_size > 10_000
 
 

@@ -1,4 +1,5 @@
-"""Learning-rate schedules in both engines and the ODE, against hand derivations.
+"""Learning-rate schedules in both engines, the finite-step map and the ODE, against hand
+derivations.
 
 Linear student sigma(x) = x, target y = z1, a = 1 fixed, square loss, p = k = 1: one SGD step
 at step i with rate eta s_i moves M by (eta s_i / (n_b d)) sum_mu (nu - lambda) nu, whose
@@ -67,6 +68,30 @@ def test_mean_follows_the_exact_scheduled_recursion(engine):
     wrong = (1 - mn) - (1 - m0) * (1 - LINEAR.lr / d) ** n
     assert abs(wrong.mean()) > 20 * err
     assert res.config["protocol"] == "online, step decay x0.5 every t = 1"
+
+
+def test_map_follows_the_exact_scheduled_recursion():
+    """The finite-step map is the exact expected step: its M follows the recursion above
+    with no error but rounding, for each schedule; the unscheduled map does not."""
+    from escalier.derive.ode import overlap_map
+    from escalier.numerics.batch import iterate_map
+
+    d, n = 50, 200
+    system = overlap_map(LINEAR)
+    i_m = [str(v) for v in system.state].index("M11")
+    y0 = np.zeros(len(system.state))
+    y0[[str(v) for v in system.state].index("Q11")] = 1.0
+    y0[i_m] = 0.1
+    steps = np.arange(n)
+    for schedule, s in ((StepDecay(every=1.0, gamma=0.5), 0.5 ** np.floor(steps / d)),
+                        (PowerLaw(t0=0.5, exponent=1.5), (1 + steps / d / 0.5) ** -1.5)):
+        ys = iterate_map(system, y0, n, {"d": d}, record_every=n // 4, schedule=schedule)
+        expected = 0.9 * np.cumprod(1 - LINEAR.lr * s / d)[n // 4 - 1::n // 4]
+        np.testing.assert_allclose(1 - ys[1:, i_m], expected, rtol=1e-12)
+    plain = iterate_map(system, y0, n, {"d": d})
+    assert abs((1 - plain[-1, i_m]) - expected[-1]) > 0.1 * expected[-1]
+    with pytest.raises(ValueError, match="learning-rate schedule"):
+        iterate_map(system, y0, n, {"d": d}, schedule=0.5)
 
 
 def test_ode_follows_the_schedule_in_closed_form():
