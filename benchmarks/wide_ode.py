@@ -1,7 +1,8 @@
 """Wide committees: the ODE derived by index pattern and evaluated as array code, against the
 scalar-expression ODE.
 
-Run: python benchmarks/wide_ode.py [--p-wide 64] [--p-eval 8] [--repeat 200] [--jax-cache DIR]
+Run: python benchmarks/wide_ode.py [--p-wide 64] [--p-eval 8] [--repeat 200] [--loop 2000]
+[--jax-cache DIR]
 
 Derivation: `wide_patterns(scenario)` + `wide_rhs(...)` (patterns derived once, lowered once)
 for the erf committee at p = k = 64, timed (wall and CPU); the first evaluation (compilation)
@@ -12,6 +13,9 @@ alternation, in batches of 10 calls, and the best batch of each is kept (robust 
 machine); the ratio is scalar / array. The scalar derivation time at p = k = 8 is printed
 too, and the largest difference of the two right-hand sides. Compiling the scalar code at
 p = k = 8 takes minutes; `--jax-cache DIR` keeps XLA's compilation in DIR for the next run.
+Last, both are timed inside one jitted loop of `--loop` Euler steps, the way an ODE solver
+calls a right-hand side (no Python dispatch per call, which is about half of the array
+kernel's per-call time at p = k = 8).
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ def main(argv=None) -> int:
     parser.add_argument("--p-eval", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--jax-cache", default=None, help="XLA compilation cache folder")
+    parser.add_argument("--loop", type=int, default=2000,
+                        help="also time both inside a jitted loop of this many steps (0: skip)")
     args = parser.parse_args(argv)
 
     import jax
@@ -111,7 +117,37 @@ def main(argv=None) -> int:
     print(f"p = k = {p}: scalar derivation {scalar_derive:.1f} s; evaluation scalar "
           f"{t_scalar * 1e6:.1f} us, array {t_array * 1e6:.1f} us: ratio scalar / array "
           f"{t_scalar / t_array:.1f}x; max |difference| {np.max(np.abs(got - np.asarray(ref))):.2e}")
+    if args.loop:
+        loop = in_loop(g, h, y, Qj, Mj, p, args.loop)
+        print(f"p = k = {p}, inside a jitted loop of {args.loop} Euler steps (as an ODE solver "
+              f"calls it, no Python dispatch per call): scalar {loop['scalar'] * 1e6:.1f} us, "
+              f"array {loop['array'] * 1e6:.1f} us per evaluation: ratio "
+              f"{loop['scalar'] / loop['array']:.1f}x")
     return 0
+
+
+def in_loop(g, h, y, Q, M, p, n):
+    """Best time per right-hand-side evaluation inside one jitted fori_loop of n Euler steps
+    (the way diffrax calls it), scalar code against the array kernel."""
+    import jax
+    import jax.numpy as jnp
+
+    ones = jnp.ones(p)
+
+    @jax.jit
+    def scalar(y):
+        return jax.lax.fori_loop(0, n, lambda i, y: y + 1e-6 * g(y), y)
+
+    @jax.jit
+    def array(Q, M):
+        def body(i, c):
+            dQ, dM = h(c[0], c[1], ones, 0.5, 1.0)
+            return c[0] + 1e-6 * dQ, c[1] + 1e-6 * dM
+
+        return jax.lax.fori_loop(0, n, body, (Q, M))
+
+    best, _ = best_of({"scalar": lambda: scalar(y), "array": lambda: array(Q, M)}, 5, batch=1)
+    return {key: v / n for key, v in best.items()}
 
 
 if __name__ == "__main__":
