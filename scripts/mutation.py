@@ -46,9 +46,15 @@ SUITES = {
     "derive/gaussian/_table.py": ["tests/derive/test_gaussian_table.py",
                                   "tests/derive/test_gaussian_engine.py",
                                   "tests/derive/test_gaussian_reduce.py"],
-    "derive/hermite/_expansion.py": ["tests/derive/test_hermite.py"],
+    "derive/hermite/_expansion.py": ["tests/derive/test_hermite.py",
+                                     "tests/derive/test_hermite_routes.py",
+                                     "tests/derive/test_trust_hermite.py",
+                                     "tests/derive/test_exponents_parts.py"],
     "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py",
                                      "tests/derive/test_hermite_routes.py"],
+    "derive/hermite/_tensor.py": ["tests/derive/test_hermite.py",
+                                  "tests/derive/test_exponents_parts.py",
+                                  "tests/derive/test_exponents.py"],
 }
 
 PYPROJECT = """\

@@ -148,6 +148,21 @@ class Frame:
         return self.dsigma_x.xreplace({_X: v})
 
 
+def first_layer_scenario(scenario, what: str) -> Scenario:
+    """The scenario, checked: a Scenario whose second layer is fixed (what: the name of the
+    derived object, for the error).
+
+    Raises:
+        ValueError: not a Scenario, or a trained second layer.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be an escalier.derive.Scenario, got {scenario!r}")
+    if scenario.train_second_layer:
+        raise ValueError(f"{what} is derived for a fixed second layer "
+                         f"(train_second_layer=False)")
+    return scenario
+
+
 def frame(sc: Scenario, symbolic_P: bool = False) -> Frame:
     """The Frame of a Scenario (symbol names as in the ODE system)."""
     if sc.loss not in ("square", "correlation"):

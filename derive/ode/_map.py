@@ -50,7 +50,7 @@ import sympy as sp
 
 from .._scenario import Scenario
 from ..gaussian import BACKENDS, expectation
-from ._derive import frame, ode_system
+from ._derive import first_layer_scenario, frame, ode_system
 from ._system import OdeSystem
 
 __all__ = ["SingleIndexConstants", "overlap_map", "single_index_constants"]
@@ -77,12 +77,7 @@ def overlap_map(scenario: Scenario, *, points: int | None = None,
     Raises:
         ValueError: a trained second layer (not derived here).
     """
-    if not isinstance(scenario, Scenario):
-        raise ValueError(f"scenario must be an escalier.derive.Scenario, got {scenario!r}")
-    sc = scenario
-    if sc.train_second_layer:
-        raise ValueError("the finite-step map is derived for a fixed second layer "
-                         "(train_second_layer=False)")
+    sc = first_layer_scenario(scenario, "the finite-step map")
     fr = frame(sc)
     p, k = sc.p, sc.k
     u = fr.variables

@@ -48,7 +48,7 @@ import sympy as sp
 
 from .._scenario import Scenario
 from ..gaussian import BACKENDS, expectation
-from ._derive import frame, ode_system
+from ._derive import first_layer_scenario, frame, ode_system
 from ._system import OdeSystem
 
 __all__ = ["OverlapNoise", "overlap_noise"]
@@ -111,12 +111,7 @@ def overlap_noise(scenario: Scenario, *, finite_lr: bool = True,
     Raises:
         ValueError: a trained second layer.
     """
-    if not isinstance(scenario, Scenario):
-        raise ValueError(f"scenario must be an escalier.derive.Scenario, got {scenario!r}")
-    sc = scenario
-    if sc.train_second_layer:
-        raise ValueError("the overlap noise is derived for a fixed second layer "
-                         "(train_second_layer=False)")
+    sc = first_layer_scenario(scenario, "the overlap noise")
     ode = ode_system(sc, points=points)
     fr = frame(sc)
     p, k = sc.p, sc.k
