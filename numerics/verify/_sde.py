@@ -405,7 +405,8 @@ def ornstein_uhlenbeck(scenario, y_star, d: int, *, finite_lr: bool = True,
         raise ValueError(f"the fixed point is not stable: the drift's Jacobian has the "
                          f"eigenvalue {ev[i]:.4g} (real part >= 0); a stationary "
                          f"Ornstein-Uhlenbeck limit needs every real part < 0 (a plateau is a "
-                         f"saddle: pass stationary=False for its transient covariance)")
+                         f"saddle; its transient covariance is, in Python, "
+                         f"ornstein_uhlenbeck(..., stationary=False).covariance_at(t))")
     S = solve_continuous_lyapunov(J, -D)
     S = (S + S.T) / 2
     return OrnsteinUhlenbeck(fns.names, y, res, J, ev, D, S, int(d))
