@@ -47,6 +47,7 @@ SUITES = {
                                   "tests/derive/test_gaussian_engine.py",
                                   "tests/derive/test_gaussian_reduce.py"],
     "derive/hermite/_expansion.py": ["tests/derive/test_hermite.py",
+                                     "tests/derive/test_hermite_numeric.py",
                                      "tests/derive/test_hermite_routes.py",
                                      "tests/derive/test_trust_hermite.py",
                                      "tests/derive/test_exponents_parts.py"],
