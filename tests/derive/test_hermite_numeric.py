@@ -101,8 +101,12 @@ def test_coupled_coordinates_numerical_coefficients(text, f, alphas):
         assert abs(c.value - ref) <= c.error + slack, (alpha, c.value, ref, c.error, slack)
         assert c.error < (1e-6 if m == 2 else 1e-2)
         assert c.error + slack < 0.1 * max(abs(ref), 0.05)  # resolved, not a loose pass
-    # odd in one coordinate (tanh odd): the coefficients even in it are zeros
+    # odd in one coordinate (tanh odd): the coefficients even in it are zeros by parity,
+    # exactly (value and error 0), not small numbers
     assert abs(ex[alphas[2]].value) > 0.01
+    zero = ex[(0, 1) if m == 2 else (1, 0, 0)]
+    assert zero.status.startswith("zero (parity") and zero.exact == 0
+    assert zero.value == 0.0 and zero.error == 0.0
 
 
 @pytest.mark.parametrize("text, g, v", [
@@ -119,8 +123,20 @@ def test_ridge_coefficients(text, g, v):
         ref = _ref_grid(fv, alpha, 80)
         value = float(c.exact) if c.exact is not None else c.value
         assert abs(value - ref) <= c.error + 1e-9, (alpha, value, ref, c.error)
+        assert c.error == 0.0 if c.exact is not None else c.error > 0.0
     # even orders vanish (g odd): reported as zeros
     assert ex[(1, 1)].is_zero and ex[(2, 0)].is_zero
+
+
+def test_ridge_with_precision_uses_mpmath():
+    """precision=25 reaches the ridge's univariate integral g(r u): errors far below
+    float64's grids, values within rounding of the reference."""
+    ex = hermite_expansion("tanh(z1 - 2*z2)", 3, precision=25)
+    fv = np.vectorize(lambda a, b: float(mpmath.tanh(a - 2 * b)))
+    for alpha in [(1, 0), (1, 2), (0, 3)]:
+        c = ex[alpha]
+        assert c.exact is None and c.error < 1e-20
+        assert abs(c.value - _ref_grid(fv, alpha, 80)) < 1e-9
 
 
 def test_polynomial_expansion_reconstructs_the_target():
@@ -135,6 +151,10 @@ def test_polynomial_expansion_reconstructs_the_target():
         {s: v for s, v in zip((z1, z2, z3), ex.target.variables, strict=True)})) == 0
     # and the zeroth coefficient is the mean: E f = 3 - 1 = 2 (E z2^2 = 1)
     assert ex[(0, 0, 0)].exact == 2
+    # a coefficient the complete expansion does not store is an exact zero, value 0, error 0
+    c = ex[(0, 0, 4)]
+    assert (c.alpha, c.exact, c.value, c.error) == ((0, 0, 4), 0, 0.0, 0.0)
+    assert c.status == "zero (exact)"
 
 
 def test_four_coupled_coordinates_are_integrated():
