@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from numpy.polynomial import hermite_e as H
+from scipy import special
 
 from escalier.derive.hermite import hermite_expansion
 
@@ -82,6 +83,9 @@ def test_one_coordinate_with_precision_uses_mpmath():
 @pytest.mark.parametrize("text, f, alphas", [
     ("tanh(z1*z2 + z1/2)", lambda a, b: np.tanh(a * b + a / 2),
      [(1, 0), (0, 1), (1, 1), (2, 1), (1, 2), (3, 0), (2, 2)]),
+    # erf is evaluated through scipy on the grids (numpy has none)
+    ("erf(z1*z2 + z1/2)", lambda a, b: special.erf(a * b + a / 2),
+     [(1, 0), (0, 1), (1, 1), (2, 1), (1, 2), (3, 0)]),
     ("tanh(z1*z2*z3 + z2/2)", lambda a, b, c: np.tanh(a * b * c + b / 2),
      [(0, 1, 0), (1, 1, 1), (2, 1, 0), (1, 0, 1), (0, 3, 0)]),
 ])
@@ -181,3 +185,27 @@ def test_truncated_polynomial_keeps_every_low_degree_coefficient():
         if c.degree <= 3:
             assert cut[c.alpha].exact == c.exact, c.alpha
     assert cut[(1, 0)].exact == 15
+
+
+def test_error_accounting_of_products_and_sums():
+    """The error of a coefficient follows its terms: a numeric factor times an exact one
+    keeps the numeric factor's error (the exact factor adds none), two numeric terms add
+    their errors, and a product that vanishes by a factor's parity is an exact zero with
+    the parity named."""
+    one = hermite_expansion("tanh(3*z1 + 1)", 3)
+    other = hermite_expansion("tanh(2*z1 - 1)", 3)
+    prod = hermite_expansion("tanh(3*z1 + 1)*z2", 3)
+    both = hermite_expansion("tanh(3*z1 + 1) + tanh(2*z1 - 1)", 3)
+    for n in range(3):
+        a, b = one[(n,)], other[(n,)]
+        assert a.error > 1e-12 and b.error > 1e-12  # both quadratures carry an error
+        c = prod[(n, 1)]
+        assert c.value == pytest.approx(a.value, rel=1e-14, abs=0)
+        assert c.error == pytest.approx(a.error, rel=1e-12, abs=0)
+        s = both[(n,)]
+        assert s.value == pytest.approx(a.value + b.value, rel=1e-13, abs=1e-15)
+        assert s.error == pytest.approx(a.error + b.error, rel=1e-12, abs=0)
+    odd = hermite_expansion("tanh(z1)*z2", 3)
+    z = odd[(0, 1)]  # E[tanh(z1)] = 0 by parity in z1
+    assert z.status.startswith("zero (parity") and "z1" in z.status
+    assert (z.value, z.error) == (0.0, 0.0)
