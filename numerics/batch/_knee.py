@@ -252,8 +252,8 @@ def batch_study(target: str, ds, *, student: str = "He3", losses=("square", "cor
                 quart.append(q)
                 if progress is not None:
                     progress(f"{loss} d={d} n_b={nb}: T_gram={m:g} T_map={tmap[-1]:g}")
-            fit = _fit_or_empty(sizes, med if use_gram else tmap)
             fit_map = _fit_or_empty(sizes, tmap) if use_map else {}
+            fit = _fit_or_empty(sizes, med) if use_gram else fit_map
             curves.append(BatchCurve(d, loss, tuple(sizes), tuple(lrs), tuple(med),
                                      tuple(quart), tuple(tmap), fit, fit_map))
     knee = {}

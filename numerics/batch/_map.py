@@ -15,7 +15,7 @@ import numpy as np
 
 from escalier.derive.ode import overlap_map
 from escalier.numerics.lower import lower
-from escalier.numerics.simulation import DIVERGENCE_BOUND, AdaptiveLoss, Constant, Schedule
+from escalier.numerics.simulation import DIVERGENCE_BOUND, AdaptiveLoss, Constant, check_schedule
 
 __all__ = ["iterate_adaptive_map", "iterate_map", "map_first_passage", "map_function"]
 
@@ -64,11 +64,7 @@ def iterate_map(system, y0, n_steps: int, args: dict | None = None,
         ValueError: bad counts, not a Schedule, or a divergence (naming the step; lower eta).
     """
     _check_counts(n_steps, record_every)
-    if schedule is None:
-        schedule = Constant()
-    if not isinstance(schedule, Schedule):
-        raise ValueError(f"schedule must be a learning-rate schedule (Constant, PowerLaw, "
-                         f"StepDecay from escalier.numerics.simulation), got {schedule!r}")
+    schedule = Constant() if schedule is None else check_schedule(schedule)
     F, theta = map_function(system, args)
     y0 = _start(system, y0, theta.dtype)
     go = _scanner(system, int(n_steps // record_every), int(record_every), schedule)

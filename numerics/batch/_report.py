@@ -45,7 +45,7 @@ def report(study) -> str:
                          f"log-log slope small n_b {f['slope_small']:.2f}, large n_b "
                          f"{f['slope_large']:.2f}")
         f = c.fit_map
-        if f and c.fit is not f and any(math.isfinite(x) for x in c.steps_gram):
+        if f and f is not c.fit:  # the map's own fit, beside the gram medians
             lines.append(f"  map: A = {f['A']:.4g}, B = {f['B']:.4g}; knee A/B = "
                          f"{_fmt(f['knee'])} = {_fmt(f['knee'] / c.d ** (l / 2))} d^(l/2)")
     for loss, k in study.knee_exponent.items():

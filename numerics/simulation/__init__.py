@@ -29,3 +29,4 @@ from .engines import StepDecay as StepDecay
 from .engines import StepsPerBatch as StepsPerBatch
 from .engines import StopCondition as StopCondition
 from .engines import TrainingProtocol as TrainingProtocol
+from .engines import check_schedule as check_schedule

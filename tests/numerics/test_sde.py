@@ -75,9 +75,10 @@ def test_sde_variance_matches_simulation_linear_committee_d500():
 
 
 def test_sde_variance_matches_simulation_spherical_committee_d500():
-    """Spherical rows at p = 2 (state Q_12, M_11, M_21; xi_Q12 and xi_Mj1 carry the
-    renormalisation terms -Q_12 (xi_Q11 + xi_Q22) / 2 and -M_j1 xi_Qjj / 2), linear student,
-    eta = 0.5, d = 500, 300 seeds and paths, t = 1, 2."""
+    """Spherical rows at p = 2 (state Q_12, M_11, M_21), linear student, eta = 0.5, d = 500,
+    300 seeds and paths, t = 1, 2: the SDE end to end. It has little power on the Q_12
+    renormalisation term (Q_12 stays near -1/4 here); that term is guarded by the exact
+    one-step covariance in tests/derive/test_overlap_noise.py."""
     _check(variance_table(SPHERICAL, 500, 2.0, 300, 2, dt=0.02))
 
 

@@ -18,6 +18,7 @@ from ._schedule import Constant as Constant
 from ._schedule import PowerLaw as PowerLaw
 from ._schedule import Schedule as Schedule
 from ._schedule import StepDecay as StepDecay
+from ._schedule import check_schedule as check_schedule
 from .full import FullEngine as FullEngine
 from .gram import GramEngine as GramEngine
 

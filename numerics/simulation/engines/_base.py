@@ -21,7 +21,7 @@ import numpy as np
 
 from escalier.derive import Scenario
 
-from ._schedule import Constant, Schedule
+from ._schedule import Constant, Schedule, check_schedule
 
 __all__ = ["Engine", "EscapeThreshold", "Horizon", "OnlineSGD", "StepsPerBatch",
            "StopCondition", "TrainingProtocol"]
@@ -64,7 +64,7 @@ class OnlineSGD(TrainingProtocol):
     schedule: Schedule = Constant()
 
     def __post_init__(self):
-        _check_schedule(self.schedule)
+        check_schedule(self.schedule)
 
     @property
     def steps_per_batch(self) -> int:
@@ -87,7 +87,7 @@ class StepsPerBatch(TrainingProtocol):
     def __post_init__(self):
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
             raise ValueError(f"steps per batch k must be an integer >= 1, got {self.k!r}")
-        _check_schedule(self.schedule)
+        check_schedule(self.schedule)
 
     @property
     def steps_per_batch(self) -> int:
@@ -95,12 +95,6 @@ class StepsPerBatch(TrainingProtocol):
 
     def describe(self) -> str:
         return self._with_schedule(f"{self.k} steps per batch")
-
-
-def _check_schedule(schedule) -> None:
-    if not isinstance(schedule, Schedule):
-        raise ValueError(f"schedule must be a Schedule (Constant(), PowerLaw(t0, exponent), "
-                         f"StepDecay(every, gamma)), got {schedule!r}")
 
 
 class StopCondition:

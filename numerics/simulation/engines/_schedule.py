@@ -17,7 +17,7 @@ from typing import ClassVar, final
 
 import jax.numpy as jnp
 
-__all__ = ["Constant", "PowerLaw", "Schedule", "StepDecay"]
+__all__ = ["Constant", "PowerLaw", "Schedule", "StepDecay", "check_schedule"]
 
 
 def _positive(owner: str, name: str, value, *, upper: float | None = None) -> None:
@@ -104,3 +104,15 @@ class StepDecay(Schedule):
 
     def describe(self) -> str:
         return f"step decay x{self.gamma:g} every t = {self.every:g}"
+
+
+def check_schedule(schedule) -> Schedule:
+    """The schedule, checked to be a Schedule (one error for every caller).
+
+    Raises:
+        ValueError: anything else, naming the schedules accepted.
+    """
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be a learning-rate schedule (Constant(), "
+                         f"PowerLaw(t0, exponent), StepDecay(every, gamma)), got {schedule!r}")
+    return schedule
