@@ -90,17 +90,37 @@ def test_three_layer_beats_two_layer_fast():
     assert e3 < e2 - 0.2, (e3, e2)
 
 
+# The predicted threshold of the three-layer network is kappa = 1 + eps (first level, the
+# spectral recovery of span(W*)) = deg(P) eps (second level) = 1.5 for sight(). The theory
+# predicts the exponent, not the constant in n = C d^kappa: docs/depth.md ("Where the measured
+# thresholds come from") measures that the first level's overlap depends on n / (d D) alone,
+# D = floor(d^eps), with overlap 0.9 at n = 8 d D at every d = 32..256. The test below trains
+# at n = C d D with C = 8 fixed across d: at the predicted exponent, with one constant for all
+# d (at C = 1, the onset, no learner that needs the first level can win at d <= 256).
+FIRST_LEVEL_C = 8
+
+
 @pytest.mark.slow
-def test_three_layer_beats_two_layer_and_kernel_over_seeds():
-    """d = 64, kappa = 2 (the predicted 1.5 plus the finite-d shift measured in docs/depth.md),
-    3 seeds: the three-layer network's worst seed is better than the two-layer network's best
-    seed, and its median is below the kernel's median by at least 0.03. Default (giant-step)
-    protocol; see the fast test above for what the two-layer margin means."""
-    c = depth_curves(sight(), [64], [2.0], learners=("three_layer", "two_layer", "kernel"),
-                     seeds=3)
-    e3, e2, ek = (c.errors[lr][64][0] for lr in ("three_layer", "two_layer", "kernel"))
-    assert e3.max() < e2.min(), (e3, e2)
-    assert np.median(e3) < np.median(ek) - 0.03, (e3, ek)
+def test_three_layer_beats_two_layer_and_kernel_at_the_predicted_exponent():
+    """d = 64 and 128 at n = 8 d D (4096 and 11264 samples; kappa = 1.5 with the constant
+    above), 3 seeds, one teacher and training set per seed shared by the learners: the
+    three-layer network's median test MSE is below the kernel's by at least 0.05 and below the
+    two-layer network's by at least 0.2. Measured (float64, docs/depth.md): d = 64: three-layer
+    0.255-0.308 (median 0.266), kernel 0.375-0.387 (0.377), two-layer 0.569-0.603; d = 128:
+    0.272-0.471 (0.300), 0.422-0.442 (0.438), 0.621-0.639. The kernel gap grows with d at fixed
+    C (0.034 at d = 32 over 6 seeds, 0.11, 0.14), as the exponents predict: at fixed C the
+    kernel's effective kappa falls towards 1.5, below its degree-2 threshold. The margin 0.05 is
+    about twice the seed spread of the three-layer median at d = 64; one of three seeds at
+    d = 128 fails its layer-wise training (0.471), which the median absorbs."""
+    t = sight()
+    for d in (64, 128):
+        n = FIRST_LEVEL_C * d * t.width(d)
+        c = depth_curves(t, [d], [math.log(n) / math.log(d)],
+                         learners=("three_layer", "two_layer", "kernel"), seeds=3)
+        assert samples_at(d, c.kappas[0]) == n
+        e3, e2, ek = (np.median(c.errors[lr][d][0]) for lr in ("three_layer", "two_layer",
+                                                                "kernel"))
+        assert e3 < ek - 0.05 and e3 < e2 - 0.2, (d, e3, ek, e2)
 
 
 def test_first_layer_steps_match_a_hand_written_numpy_gradient():
