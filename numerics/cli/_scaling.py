@@ -51,10 +51,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=bounded(float, 0, 1, low_open=True, high_open=True),
                         default=0.5,
-                        help="escape when |m| reaches this overlap (default: 0.5)")
+                        help="escape when |m| (multi-index: |M_1.|, the norm of the "
+                             "projection on the teacher subspace) reaches this level "
+                             "(default: 0.5)")
     parser.add_argument("--budget", type=bounded(float, 1, low_open=True), default=10.0,
-                        help="simulate this many times the diffusion's mean escape time "
-                             "(default: 10)")
+                        help="simulate this many times the rate rule's model escape time "
+                             "(the diffusion's, or the reuse ODE's); on the budget path "
+                             "(--sample-budget) the default C (default: 10)")
     parser.add_argument("--records", type=positive_int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
     parser.add_argument("--protocol", choices=["online", "reuse"], default="online",
