@@ -81,13 +81,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     enable_float64()
     from escalier.numerics.simulation import OnlineSGD, StepsPerBatch
-    from escalier.numerics.verify import escape_scaling
+    from escalier.numerics.verify import check_scaling_target, escape_scaling
 
     if args.seeds is None:
         args.seeds = 48 if args.engine == "gram" else 8
     if any(d < 2 for d in args.d):
         raise ValueError(f"--d must be integers >= 2, got {args.d}")
     target = target_from_args(args.target, args)
+    check_scaling_target(target)  # before the header: a refusal is one line
     print(f"escalier scaling: target {target} ({target.k}-index); one spherical neuron; "
           f"loss {args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
     r = escape_scaling(target, args.student, args.d, seeds=args.seeds, seed=args.seed,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from escalier.derive import Target
     from escalier.numerics.simulation import Engine, TrainingProtocol
 
-__all__ = ["EscapeScaling", "best_lr", "escape_scaling"]
+__all__ = ["MAX_K", "EscapeScaling", "best_lr", "check_scaling_target", "escape_scaling"]
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,8 @@ class EscapeScaling:
             "budget_reached": self.budget_reached,
             "sample_budget": self.sample_budget.tolist() if budget else None,
             "escaped": self.escaped().tolist(),
-            "lr": list(self.lrs), "diffusion_times": self.diffusion_times.tolist(),
+            "lr": list(self.lrs), "diffusion_times": [None if math.isnan(v) else v
+                                for v in self.diffusion_times.tolist()],
             "horizons": self.horizons.tolist(), "seconds": self.seconds.tolist(),
             "steps": [[None if math.isnan(v) else v for v in row] for row in self.steps.tolist()],
             "typical": [None if math.isnan(v) else v for v in self.typical.tolist()],
@@ -214,6 +215,15 @@ def median_error_need(seeds: int) -> int:
 MAX_K = 3
 """Largest number of teacher directions `escape_scaling` takes (the rate rules integrate over
 k + 1 Gaussian variables by tensor quadrature: 16^(k+1) points)."""
+
+
+def check_scaling_target(target) -> None:
+    """Refuse a target of more than MAX_K directions (one line naming what is accepted)."""
+    if target.k > MAX_K:
+        raise ValueError(
+            f"escalier scaling measures one spherical neuron on targets of at most {MAX_K} "
+            f"directions; got k = {target.k} ({target.text or target.expr}): the rate rules "
+            f"integrate over k + 1 Gaussian variables (run `escalier simulate` instead)")
 
 
 def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
@@ -288,11 +298,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     from escalier.numerics.simulation import OnlineSGD, StepsPerBatch, resolve_engine
 
     t = Target.parse(target) if isinstance(target, str) else target
-    if t.k > MAX_K:
-        raise ValueError(
-            f"escalier scaling measures one spherical neuron on targets of at most {MAX_K} "
-            f"directions; got k = {t.k} ({t.text or t.expr}): the rate rules integrate over "
-            f"k + 1 Gaussian variables (run `escalier simulate` instead)")
+    check_scaling_target(t)
     protocol = OnlineSGD() if protocol is None else protocol
     if not isinstance(protocol, OnlineSGD | StepsPerBatch):
         raise ValueError(f"escape scaling runs OnlineSGD() or StepsPerBatch(k), got "
