@@ -34,6 +34,11 @@ it (the online rule's convention, numerics.verify.escape_scaling) keeps m* well 
 threshold, so finite-d fluctuations do not stall the runs. It is computed once per target,
 student and threshold, not tuned per case; the measured samples are then compared with
 T(lr) d at each d.
+
+Multi-index targets (k <= MAX_K teacher directions, P = I): the same ODE on the line
+M_1. = m u of the teacher subspace (u = (1, ..., 1)/sqrt(k) by default), with nu replaced by
+u.nu in the drift term, from |m0| = sqrt(k / d), the faster of the two starts
+(`reuse_escape_time`; docs/reuse.md "Multi-index targets").
 """
 
 from __future__ import annotations
