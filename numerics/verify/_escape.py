@@ -396,6 +396,9 @@ def _online_rule(base, law, threshold, ds, lr0, reuse_held=False) -> dict[str, A
         model = LineDiffusion(base, threshold)
         where = (f" along the symmetric line M_1. = m (1, ..., 1)/sqrt({base.k}) of the "
                  f"teacher subspace, start m0 ~ N(0, {base.k}/d)")
+    if reuse_held and lr0 is not None:  # --lr under reuse: the rate at every d
+        return {"lr0": lr0, "rule": f"lr = lr0 = {lr0:.4g} at every d (given)", "model": None,
+                "law": None}
     if lr0 is None:
         c_opt, _ = model.prefactor(law, ds[0])
         lr0 = c_opt / 2
