@@ -22,7 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "staircase": ("._staircase", "the staircase of learned subspaces under a protocol "
                                   "(optionally drawn)"),
     "verify": ("._verify", "simulate the network at several d and compare it with its derived ODE"),
-    "scaling": ("._scaling", "steps to escape against d for a single-index target, vs the theory"),
+    "scaling": ("._scaling", "samples to learn a target (up to 3 directions) against d, vs the "
+                             "exponents report (online SGD, batch reuse)"),
     "batch": ("._batch", "iterations to a target overlap against batch size: the knee near "
                          "d^(l/2), square vs correlation loss"),
     "sde": ("._sde", "the overlaps' SDE (drift = ODE, diffusion = eta^2 x update covariance / d): "

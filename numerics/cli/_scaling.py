@@ -1,5 +1,7 @@
-"""`escalier scaling`: SGD steps until a single-index target is learned, against d, beside the
-prediction of its information exponent (Ben Arous, Gheissari, Jagannath, arXiv 2003.10409)."""
+"""`escalier scaling`: samples until one spherical neuron learns a target (single-index, or
+multi-index up to three directions: its projection on the teacher subspace escapes), against
+d, beside the predictions of the exponents report for online SGD and batch reuse (Ben Arous,
+Gheissari, Jagannath, arXiv 2003.10409; Dandi et al., arXiv 2402.03220)."""
 
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ DEFAULT_D = (128, 256, 512, 1024)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("target", help="single-index target f(z1), e.g. 'He3(z1)'")
+    parser.add_argument("target", help="target of at most 3 directions, e.g. 'He3(z1)' or "
+                                       "'z1*z2*z3' (one spherical neuron learns it: escape "
+                                       "when its projection on the teacher subspace "
+                                       "|M_1.| reaches --threshold)")
     parser.add_argument("--student", default=None,
-                        help="student activation (default: the target's own link f(x); "
-                             "under --protocol reuse: relu for generative exponent 1, x**2/2 "
-                             "for 2, see docs/reuse.md)")
+                        help="student activation (default, single-index: the target's own "
+                             "link f(x), under --protocol reuse relu for generative exponent "
+                             "1 and x**2/2 for 2; multi-index: He_l, l the target's "
+                             "information exponent; see docs/reuse.md)")
     parser.add_argument("--d", type=bounded(int, 2), nargs="+", default=list(DEFAULT_D),
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
     parser.add_argument("--seeds", type=positive_int, default=None,
@@ -45,10 +51,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=bounded(float, 0, 1, low_open=True, high_open=True),
                         default=0.5,
-                        help="escape when |m| reaches this overlap (default: 0.5)")
+                        help="escape when |m| (multi-index: |M_1.|, the norm of the "
+                             "projection on the teacher subspace) reaches this level "
+                             "(default: 0.5)")
     parser.add_argument("--budget", type=bounded(float, 1, low_open=True), default=10.0,
-                        help="simulate this many times the diffusion's mean escape time "
-                             "(default: 10)")
+                        help="simulate this many times the rate rule's model escape time "
+                             "(the diffusion's, or the reuse ODE's); on the budget path "
+                             "(--sample-budget) the default C (default: 10)")
     parser.add_argument("--records", type=positive_int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
     parser.add_argument("--protocol", choices=["online", "reuse"], default="online",
@@ -57,6 +66,11 @@ def add_arguments(parser) -> None:
                              "generative exponent; default: online)")
     parser.add_argument("--steps-per-batch", type=bounded(int, 2), default=2,
                         help="steps on each sample under --protocol reuse (default: 2)")
+    parser.add_argument("--sample-budget", type=positive_float, default=None, metavar="C",
+                        help="give every run only C d ln d samples, count the runs that "
+                             "escaped and fit nothing (default: only under --protocol reuse "
+                             "for a target without an O(d) or O(d log d) reuse law, e.g. "
+                             "sign(z1*z2*z3), with C = --budget)")
     add_engine_argument(parser)
     parser.add_argument("--plot", metavar="FILE", help="write a figure")
     parser.add_argument("--json", metavar="FILE", help="write the results and configuration")
@@ -67,26 +81,31 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     enable_float64()
     from escalier.numerics.simulation import OnlineSGD, StepsPerBatch
-    from escalier.numerics.verify import escape_scaling
+    from escalier.numerics.verify import check_scaling_target, escape_scaling
 
     if args.seeds is None:
         args.seeds = 48 if args.engine == "gram" else 8
     if any(d < 2 for d in args.d):
         raise ValueError(f"--d must be integers >= 2, got {args.d}")
     target = target_from_args(args.target, args)
-    print(f"escalier scaling: target {target}; spherical single neuron; loss "
-          f"{args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
+    check_scaling_target(target)  # before the header: a refusal is one line
+    print(f"escalier scaling: target {target} ({target.k}-index); one spherical neuron; "
+          f"loss {args.loss}; d = {sorted(set(args.d))}; {args.seeds} seeds", file=sys.stderr)
     r = escape_scaling(target, args.student, args.d, seeds=args.seeds, seed=args.seed,
                        lr0=args.lr, threshold=args.threshold, budget=args.budget,
                        n_records=args.records, engine=args.engine, loss=args.loss,
                        progress=not args.no_progress,
                        protocol=(StepsPerBatch(args.steps_per_batch) if args.protocol == "reuse"
-                                 else OnlineSGD()))
+                                 else OnlineSGD()),
+                       sample_budget=args.sample_budget)
     law = r.law
     pred = r.config["predictions"]
     print(f"exponents report: online SGD, information exponent {pred['information_exponent']}:"
           f" samples ~ {pred['online']}; batch reuse, generative exponent "
           f"{pred['generative_exponent']}: samples ~ {pred['reuse']}")
+    measure = "|m|" if target.k == 1 else "|M_1.| (projection on the teacher subspace)"
+    if law is None:
+        return _budget_report(r, args, measure)
     if args.protocol == "reuse":
         print(f"protocol: {r.config['protocol']}; measured law: generative exponent {law.l}, "
               f"samples ~ {law.law}; learning rate {r.config['lr_rule']}")
@@ -95,7 +114,8 @@ def run(args) -> int:
               f"steps ~ {law.law}; learning rate {r.config['lr_rule']}")
     model = ("the d -> infinity reuse ODE's escape time" if args.protocol == "reuse"
              else "the diffusion's mean escape time")
-    print(f"{'samples' if args.protocol == 'reuse' else 'steps'} until |m| >= {args.threshold} "
+    print(f"{'samples' if args.protocol == 'reuse' else 'steps'} until {measure} >= "
+          f"{args.threshold} "
           f"over all seeds (typical = geometric mean, or the median when some did not escape; "
           f"t_diffusion: {model}, numerical):")
     print(r.to_text())
@@ -106,15 +126,37 @@ def run(args) -> int:
           f"{fitted}; predicted ({law.law}) over this range: {r.predicted:.3f}; "
           f"{'reuse ODE' if args.protocol == 'reuse' else 'small-overlap diffusion'} at these "
           f"rates: {r.diffusion_exponent:.3f}")
+    _write_json(r, args)
+    if args.plot:
+        plot_scaling(r, args.plot, title=f"{args.target}, {r.config['protocol']}, l = {law.l}")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _write_json(r, args) -> None:
     if args.json:
         payload = r.to_json()
         payload["command"] = {"name": "scaling", **{k: v for k, v in vars(args).items()
                                                     if k not in ("debug", "command")}}
         write_json(args.json, payload)
         print(f"wrote {args.json}")
+
+
+def _budget_report(r, args, measure: str) -> int:
+    """The budget path: per d, the runs that escaped within C d ln d samples; no fit."""
+    print(f"protocol: {r.config['protocol']}; {r.config['budget_reason']}: each run is given "
+          f"{r.config['sample_budget_factor']:g} x d ln d samples and counted, no law is fitted "
+          f"or extrapolated; learning rate {r.config['lr_rule']}")
+    print(f"samples until {measure} >= {args.threshold} within the budget (median over all "
+          f"runs, nan when fewer than half escaped):")
+    print(r.to_text())
+    for line in r.budget_lines():
+        print(line)
+    print(f"budget reached: {'yes' if r.budget_reached else 'no'}; fitted exponent: none "
+          f"(budget path)")
+    _write_json(r, args)
     if args.plot:
-        plot_scaling(r, args.plot, title=f"{args.target}, {r.config['protocol']}, l = {law.l}")
-        print(f"wrote {args.plot}")
+        print("no figure on the budget path (nothing is fitted)")
     return 0
 
 

@@ -10,6 +10,8 @@ from ._full_giant import giant_step_weights as giant_step_weights
 from ._gram_giant import giant_step as giant_step
 from ._init import initial_weights as initial_weights
 from ._result import SimulationResult as SimulationResult
+from ._subspace import subspace_metric as subspace_metric
+from ._subspace import teacher_projection as teacher_projection
 from .engines import ENGINES as ENGINES
 from .engines import SAM as SAM
 from .engines import AdaptiveLoss as AdaptiveLoss

@@ -1,10 +1,12 @@
-"""The exact gram chain of spherical single-index online SGD, run until the overlap escapes.
+"""The exact gram chain of one spherical neuron, run until it escapes towards the teacher.
 
-`gram_escape_steps` counts, per seed, the first SGD step with |m| >= threshold, on the exact
-Gram engine (engine="gram": cost per step independent of d), in chunks of a lax.scan
-vmapped over seeds, driven by a host loop until enough seeds have escaped. The learning-rate
-rule, the fit and the prediction live in escalier.numerics.verify (`escape_scaling`, the
-function behind `escalier scaling`).
+`gram_escape_steps` counts, per seed, the first SGD step at which the norm of the student's
+projection on the teacher subspace, |M_1.|_P = sqrt(M_1. P^+ M_1.^T) (`_subspace`; |m| for
+a single-index teacher), reaches the threshold, on the exact Gram engine (engine="gram":
+cost per step independent of d), in chunks of a lax.scan vmapped over seeds, driven by a
+host loop until enough seeds have escaped. The learning-rate rule, the fit and the
+prediction live in escalier.numerics.verify (`escape_scaling`, the function behind
+`escalier scaling`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._gram import GramChain
+from ._subspace import subspace_metric, teacher_projection
 
 __all__ = ["gram_escape_steps"]
 
 
 @functools.lru_cache(maxsize=32)
 def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, chunk: int):
-    """(chain, init, advance): the chain and its jitted, seed-vmapped start and chunk of
-    steps, compiled once per setting (a sweep or a scaling run calls this at every point)."""
+    """(chain, init, advance, measure): the chain, its jitted, seed-vmapped start and chunk
+    of steps, and the escape measure of a state, compiled once per setting (a sweep or a
+    scaling run calls this at every point)."""
     chain = GramChain(scenario, d, jnp.dtype(dtype_name), reuse)
-    LP = float(chain.teacher_root[0, 0])
+    LP = jnp.asarray(chain.teacher_root, chain.dtype)
+    metric = jnp.asarray(subspace_metric(scenario.P), chain.dtype)
+
+    def measure(A):  # A (p, k) frame coordinates -> |M_1.|_P of the first student row
+        return teacher_projection((A @ LP.T)[0], metric)
 
     def one_chunk(carry):
         state, hit, done = carry
@@ -33,8 +41,8 @@ def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, c
         def step(c, r):
             state, hit, j = c
             abc = chain.unit(state[:3], r)
-            m = abc[0][0, 0] * LP
-            hit = jnp.where((hit < 0) & (jnp.abs(m) >= threshold), (done + j + 1) * reuse, hit)
+            hit = jnp.where((hit < 0) & (measure(abc[0]) >= threshold), (done + j + 1) * reuse,
+                            hit)
             return ((*abc, state[3]), hit, j + 1), None
 
         rng, draws = chain.draw(state[3], chunk)
@@ -43,21 +51,20 @@ def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, c
 
     init = jax.jit(jax.vmap(chain.init))
     advance = jax.jit(jax.vmap(one_chunk, in_axes=((0, 0, None),), out_axes=(0, 0, None)))
-    return chain, init, advance
+    return chain, init, advance, jax.jit(jax.vmap(measure))
 
 
-def _run_until_escape(chain, init, advance, keys, threshold, limit, need) -> np.ndarray:
-    """First step with |m| >= threshold per seed (nan if none when the loop stops).
+def _run_until_escape(chain, init, advance, measure, keys, threshold, limit,
+                      need) -> np.ndarray:
+    """First step with |M_1.|_P >= threshold per seed (nan if none when the loop stops).
 
     The loop stops at `limit` steps or once `need` seeds escaped.
     """
-    LP = float(chain.teacher_root[0, 0])
     reuse = chain.reuse  # a unit is `reuse` SGD steps on one sample batch
     state = init(jnp.asarray(keys))
     hit = jnp.full((keys.shape[0],), -1, jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
     done = 0
-    m0 = np.abs(np.asarray(state[0][:, 0, 0]) * LP)
-    hit = jnp.where(jnp.asarray(m0) >= threshold, 0, hit)
+    hit = jnp.where(measure(state[0]) >= threshold, 0, hit)
     while done * reuse < limit:
         before = done * reuse
         state, hit, done = advance((state, hit, done))
@@ -79,13 +86,16 @@ def _run_until_escape(chain, init, advance, keys, threshold, limit, need) -> np.
 def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
                       chunk: int = 1 << 14, dtype=jnp.float64, need: int | None = None,
                       reuse: int = 1):
-    """Escape steps of spherical single-index SGD at one d on the exact gram chain.
+    """Escape steps of one spherical neuron at one d on the exact gram chain.
+
+    Escape: |M_1.|_P = sqrt(M_1. P^+ M_1.^T) >= threshold, the norm of the neuron's
+    projection on the teacher subspace over sqrt(d) (|m| when k = 1).
 
     Args:
-        scenario: Scenario with k = 1, p = 1, spherical = True (its lr is used as is).
+        scenario: Scenario with p = 1, spherical = True, any k (its lr is used as is).
         d: dimension.
         keys: one JAX PRNG key per seed.
-        threshold: escape level of |m|.
+        threshold: escape level of |M_1.|_P.
         limit: the most steps run.
         chunk: steps per jitted call of the host loop.
         dtype: float64 (float32 loses the O(lr / d) increments at large d).
@@ -94,22 +104,24 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
             the overlap is checked after each batch's k steps, so steps are multiples of k.
 
     Returns:
-        (steps, m0): the first step with |m| >= threshold per seed (nan if none when the loop
-        stopped) and each seed's initial overlap.
+        (steps, m0): the first step with |M_1.|_P >= threshold per seed (nan if none when
+        the loop stopped) and each seed's initial overlaps: M_11, shape (S,), when k = 1
+        (signed, as single-index callers use it), else the row M_1., shape (S, k).
     """
 
-    if scenario.k != 1 or scenario.p != 1 or not scenario.spherical:
+    if scenario.p != 1 or not scenario.spherical:
         raise ValueError(
-            "escape times follow single-index spherical SGD (docs/theory.md §4.6): need k = 1, "
-            f"p = 1, spherical = True; got k = {scenario.k}, p = {scenario.p}, "
-            f"spherical = {scenario.spherical}"
+            "escape times follow one spherical neuron (docs/theory.md §4.6): need p = 1 and "
+            f"spherical = True; got p = {scenario.p}, spherical = {scenario.spherical}"
         )
-    chain, init, advance = _programs(scenario, int(d), jnp.dtype(dtype).name, int(reuse),
-                                     float(threshold), int(chunk))
+    chain, init, advance, measure = _programs(scenario, int(d), jnp.dtype(dtype).name,
+                                              int(reuse), float(threshold), int(chunk))
     keys = jnp.asarray(keys)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         keys = jax.random.key_data(keys)
-    m0 = np.asarray(init(keys)[0][:, 0, 0]) * float(chain.teacher_root[0, 0])
+    A0 = np.asarray(init(keys)[0])  # (S, p, k)
+    M0 = A0[:, 0, :] @ np.asarray(chain.teacher_root).T
     if need is None:
         need = keys.shape[0] // 2 + 1
-    return _run_until_escape(chain, init, advance, keys, threshold, limit, need), m0
+    steps = _run_until_escape(chain, init, advance, measure, keys, threshold, limit, need)
+    return steps, (M0[:, 0] if scenario.k == 1 else M0)

@@ -11,6 +11,7 @@ from ._deviation import DeviationTable as DeviationTable
 from ._deviation import deviation_table as deviation_table
 from ._deviation import sup_deviation as sup_deviation
 from ._escape import EscapeScaling as EscapeScaling
+from ._escape import check_scaling_target as check_scaling_target
 from ._escape import escape_scaling as escape_scaling
 from ._escape import protocol_predictions as protocol_predictions
 from ._fit import ExponentFit as ExponentFit

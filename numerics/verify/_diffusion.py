@@ -35,7 +35,7 @@ import numpy as np
 
 from ._rates import best_lr, eta_index
 
-__all__ = ["EscapeDiffusion", "mean_escape_time", "noise_variance"]
+__all__ = ["EscapeDiffusion", "LineDiffusion", "mean_escape_time", "noise_variance"]
 
 _NODES = 64
 _V_GRID = 257
@@ -93,6 +93,7 @@ class EscapeDiffusion:
         import jax.numpy as jnp
 
         self.threshold = threshold
+        self._k = 1  # the start m0 ~ N(0, k / d)
         self._fns = fns
         i = eta_index(fns)
         self._rhs = jax.jit(jax.vmap(
@@ -100,6 +101,14 @@ class EscapeDiffusion:
         self._jnp = jnp
         grid = np.linspace(-threshold, threshold, _V_GRID)
         self._v_grid, self._v = grid, noise_variance(scenario, grid)
+
+    def _mu(self, m, eta):
+        """The drift mu(m) at rate eta (the overlap ODE's right-hand side)."""
+        return np.asarray(self._rhs(self._jnp.asarray(m), eta), dtype=float)
+
+    def _centre(self, d: int) -> float:
+        """The rate maximising the drift at the start m = d^{-1/2}."""
+        return best_lr(self._fns, d**-0.5)
 
     def max_lr(self, d: int) -> float:
         """The largest rate whose per-step move of m, lr sqrt(V) / d, stays below
@@ -109,12 +118,12 @@ class EscapeDiffusion:
     def time(self, eta: float, d: int) -> float:
         theta = self.threshold
         # grid: resolve the start's scale d^{-1/2} and keep the cell Peclet number <= 1
-        h = min(0.05 / math.sqrt(d), theta / 200)
+        h = min(0.05 / math.sqrt(d / self._k), theta / 200)
         for _ in range(4):
             n = min(int(2 * theta / h) + 1, _MAX_GRID)
             m = np.linspace(-theta, theta, n)
             h = m[1] - m[0]
-            mu = np.asarray(self._rhs(self._jnp.asarray(m), eta), dtype=float)
+            mu = self._mu(m, eta)
             D = 0.5 * eta**2 * np.interp(m, self._v_grid, self._v) / d
             if not np.all(D[1:-1] > 0):
                 return math.inf
@@ -125,7 +134,7 @@ class EscapeDiffusion:
         T = _solve(mu, D, h)
         if not np.all(np.isfinite(T)) or T.min() < -1e-9 * max(1.0, T.max()):
             return math.inf
-        start = np.exp(-0.5 * d * m**2)
+        start = np.exp(-0.5 * (d / self._k) * m**2)  # m0 ~ N(0, k / d)
         return float(np.sum(start * T) / np.sum(start))
 
     def prefactor(self, law, d: int, centre: float | None = None) -> tuple[float, float]:
@@ -145,7 +154,7 @@ class EscapeDiffusion:
         """
         unit = law.lr(1.0, d)
         if centre is None:
-            centre = best_lr(self._fns, d**-0.5) / unit
+            centre = self._centre(d) / unit
         grid = centre * np.logspace(-2, 2, 33)
         grid = grid[grid * unit <= self.max_lr(d)]
         if grid.size == 0:
@@ -161,6 +170,49 @@ class EscapeDiffusion:
         Tf = np.array([self.time(float(c) * unit, int(d)) for c in fine])
         k = int(np.argmin(Tf))
         return float(fine[k]), float(Tf[k])
+
+
+class LineDiffusion(EscapeDiffusion):
+    """The small-overlap diffusion of online SGD on a multi-index target, along the line
+    M_1. = m u of the teacher subspace (u: the symmetric direction by default; docs/reuse.md
+    "Multi-index targets").
+
+    On the line, the d -> infinity drift of m = u.M_1. is mu(m) = lr E[G (u.nu - m lambda)]
+    - lr^2 m E[G^2] / 2 (G = a Delta_e sigma'(lambda), one step per sample; the reuse drift
+    of `reuse_drift` with k = 1) and the per-step noise of m has variance
+    lr^2 V(m) / d^2 with V(m) = Var[G (u.nu - m lambda)]: the single-index diffusion with
+    these two functions (for k = 1 and u = 1 they are the ODE's and `noise_variance`'s).
+    Both are tabulated on a grid of m once (quadrature of `line_moments`) and interpolated.
+    The start is m0 ~ N(0, k / d), the typical |M_1.| of a random neuron.
+
+    Args:
+        scenario: Scenario, p = 1, k <= MAX_K, P = I, spherical (its lr is ignored).
+        threshold: escape level of |m|.
+        direction: u (default (1, ..., 1) / sqrt(k)).
+        points: grid points in (-threshold, threshold).
+    """
+
+    def __init__(self, scenario, threshold: float, direction=None, points: int = 65):
+        from ._reuse_rate import line_moments
+
+        self.threshold = threshold
+        self._k = scenario.k
+        grid = np.linspace(-threshold, threshold, points)
+        Gnu, Glam, G2, G2proj = line_moments(scenario, grid, 1.0, 1, direction=direction)
+        self._v_grid = grid
+        self._first = Gnu - grid * Glam  # E[G (u.nu - m lambda)]
+        self._second = grid * G2 / 2
+        self._v = np.maximum(G2proj - self._first**2, 0.0)
+
+    def _mu(self, m, eta):
+        return (eta * np.interp(m, self._v_grid, self._first)
+                - eta**2 * np.interp(m, self._v_grid, self._second))
+
+    def _centre(self, d: int) -> float:
+        m0 = math.sqrt(self._k / d)
+        first = float(np.interp(m0, self._v_grid, self._first))
+        second = float(np.interp(m0, self._v_grid, self._second))
+        return first / (2 * second) if first > 0 and second > 0 else 1.0 / math.sqrt(d)
 
 
 def _solve(mu, D, h):

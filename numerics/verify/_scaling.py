@@ -77,55 +77,72 @@ def scaling_law(l: int) -> ScalingLaw:
 
 
 def information_exponent(target, student, max_degree: int = 8, tol: float = 1e-10) -> int:
-    """The student-compatible information exponent of a single-index target.
+    """The student-compatible information exponent of a target, for one neuron.
 
-        l = min{k >= 1 : c_k(f) c_k(sigma) != 0},   c_k = E[g He_k] / k!
+        l = min{n >= 1 : C_n(f) != 0 and c_n(sigma) != 0},   c_n = E[sigma He_n] / n!
 
-    (docs/theory.md §3.1, student compatibility). Uses escalier.derive.hermite_expansion.
+    with C_n(f) the degree-n Hermite tensor of the target (for k = 1, c_n(f); docs/theory.md
+    §3.1, student compatibility): one neuron w correlates with the target at degree n through
+    c_n(sigma) n! <C_n, u^{(x) n}> (u the unit projection of w on the teacher subspace), and a
+    non-zero symmetric tensor has a u with <C_n, u^{(x) n}> != 0. Uses
+    escalier.derive.hermite_expansion.
 
     Args:
-        target: a single-index Target (k = 1) or its text.
+        target: a Target or its text.
         student: activation name or expression in x (see escalier.derive.activation).
         max_degree: largest degree searched.
 
     Raises:
-        ValueError: target not single-index, or no compatible degree up to max_degree.
+        ValueError: no compatible degree up to max_degree.
     """
     from escalier.derive import Target, hermite_expansion, student_order
 
     t = Target.parse(target) if isinstance(target, str) else target
-    if t.k != 1:
-        raise ValueError(f"the scaling law is for single-index targets (k = 1), got k = {t.k}")
     ef = hermite_expansion(t, max_degree)
-    orders = [k for k in range(1, max_degree + 1) if not ef[(k,)].is_zero
-              and abs(ef[(k,)].value if ef[(k,)].value is not None
-                      else float(ef[(k,)].exact)) > tol]
+    orders = sorted({c.degree for c in ef.nonzero() if c.degree >= 1 and abs(
+        c.value if c.value is not None else float(c.exact)) > tol})
     k, _ = student_order(student, orders, max_degree)
     if k is not None:
         return k
     raise ValueError(
-        f"no degree k <= {max_degree} with c_k(target) c_k(student) != 0: this student cannot "
-        f"learn {t.text or t.expr} by correlation (try a student sharing its Hermite degrees, "
-        f"e.g. the target's own link)"
+        f"no degree n <= {max_degree} with C_n(target) != 0 and c_n(student) != 0: this "
+        f"student cannot learn {t.text or t.expr} by correlation (try a student sharing its "
+        f"Hermite degrees, e.g. He{orders[0] if orders else 1})"
     )
 
 
-def escape_times(times, overlap, threshold: float = 0.5) -> np.ndarray:
-    """First record time at which |overlap| >= threshold, per run (nan if never).
+def escape_times(times, overlap, threshold: float = 0.5, P=None) -> np.ndarray:
+    """First record time at which the escape measure reaches `threshold`, per run (nan if
+    never).
+
+    The measure is the one of the gram engine's event stop (EscapeThreshold):
+    |M_1.|_P = sqrt(M_1. P^+ M_1.^T), the norm of the neuron's projection on the teacher
+    subspace (escalier.numerics.simulation.teacher_projection); |m| for one teacher row.
 
     Args:
         times: (T,) record times.
-        overlap: (S, T) trajectories (e.g. M[:, :, 0, 0]).
+        overlap: (S, T) single-index overlaps m (e.g. M[:, :, 0, 0]), or (S, T, k) the first
+            student row's overlaps with the k teacher rows (M[:, :, 0, :]).
         threshold: the level (> 0).
+        P: the teacher overlaps W* W*^T / d (k x k; None: the identity).
 
     Returns:
         (S,) escape times; their resolution is the record spacing.
     """
+    from escalier.numerics.simulation import subspace_metric, teacher_projection
+
     times, overlap = np.asarray(times, dtype=float), np.asarray(overlap, dtype=float)
-    if overlap.ndim != 2 or overlap.shape[1] != times.shape[0]:
-        raise ValueError(f"overlap must be (S, {times.shape[0]}), got {overlap.shape}")
+    if overlap.ndim == 2:
+        overlap = overlap[..., None]
+    if overlap.ndim != 3 or overlap.shape[1] != times.shape[0]:
+        raise ValueError(f"overlap must be (S, {times.shape[0]}) or (S, {times.shape[0]}, k), "
+                         f"got {overlap.shape}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
-    hit = np.abs(overlap) >= threshold
+    metric = subspace_metric(np.eye(overlap.shape[2]) if P is None else P)
+    if metric.shape[0] != overlap.shape[2]:
+        raise ValueError(f"P must be {overlap.shape[2]} x {overlap.shape[2]} for overlaps with "
+                         f"{overlap.shape[2]} teacher rows, got {metric.shape}")
+    hit = teacher_projection(overlap, metric) >= threshold
     first = np.argmax(hit, axis=1)
     return np.where(hit.any(axis=1), times[first], math.nan)

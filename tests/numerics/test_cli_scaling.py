@@ -33,6 +33,7 @@ def test_scaling_cli_writes_json_and_plot(tmp_path, capsys):
     assert f"fitted exponent of steps in d: {fit['exponent']:+.3f}" in text
 
 
-def test_scaling_cli_refuses_multi_index(capsys):
-    assert main(["scaling", "z1*z2", "--engine", "gram", "--d", "32", "64"]) == 2
-    assert "single" in capsys.readouterr().err
+def test_scaling_cli_refuses_more_than_three_directions(capsys):
+    assert main(["scaling", "z1*z2*z3*z4", "--engine", "gram", "--d", "32", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "at most 3 directions" in err and len(err.strip().splitlines()) == 1

@@ -47,9 +47,12 @@ def test_refuses_what_it_cannot_measure():
     keys = jax.random.split(jax.random.key(0), 2)
     with pytest.raises(ValueError, match="spherical"):
         gram_escape_steps(Scenario("He3(z1)", student="He3", p=1), 100, keys, 0.5, 10)
-    with pytest.raises(ValueError, match="single-index"):
-        escape_scaling("z1*z2", "erf", ds=(100, 200), engine="gram")
-    with pytest.raises(ValueError, match=r"c_k\(target\) c_k\(student\)"):
+    with pytest.raises(ValueError, match="at most 3 directions"):
+        escape_scaling("z1*z2*z3*z4", "He4", ds=(100, 200), engine="gram")
+    with pytest.raises(ValueError, match="one spherical neuron .* p = 1"):
+        gram_escape_steps(Scenario("He3(z1)", student="He3", p=2, spherical=True), 100, keys,
+                          0.5, 10)
+    with pytest.raises(ValueError, match=r"C_n\(target\) != 0 and c_n\(student\) != 0"):
         information_exponent("He3(z1)", "He2")
 
 

@@ -177,9 +177,9 @@ def test_reuse_exponent_he4_is_d_log_d():
     assert np.all((ratio > 0.4) & (ratio < 1.5))
 
 
-def test_multi_index_scaling_is_refused_with_what_is_supported():
-    with pytest.raises(ValueError, match="multi-index scaling .* is not implemented"):
-        escape_scaling("z1*z2*z3", ds=(256,), protocol=StepsPerBatch(2))
+def test_scaling_refuses_more_than_three_directions_with_what_is_supported():
+    with pytest.raises(ValueError, match="at most 3 directions; got k = 4"):
+        escape_scaling("z1*z2*z3*z4", ds=(256,), protocol=StepsPerBatch(2))
 
 
 @pytest.mark.slow

@@ -116,8 +116,11 @@ def test_information_exponent():
     assert information_exponent("He4(z1)", "He4") == 4
     with pytest.raises(ValueError, match="cannot learn"):
         information_exponent("He2(z1)", "erf")  # erf is odd: c_2 = 0
-    with pytest.raises(ValueError, match="single-index"):
-        information_exponent("z1*z2", "erf")
+    # multi-index: the lowest degree of a non-zero Hermite tensor the student shares
+    assert information_exponent("z1*z2*z3", "He3") == 3
+    assert information_exponent("z1*z2 + z3", "erf") == 1
+    with pytest.raises(ValueError, match="cannot learn"):
+        information_exponent("z1*z2", "erf")  # degree 2 only, erf is odd
 
 
 def test_overlap_state_order():

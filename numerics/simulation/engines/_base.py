@@ -110,8 +110,12 @@ class Horizon(StopCondition):
 @final
 @dataclass(frozen=True)
 class EscapeThreshold(StopCondition):
-    """Stop each seed at its first step with |M_11| >= threshold (single index, p = 1), and
-    the run once `need` seeds have escaped (default: more than half)."""
+    """Stop each seed at its first step with |M_1.|_P >= threshold, and the run once `need`
+    seeds have escaped (default: more than half); one spherical neuron (p = 1), any k.
+
+    |M_1.|_P = sqrt(M_1. P^+ M_1.^T) is the norm of the neuron's projection on the teacher
+    subspace over sqrt(d) (escalier.numerics.simulation.teacher_projection): |m| for a
+    single-index teacher, sqrt(sum_r M_1r^2) for orthonormal teacher rows (P = I)."""
 
     threshold: float = 0.5
     need: int | None = None
@@ -161,8 +165,9 @@ class Engine(abc.ABC):
     def first_passage(self, scenario: Scenario, d: int, keys, stop: EscapeThreshold,
                       limit: int, *, progress: bool = False,
                       protocol: TrainingProtocol | None = None):
-        """(steps, m0): each seed's first step with |m| >= threshold (nan if none within
-        `limit` steps) and its initial overlap, under `protocol` (default online SGD).
+        """(steps, m0): each seed's first step with |M_1.|_P >= threshold (nan if none
+        within `limit` steps) and its initial overlaps (M_11 for k = 1, else the row M_1.),
+        under `protocol` (default online SGD).
         Engines without an event loop refuse."""
         raise ValueError(f"engine {self.name!r} has no event stop ({type(stop).__name__}); "
                          f"use simulate() over a horizon and escape_times, or engine 'gram'")
