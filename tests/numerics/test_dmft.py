@@ -164,19 +164,20 @@ def _state(target, student, *, time=2.0, steps=10, **kw):
     return sc, solve_dmft(sc, 2.0, time, steps=steps, samples=500, tol=1e-3, kernels="stein")
 
 
-@pytest.mark.parametrize("kernels", ["stein", "hybrid"])
-def test_relu_kernel_at_time_zero_has_the_dirac_mass(kernels):
+def test_relu_kernel_at_time_zero_has_the_dirac_mass():
     """t = 0, one ReLU neuron, square loss, target f = z1^2 + z1: lambda_0 = omega_0 ~
     N(0, s0^2) independent of nu (M(0) = 0), F_0 = (f(nu) - relu(omega_0)) H(omega_0), so by
     hand G[0, 0] = E[dF_0 / domega_0] = -P(omega_0 > 0) + E[f] phi(0) / s0 = -1/2 + 2 phi(0)
     (the second term is the Dirac mass of sigma'': 0.80, which the a.e. derivative misses)
     and Gnu[0] = E[H(omega_0) f'(nu)] = 1/2. Tolerance: 4 standard errors of the Stein
     regression on omega_0, sqrt(Var F_0 / (N s0^2)) (Var F_0 = E[H (f - omega)^2] - E[F]^2
-    by Monte Carlo here), and likewise for nu with Var nu = 1."""
+    by Monte Carlo here), and likewise for nu with Var nu = 1. (The hybrid estimator is
+    checked against finite differences below: its smoothed pathwise part has its own
+    noise, which this tolerance does not cover.)"""
     sc = Scenario("z1**2 + z1", student="relu", p=1, lr=1.0, init_scale=0.5)
     sol = solve_dmft(sc, 2.0, 0.2, steps=2, samples=500, tol=1e-3)
-    n = 16000
-    G, Gnu = dmft_kernels(sol, sc, kernels=kernels, samples=n, seed=1)
+    n = 8000
+    G, Gnu = dmft_kernels(sol, sc, kernels="stein", samples=n, seed=1)
     rng = np.random.default_rng(0)
     w, nu = 0.5 * rng.standard_normal(10**6), rng.standard_normal(10**6)
     F0 = (nu**2 + nu - np.maximum(w, 0)) * (w > 0)
