@@ -170,9 +170,14 @@ def _smoothed_derivative(scenario, eps: float):
     return elementwise(d1), elementwise(d2), bool(has_jump)
 
 
-def has_kink(scenario) -> bool:
-    """Whether the student's sigma' jumps (ReLU): the pathwise kernels then need smoothing."""
-    return _smoothed_derivative(scenario, SMOOTHING)[2]
+def _resolve_kernels(kernels: str, scenario) -> str:
+    """The estimator `kernels` names; auto: stein where the student's sigma' jumps (ReLU:
+    the pathwise kernels would need smoothing), pathwise otherwise."""
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
+    if kernels != "auto":
+        return kernels
+    return "stein" if _smoothed_derivative(scenario, SMOOTHING)[2] else "pathwise"
 
 
 def _stein_solve(cross, cov, T1: int, p: int, k: int):
@@ -292,8 +297,10 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
         if kernels == "hybrid":
             Fe, K, Gn, _ = run_eps(omega, nu, xi, Bz, True)
             R = F - Fe
+        elif kernels == "stein":
+            R = F
         else:
-            R = F if kernels == "stein" else jnp.zeros_like(F)
+            return jnp.einsum("nsa,ntb->stab", F, F), K, Gn, train, ()
         g = jnp.concatenate([omega.reshape(n, T1 * p), nu], 1)
         stein = (R.sum(0), g.sum(0), g.T @ g, jnp.einsum("nia,nd->iad", R, g))
         return jnp.einsum("nsa,ntb->stab", F, F), K, Gn, train, stein
@@ -317,8 +324,10 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
         CF, G, Gnu, train = (x / N for x in totals[:4])
         if kernels != "pathwise":
             sR, sg, sgg, sRg = totals[4]
-            cov_g = (sgg - jnp.outer(sg, sg) / N) / (N - 1)  # sample covariances: exact
-            cross_Rg = (sRg - jnp.einsum("ia,d->iad", sR, sg) / N) / (N - 1)  # for linear R
+            # sample covariances on both sides (means removed): the least-squares
+            # regression of R on g, exact when R is affine in g
+            cov_g = (sgg - jnp.outer(sg, sg) / N) / (N - 1)
+            cross_Rg = (sRg - jnp.einsum("ia,d->iad", sR, sg) / N) / (N - 1)
             dG, dGnu = _stein_solve(cross_Rg, cov_g, T1, p, k)
             G, Gnu = G + dG, Gnu + dGnu
         Q2n, Mn, Bzn = _parameter_side(G, Gnu, CF, dt, lr, alpha, s0, P)
@@ -376,12 +385,9 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
         raise ValueError(f"damping must be in (0, 1], got {damping}")
     if not jax.config.jax_enable_x64:
         raise ValueError("the DMFT solver runs in float64: enable jax_enable_x64 first")
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
+    kernels = _resolve_kernels(kernels, scenario)
     if not (math.isfinite(float(smoothing)) and float(smoothing) > 0):
         raise ValueError(f"smoothing must be a positive number, got {smoothing!r}")
-    if kernels == "auto":
-        kernels = "stein" if has_kink(scenario) else "pathwise"
     T, p, k = int(steps), scenario.p, scenario.k
     dt = float(time) / T
     chunk = min(int(samples), 500)
@@ -444,10 +450,7 @@ def dmft_kernels(solution: DmftSolution, scenario, *, kernels: str = "auto",
     Returns:
         (G (T + 1, T + 1, p, p), Gnu (T + 1, p, k)) as numpy arrays.
     """
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
-    if kernels == "auto":
-        kernels = "stein" if has_kink(scenario) else "pathwise"
+    kernels = _resolve_kernels(kernels, scenario)
     cfg = solution.config
     T, alpha, dt = int(cfg["steps"]), float(cfg["alpha"]), float(cfg["dt"])
     chunk = min(int(samples), 500)

@@ -94,13 +94,14 @@ def test_cli_dmft(tmp_path, capsys):
     out = tmp_path / "d.json"
     code = main(["dmft", "tanh(z1)", "--student", "erf", "--p", "1", "--alpha", "2",
                  "--lr", "1", "--time", "0.5", "--steps", "5", "--samples", "100",
-                 "--no-progress", "--json", str(out)])
+                 "--kernels", "stein", "--no-progress", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     assert "converged in" in text and "train" in text
     import json
     data = json.loads(out.read_text())
     assert len(data["times"]) == 6 and data["config"]["alpha"] == 2.0
+    assert data["config"]["kernels"] == "stein"
     try:
         code = main(["dmft", "tanh(z1)", "--alpha", "0"])
     except SystemExit as stop:
