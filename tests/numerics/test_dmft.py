@@ -134,8 +134,9 @@ def test_large_alpha_relu_approaches_the_online_ode():
     through the finite-alpha response and memory terms, which vanish like 1/alpha): one
     ReLU neuron on tanh(z1), init 0.5, t <= 2, 4000 paths, default (Stein) kernels; within
     0.01 of the online ODE at lr = 0.01 at alpha = 64 (measured with the pathwise kernels
-    0.0070 on M, 0.0054 on Q: the Euler-grid level of the erf test above). Locates the ReLU bias seen against simulation at alpha = 2 in the
-    finite-alpha (self-interaction) terms, not in the population part."""
+    0.0070 on M, 0.0054 on Q: the Euler-grid level of the erf test above). It located the
+    pathwise kernels' ReLU bias at alpha = 2 in the finite-alpha (response and memory)
+    terms, not in the population part."""
     q_ode, m_ode = _online_ode("relu")
     sc = Scenario("tanh(z1)", student="relu", p=1, lr=1.0, init_scale=0.5)
     sol = solve_dmft(sc, 64.0, 2.0, steps=20, samples=4000)
