@@ -32,6 +32,10 @@ def main(argv=None) -> int:
                         help="DMFT solves with different Monte-Carlo seeds, averaged (the "
                              "error of one solve is frozen by its common random numbers: "
                              "with ReLU or He3 several are needed, docs/reuse.md)")
+    parser.add_argument("--kernels", default="auto",
+                        choices=("auto", "pathwise", "stein", "hybrid"),
+                        help="estimator of the DMFT kernels G, Gnu (solve_dmft; auto: stein "
+                             "for students whose sigma' jumps, else pathwise)")
     parser.add_argument("--d", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--out", default="dmft_vs_simulation.png", help="figure file")
@@ -48,16 +52,21 @@ def main(argv=None) -> int:
 
     sc = Scenario(args.target, student=args.student, p=args.p, lr=args.lr, init_scale=0.5)
     sols = [solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples,
-                       tol=args.tol, seed=s) for s in range(max(1, args.solver_seeds))]
+                       tol=args.tol, seed=s, kernels=args.kernels) for s in range(max(1, args.solver_seeds))]
     sol = sols[0]
+    fin = {name: np.array([getattr(s, name)[-1] for s in sols]) for name in ("M", "Q")}
     if len(sols) > 1:
         from dataclasses import replace
 
         sol = replace(sol, **{name: np.mean([getattr(s, name) for s in sols], axis=0)
                               for name in ("Q", "M", "train_loss", "test_loss")})
-    print(f"DMFT: {len(sols)} solve(s) averaged; iterations "
+    print(f"DMFT ({sols[0].config['kernels']} kernels): {len(sols)} solve(s) averaged; iterations "
           f"{[s.iterations for s in sols]}, residuals "
           f"{[float(f'{s.residuals[-1]:.2e}') for s in sols]}")
+    for name, x in fin.items():
+        se = x.std(0, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.full(x.shape[1:], np.nan)
+        print(f"DMFT {name}(t = {args.time:g}) = {np.round(x.mean(0), 4).tolist()} (standard "
+              f"error over solver seeds {np.round(se, 4).tolist()})")
     sims = []
     print("simulation: GD with the DMFT's step (lr dt in t) on n = alpha d samples; deviation "
           "= max over t of |mean - DMFT|, with the standard error of the mean there")
@@ -70,6 +79,10 @@ def main(argv=None) -> int:
             se = x.std(0, ddof=1)[i] / np.sqrt(x.shape[0])
             line += f" max |{name} - {name}_dmft| = {dev[i]:.4f} (stderr {se:.4f});"
         print(line)
+        print(f"           at t = {args.time:g}: " + "; ".join(
+            f"{name} = {np.round(x[:, -1].mean(0), 4).tolist()} (stderr "
+            f"{np.round(x[:, -1].std(0, ddof=1) / np.sqrt(x.shape[0]), 4).tolist()})"
+            for name, x in (("M", r.M), ("Q", r.Q))))
         sims.append({"d": d, "times": sol.times, "M": r.M, "Q": r.Q})
     fig = plot_dmft(sol, sims, title=f"{args.target}, alpha = {args.alpha:g}")
     fig.savefig(args.out, dpi=120)

@@ -44,6 +44,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-iterations", type=positive_int, default=200,
                         help="fixed-point iterations before giving up (default: 200)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="Monte-Carlo seed")
+    parser.add_argument("--kernels", choices=("auto", "pathwise", "stein", "hybrid"),
+                        default="auto",
+                        help="estimator of the kernels G = E[dF/domega], Gnu = E[dF/dnu]: "
+                             "pathwise derivatives (exact for smooth students, biased by "
+                             "smoothing where sigma' jumps), stein (Gaussian integration by "
+                             "parts, exact for any student), hybrid (smoothed pathwise plus "
+                             "a Stein correction); auto: stein for ReLU-like students, else "
+                             "pathwise (default: auto)")
     parser.add_argument("--simulate", type=bounded(int, 2), nargs="*", default=[],
                         metavar="D", help="also run the multi-pass simulation (full engine) at "
                                           "these d and print the deviations")
@@ -68,10 +76,11 @@ def run(args) -> int:
     sc = scenario_from_args(target, args)
     print(f"escalier dmft: target {target}; student {args.student}, p = {sc.p}; loss "
           f"{sc.loss}; alpha = {args.alpha:g}; lr = {sc.lr:g}; t in [0, {args.time:g}] with "
-          f"{args.steps} steps; {args.samples} Monte-Carlo paths", file=sys.stderr)
+          f"{args.steps} steps; {args.samples} Monte-Carlo paths; {args.kernels} kernels",
+          file=sys.stderr)
     sol = solve_dmft(sc, args.alpha, args.time, steps=args.steps, samples=args.samples,
                      damping=args.damping, tol=args.tol, max_iterations=args.max_iterations,
-                     seed=args.seed, progress=not args.no_progress)
+                     seed=args.seed, kernels=args.kernels, progress=not args.no_progress)
     print(f"converged in {sol.iterations} iterations (residual {sol.residuals[-1]:.2e} < "
           f"{args.tol:g}: max |Q' - Q|, |M' - M| over the grid, relative to max(1, |Q|))")
     p, k = sc.p, sc.k

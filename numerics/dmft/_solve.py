@@ -24,11 +24,25 @@ drives the step to t_{i+1}). The parameter side is linear: w_i = B0_i w(0) + sum
 zeta_s + Bs_i w*, solved exactly by a recursion, which gives Q, M and dt R = (alpha / lr) Bz.
 The sample side is sampled: N Monte-Carlo paths of (omega, nu) from the eigen-decomposition
 of their covariance (common random numbers: the same standard normals every iteration),
-each run through the memory recursion. The kernels are pathwise derivatives: along each path
-Lambda(t, s) = d lambda(t) / d h(s) follows the linearised memory recursion
-Lambda(t, s) = 1[t = s] + sum_{s <= u < t} (lr / alpha) dt R(t, u) J(u) Lambda(u, s) with
-J = dF / dlambda, and G = E[J Lambda], Gnu likewise; a jump of sigma' (ReLU) enters J through
-sigma'' with its Dirac mass smoothed to a Gaussian of width SMOOTHING (0.05).
+each run through the memory recursion. The kernels G[i, s] = E[dF_i / domega_s] (s <= i,
+s = i included: F_i depends on omega_i through lambda_i) and Gnu[i] = E[dF_i / dnu], which the
+parameter side applies as w_{i+1} = w_i + dt lr (sum_{s <= i} G[i, s] w_s + Gnu[i] w*) + ...,
+are estimated in one of three ways (`kernels`):
+
+* pathwise: along each path Lambda(t, s) = d lambda(t) / d h(s) follows the linearised
+  memory recursion Lambda(t, s) = 1[t = s] + sum_{s <= u < t} (lr / alpha) dt R(t, u) J(u)
+  Lambda(u, s) with J = dF / dlambda, and G = E[J Lambda], Gnu likewise. Exact for smooth
+  activations; a jump of sigma' (ReLU) enters J through sigma'' with its Dirac mass smoothed
+  to a Gaussian of width SMOOTHING (0.05), which biases it (docs/reuse.md).
+* stein: Gaussian integration by parts. F_i is a function of g_i = (omega_0..omega_i, nu)
+  (and of the label noise, independent of g), so E[F_i g_i^T] = E[dF_i / dg_i] C_i with C_i
+  the covariance of g_i, for the distributional derivative (the Dirac masses included):
+  [G[i, 0..i], Gnu[i]] = Cov(F_i, g_i) C_i^{-1}, estimated with the sample covariances (the
+  least-squares regression of F_i on g_i with an intercept: exact for F affine in g).
+* hybrid: the pathwise estimate for the force F_eps with sigma' smoothed (run along its own
+  path: a smooth function of g, so exact) plus the Stein estimate for F - F_eps.
+
+The default (auto) is stein where sigma' jumps and pathwise otherwise (measured: docs/reuse.md).
 Damped fixed point: (Q, M, R) <- (1 - damping) old + damping new, until
 residual = max(|Q' - Q|, |M' - M|) / max(1, |Q|) < tol.
 """
@@ -51,7 +65,8 @@ from escalier.numerics.lower import (
     teacher_function,
 )
 
-__all__ = ["DmftNotConverged", "DmftSolution", "simulate_matched", "solve_dmft"]
+__all__ = ["DmftNotConverged", "DmftSolution", "dmft_kernels", "simulate_matched",
+           "solve_dmft"]
 
 
 class DmftNotConverged(ValueError):
@@ -125,27 +140,70 @@ def _parameter_side(G, Gnu, CF, dt, lr, alpha, s0, P):
 
 
 SMOOTHING = 0.05
-"""Width eps of the Gaussian smoothing of the jumps of sigma' inside the kernel G."""
+"""Width eps of the Gaussian smoothing of the jumps of sigma': the kernel of the pathwise
+estimator (biased by it), the control variate of the hybrid one (exact at any width)."""
+
+KERNELS = ("auto", "pathwise", "stein", "hybrid")
+"""Estimators of the kernels G, Gnu (module docstring; docs/reuse.md §DMFT)."""
 
 
-def _second_derivative(scenario):
-    """sigma'' as an elementwise JAX function, with each jump Heaviside(u) of sigma' (ReLU)
-    replaced by (1 + erf(u / (sqrt(2) eps))) / 2 first, so that its Dirac mass becomes a
-    Gaussian of width eps (exact sigma'' for smooth activations)."""
+def _smoothed_derivative(scenario, eps: float):
+    """(sigma'_eps, sigma''_eps, has_jump): sigma' with each jump Heaviside(u) replaced by
+    (1 + erf(u / (sqrt(2) eps))) / 2 and each sign(u) by erf(u / (sqrt(2) eps)), so that the
+    Dirac masses of sigma'' become Gaussians of width eps, and its derivative, as
+    elementwise JAX functions (both exact for smooth activations: has_jump False)."""
     import sympy as sp
 
     (x,), body = scenario.sigma.variables, scenario.sigma.expr
-    eps = sp.Float(SMOOTHING)
-    smooth = sp.diff(body, x).replace(
-        sp.Heaviside, lambda u, *rest: (1 + sp.erf(u / (sp.sqrt(2) * eps))) / 2)
+    e = sp.Float(eps)
+    first = sp.diff(body, x)
+    smooth = first.replace(sp.Heaviside, lambda u, *rest: (1 + sp.erf(u / (sp.sqrt(2) * e))) / 2)
+    smooth = smooth.replace(sp.sign, lambda u: sp.erf(u / (sp.sqrt(2) * e)))
+    has_jump = smooth != first
     fn = lower(smooth, (x,))
-    d2 = jax.grad(lambda v: fn(jnp.stack([v], -1)))
-    return lambda v: jax.vmap(d2)(v.ravel()).reshape(v.shape)
+    d1 = lambda v: fn(jnp.stack([v], -1))  # noqa: E731
+    d2 = jax.grad(d1)
+
+    def elementwise(g):
+        return lambda v: jax.vmap(g)(v.ravel()).reshape(v.shape)
+
+    return elementwise(d1), elementwise(d2), bool(has_jump)
+
+
+def _resolve_kernels(kernels: str, scenario) -> str:
+    """The estimator `kernels` names; auto: stein where the student's sigma' jumps (ReLU:
+    the pathwise kernels would need smoothing), pathwise otherwise."""
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
+    if kernels != "auto":
+        return kernels
+    return "stein" if _smoothed_derivative(scenario, SMOOTHING)[2] else "pathwise"
+
+
+def _stein_solve(cross, cov, T1: int, p: int, k: int):
+    """Stein / Novikov regression per time: E[dF(t_i) / dg] for g = (omega(t_0..t_i), nu),
+    from the covariances cross[i] = Cov(F(t_i), g) (T1, p, D) and cov = Cov(g) (D, D),
+    D = T1 p + k, as cross[i] C_i^{-1} on the causal block (times <= t_i and nu), zero on
+    the future times (F(t_i) does not depend on them). Returns (G (T1, T1, p, p),
+    Gnu (T1, p, k)). The pseudo-inverse (relative cutoff 1e-12) handles the rank-deficient
+    first iterate (Q(t, s) constant in t, s)."""
+    D = T1 * p + k
+    times = jnp.concatenate([jnp.repeat(jnp.arange(T1), p), jnp.full((k,), -1)])
+
+    def one(i, row):
+        m = (times <= i).astype(cov.dtype)
+        A = cov * m[:, None] * m[None, :] + jnp.diag(1.0 - m)
+        beta = (row * m[None, :]) @ jnp.linalg.pinv(A, rtol=1e-12, hermitian=True)
+        return beta * m[None, :]
+
+    beta = jax.vmap(one)(jnp.arange(T1), cross)  # (T1, p, D)
+    G = beta[:, :, : T1 * p].reshape(T1, p, T1, p).transpose(0, 2, 1, 3)
+    return G, beta[:, :, T1 * p: D]
 
 
 @functools.lru_cache(maxsize=8)
 def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, chunk: int,
-             dtype_name: str):
+             dtype_name: str, kernels: str = "pathwise", smoothing: float = SMOOTHING):
     """The jitted map (Q2, M, Bz) -> (new Q2, M, Bz, train, test) of one iteration."""
     dtype = jnp.dtype(dtype_name)
     p, k, T1 = scenario.p, scenario.k, T + 1
@@ -163,43 +221,89 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
     z = jax.random.normal(key, (n_chunks, chunk, T1 * p + k), dtype)
     xi = math.sqrt(scenario.noise) * jax.random.normal(jax.random.fold_in(key, 1),
                                                        (n_chunks, chunk), dtype)
-    d2sigma = _second_derivative(scenario)
+    dsigma_eps, d2sigma_eps, _ = _smoothed_derivative(scenario, smoothing)
 
     def one(lam, nu, xi):
-        """Force F (p,), its Jacobians J = dF/dlambda (p, p), D = dF/dnu (p, k), loss."""
+        """Force F (p,), its Jacobians J = dF/dlambda (p, p), D = dF/dnu (p, k), loss
+        (J with sigma'' smoothed: the pathwise estimator)."""
         y = f(nu) + xi
         s, ds = sigma(lam), dsigma(lam)
         yh = s @ a
         delta = residual(y, yh)
         F = a * delta * ds
         J = (a * ds)[:, None] * dres_yh(y, yh) * (a * ds)[None, :] \
-            + jnp.diag(a * delta * d2sigma(lam))
+            + jnp.diag(a * delta * d2sigma_eps(lam))
         D = (a * ds * dres_y(y, yh))[:, None] * df(nu)[None, :]
         return F, J, D, 0.5 * (y - yh) ** 2
 
+    def one_eps(lam, nu, xi):
+        """The control force F_eps = a Delta(y, yhat) sigma'_eps(lambda) (sigma exact in
+        yhat: continuous) and its exact Jacobians (no Dirac mass: sigma is continuous)."""
+        y = f(nu) + xi
+        s, ds, dse = sigma(lam), dsigma(lam), dsigma_eps(lam)
+        yh = s @ a
+        delta = residual(y, yh)
+        F = a * delta * dse
+        J = (a * dse)[:, None] * dres_yh(y, yh) * (a * ds)[None, :] \
+            + jnp.diag(a * delta * d2sigma_eps(lam))
+        D = (a * dse * dres_y(y, yh))[:, None] * df(nu)[None, :]
+        return F, J, D, 0.5 * (y - yh) ** 2
+
     batch = jax.vmap(one)
+    batch_eps = jax.vmap(one_eps)
+
+    def propagate(step_force):
+        """A scan over the grid of one force along its own path, with (pathwise = True) the
+        linearised memory recursion: Lambda[i, s] = 1[i = s] + sum_u Bz[i, u] J_u Lambda[u, s]
+        (K = J Lambda = dF_i / domega_s), Xi likewise for nu."""
+
+        def run(omega, nu, xi, Bz, pathwise):
+            n = omega.shape[0]
+
+            def step(carry, i):
+                Fbuf, JL, JX = carry
+                lam = omega[:, i] + jnp.einsum("uab,nub->na", Bz[i], Fbuf)
+                F, J, Dn, loss = step_force(lam, nu, xi)
+                if pathwise:
+                    Lam = jnp.einsum("uab,nusbc->nsac", Bz[i], JL)
+                    Lam = Lam.at[:, i].add(jnp.eye(p, dtype=dtype))
+                    Xi = jnp.einsum("uab,nubc->nac", Bz[i], JX)
+                    K = jnp.einsum("nab,nsbc->nsac", J, Lam)
+                    Gn = jnp.einsum("nab,nbc->nac", J, Xi) + Dn
+                    JL, JX = JL.at[:, i].set(K), JX.at[:, i].set(Gn)
+                    sums = (K.sum(0), Gn.sum(0))
+                else:
+                    sums = (jnp.zeros((T1, p, p), dtype), jnp.zeros((p, k), dtype))
+                return (Fbuf.at[:, i].set(F), JL, JX), (F, *sums, loss.sum())
+
+            shape = (n, T1, T1, p, p) if pathwise else (n, 0, 0, p, p)
+            shape_x = (n, T1, p, k) if pathwise else (n, 0, p, k)
+            init = (jnp.zeros((n, T1, p), dtype), jnp.zeros(shape, dtype),
+                    jnp.zeros(shape_x, dtype))
+            _, (F, K, Gn, train) = jax.lax.scan(step, init, jnp.arange(T1))
+            return jnp.swapaxes(F, 0, 1), K, Gn, train  # F: (n, T1, p)
+
+        return run
+
+    run_exact = propagate(batch)
+    run_eps = propagate(batch_eps)
 
     def sample_side(omega, nu, xi, Bz):
-        """Paths of one chunk: sums over paths of F F^T, K = dF/dh, dF/dnu, train loss."""
+        """Paths of one chunk: sums over paths of F F^T, of the pathwise kernels, of the
+        train loss, and the sums for the Stein regression (F - F_eps, g, g g^T, (F - F_eps)
+        g^T)."""
         n = omega.shape[0]
-
-        def step(carry, i):
-            Fbuf, JL, JX = carry  # F_u, J_u Lambda[u, s], J_u Xi_u + D_u for u < i
-            lam = omega[:, i] + jnp.einsum("uab,nub->na", Bz[i], Fbuf)
-            F, J, D, loss = batch(lam, nu, xi)
-            Lam = jnp.einsum("uab,nusbc->nsac", Bz[i], JL)
-            Lam = Lam.at[:, i].add(jnp.eye(p, dtype=dtype))
-            Xi = jnp.einsum("uab,nubc->nac", Bz[i], JX)
-            K = jnp.einsum("nab,nsbc->nsac", J, Lam)
-            Gnu = jnp.einsum("nab,nbc->nac", J, Xi) + D
-            carry = (Fbuf.at[:, i].set(F), JL.at[:, i].set(K), JX.at[:, i].set(Gnu))
-            return carry, (F, K.sum(0), Gnu.sum(0), loss.sum())
-
-        init = (jnp.zeros((n, T1, p), dtype), jnp.zeros((n, T1, T1, p, p), dtype),
-                jnp.zeros((n, T1, p, k), dtype))
-        _, (F, K, Gnu, train) = jax.lax.scan(step, init, jnp.arange(T1))
-        F = jnp.swapaxes(F, 0, 1)
-        return jnp.einsum("nsa,ntb->stab", F, F), K, Gnu, train
+        F, K, Gn, train = run_exact(omega, nu, xi, Bz, kernels == "pathwise")
+        if kernels == "hybrid":
+            Fe, K, Gn, _ = run_eps(omega, nu, xi, Bz, True)
+            R = F - Fe
+        elif kernels == "stein":
+            R = F
+        else:
+            return jnp.einsum("nsa,ntb->stab", F, F), K, Gn, train, ()
+        g = jnp.concatenate([omega.reshape(n, T1 * p), nu], 1)
+        stein = (R.sum(0), g.sum(0), g.T @ g, jnp.einsum("nia,nd->iad", R, g))
+        return jnp.einsum("nsa,ntb->stab", F, F), K, Gn, train, stein
 
     def iterate(Q2, M, Bz):
         top = Q2.transpose(0, 2, 1, 3).reshape(T1 * p, T1 * p)
@@ -214,19 +318,28 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
             omega = g[:, : T1 * p].reshape(chunk, T1, p)
             nu = g[:, T1 * p:]
             out = sample_side(omega, nu, xi[c], Bz)
-            totals = out if totals is None else tuple(x + y for x, y in zip(totals, out,
-                                                                              strict=True))
+            totals = out if totals is None else jax.tree.map(lambda x, y: x + y, totals, out)
             test = test + jax.vmap(lambda w, nu=nu, x=xi[c]: batch(w, nu, x)[3].sum(), 1)(omega)
-        CF, G, Gnu, train = (x / (n_chunks * chunk) for x in totals)
+        N = n_chunks * chunk
+        CF, G, Gnu, train = (x / N for x in totals[:4])
+        if kernels != "pathwise":
+            sR, sg, sgg, sRg = totals[4]
+            # sample covariances on both sides (means removed): the least-squares
+            # regression of R on g, exact when R is affine in g
+            cov_g = (sgg - jnp.outer(sg, sg) / N) / (N - 1)
+            cross_Rg = (sRg - jnp.einsum("ia,d->iad", sR, sg) / N) / (N - 1)
+            dG, dGnu = _stein_solve(cross_Rg, cov_g, T1, p, k)
+            G, Gnu = G + dG, Gnu + dGnu
         Q2n, Mn, Bzn = _parameter_side(G, Gnu, CF, dt, lr, alpha, s0, P)
-        return Q2n, Mn, Bzn, train, test / (n_chunks * chunk)
+        return Q2n, Mn, Bzn, train, test / N, G, Gnu
 
     return jax.jit(iterate)
 
 
 def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples: int = 2000,
                damping: float = 0.5, tol: float = 1e-4, max_iterations: int = 200,
-               seed: int = 0, progress: bool = False) -> DmftSolution:
+               seed: int = 0, kernels: str = "auto", smoothing: float = SMOOTHING,
+               progress: bool = False) -> DmftSolution:
     """Solve the DMFT of multi-pass GD (module docstring) for a Scenario.
 
     Args:
@@ -241,6 +354,16 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
         tol: convergence tolerance on the residual.
         max_iterations: iterations before DmftNotConverged.
         seed: seed of the (common) random numbers.
+        kernels: estimator of G, Gnu: "pathwise" (derivatives through the linearised
+            recursion; sigma'' smoothed to width `smoothing` where sigma' jumps, which biases
+            it), "stein" (Gaussian integration by parts alone, a regression of F(t_i) on the
+            path: exact in expectation for any activation; single entries G[i, s] are noisy,
+            their sums over s are not),
+            "hybrid" (pathwise on the smoothed force plus a Stein correction for the rest:
+            exact in expectation), or "auto": stein where sigma' jumps (ReLU), else pathwise
+            (docs/reuse.md §DMFT: the measurement behind this choice).
+        smoothing: width eps of the smoothed jumps of sigma' (pathwise: the bias; hybrid:
+            the control variate only).
         progress: a tqdm bar over iterations.
 
     Raises:
@@ -262,11 +385,15 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
         raise ValueError(f"damping must be in (0, 1], got {damping}")
     if not jax.config.jax_enable_x64:
         raise ValueError("the DMFT solver runs in float64: enable jax_enable_x64 first")
+    kernels = _resolve_kernels(kernels, scenario)
+    if not (math.isfinite(float(smoothing)) and float(smoothing) > 0):
+        raise ValueError(f"smoothing must be a positive number, got {smoothing!r}")
     T, p, k = int(steps), scenario.p, scenario.k
     dt = float(time) / T
     chunk = min(int(samples), 500)
     samples = chunk * max(1, round(int(samples) / chunk))
-    fn = _program(scenario, T, dt, float(alpha), samples, int(seed), chunk, "float64")
+    fn = _program(scenario, T, dt, float(alpha), samples, int(seed), chunk, "float64",
+                  kernels, float(smoothing))
     s0 = float(scenario.init_scale)
     Q2 = jnp.asarray(np.broadcast_to(s0**2 * np.eye(p), (T + 1, T + 1, p, p)).copy())
     M = jnp.zeros((T + 1, p, k))
@@ -277,7 +404,7 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
     res = math.inf
     it = 0
     for it in range(1, max_iterations + 1):
-        Q2n, Mn, Bzn, train, test = fn(Q2, M, Bz)
+        Q2n, Mn, Bzn, train, test, _, _ = fn(Q2, M, Bz)
         scale = max(1.0, float(jnp.max(jnp.abs(Q2n))))
         res = float(max(jnp.max(jnp.abs(Q2n - Q2)), jnp.max(jnp.abs(Mn - M)))) / scale
         if not math.isfinite(res):
@@ -300,15 +427,39 @@ def solve_dmft(scenario, alpha: float, time: float, *, steps: int = 30, samples:
             f"{res:.3g} > tol {tol:g}; raise --max-iterations, lower --damping (now "
             f"{damping:g}), or shorten --time / lower --lr (long horizons at large rates "
             f"converge slowly)", res)
-    Q2n, Mn, Bzn, train, test = fn(Q2, M, Bz)
+    Q2n, Mn, Bzn, train, test, _, _ = fn(Q2, M, Bz)
     idx = np.arange(T + 1)
     Q2 = np.asarray(Q2)
     config = {"scenario": scenario.to_json(), "alpha": float(alpha), "time": float(time),
               "steps": T, "dt": dt, "samples": int(samples), "damping": damping, "tol": tol,
-              "smoothing": SMOOTHING, "seed": seed}
+              "kernels": kernels, "smoothing": float(smoothing), "seed": seed}
     return DmftSolution(np.arange(T + 1) * dt, Q2[idx, idx], np.asarray(M), np.asarray(train),
                         np.asarray(test), Q2, np.asarray(Bz) * float(alpha) / scenario.lr,
                         it, tuple(residuals), config)
+
+
+def dmft_kernels(solution: DmftSolution, scenario, *, kernels: str = "auto",
+                 samples: int = 2000, seed: int = 0, smoothing: float = SMOOTHING):
+    """The kernels (G, Gnu) that one iteration estimates at a solution's state (Q, M, R).
+
+    G[i, s] = E[dF(t_i) / domega(t_s)] (s <= i, zero above) and Gnu[i] = E[dF(t_i) / dnu],
+    the derivatives the discretised parameter side uses (module docstring), by the chosen
+    estimator (solve_dmft's `kernels`) from `samples` paths drawn with `seed`. For checking
+    the estimators against each other and against exact values.
+
+    Returns:
+        (G (T + 1, T + 1, p, p), Gnu (T + 1, p, k)) as numpy arrays.
+    """
+    kernels = _resolve_kernels(kernels, scenario)
+    cfg = solution.config
+    T, alpha, dt = int(cfg["steps"]), float(cfg["alpha"]), float(cfg["dt"])
+    chunk = min(int(samples), 500)
+    samples = chunk * max(1, round(int(samples) / chunk))
+    fn = _program(scenario, T, dt, alpha, samples, int(seed), chunk, "float64", kernels,
+                  float(smoothing))
+    Bz = jnp.asarray(solution.response) * scenario.lr / alpha
+    out = fn(jnp.asarray(solution.Q2), jnp.asarray(solution.M), Bz)
+    return np.asarray(out[5]), np.asarray(out[6])
 
 
 def simulate_matched(solution: DmftSolution, scenario, d: int, seeds: int = 8, seed: int = 0,
