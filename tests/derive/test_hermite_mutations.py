@@ -170,3 +170,18 @@ def test_conditional_images_refuses_an_unknown_mode_and_keep_with_points():
         conditional_images({(1, 1): 1}, U, 2, scalars, mode="point")
     with pytest.raises(ValueError, match="^conditional_images: keep needs mode='symbolic'$"):
         conditional_images({(1, 1): 1}, U, 2, scalars, mode="points", keep=lambda t, m: True)
+
+
+def test_float_images_use_a_threshold_relative_to_the_largest_coefficient():
+    # Float coefficients below 1e-9 x max(1, largest |coefficient|) are zero (hermite_image's
+    # documented rule). f = A tanh(z1) + tanh(z2) z3 / 10^7: C_2's only entries are
+    # E[f z2 z3] = E[tanh'] / 10^7 ~ 6.1e-8 (Stein, E[tanh'(z)] ~ 0.606), and the largest
+    # coefficient is c_1 = 0.606 A. A = 1000: 6.1e-8 < 6.1e-7, so Im C_2 = {0} (an absolute
+    # 1e-9 would keep both directions); A = 1: 6.1e-8 > 1e-9, so Im C_2 = span(e2, e3).
+    from escalier.derive import hermite_image
+
+    big = hermite_expansion("1000*tanh(z1) + tanh(z2)*z3/10**7", 2)
+    small = hermite_expansion("tanh(z1) + tanh(z2)*z3/10**7", 2)
+    assert not big.exact and not small.exact
+    assert hermite_image(big, 2).dim == 0
+    assert hermite_image(small, 2).dim == 2
