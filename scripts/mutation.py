@@ -52,10 +52,12 @@ SUITES = {
                                      "tests/derive/test_trust_hermite.py",
                                      "tests/derive/test_exponents_parts.py"],
     "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py",
-                                     "tests/derive/test_hermite_routes.py"],
+                                     "tests/derive/test_hermite_routes.py",
+                                     "tests/derive/test_hermite_mutations.py"],
     "derive/hermite/_tensor.py": ["tests/derive/test_hermite.py",
                                   "tests/derive/test_exponents_parts.py",
-                                  "tests/derive/test_exponents.py"],
+                                  "tests/derive/test_exponents.py",
+                                  "tests/derive/test_hermite_mutations.py"],
 }
 
 PYPROJECT = """\

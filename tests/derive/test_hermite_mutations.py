@@ -185,3 +185,28 @@ def test_float_images_use_a_threshold_relative_to_the_largest_coefficient():
     assert not big.exact and not small.exact
     assert hermite_image(big, 2).dim == 0
     assert hermite_image(small, 2).dim == 2
+
+
+def test_keep_selects_terms_by_their_degrees_in_u_and_in_the_complement():
+    # f = He2(z1) z2 + z1 z2 + z1^3 z2^2 with z1^3 z2^2 = (He3 + 3 He1)(z1) (He2 + 1)(z2):
+    # leading form G = z1^2 z2 + z1 z2 + z1^3 z2^2 + 3 z1 z2^2 + z1^3 + 3 z1. Given
+    # U = span(e1) (x = z1, w = z2) the terms have (w-degree t, x-degree m) = (1, 2), (1, 1),
+    # (2, 3), (2, 1), (0, 3), (0, 1). keep(t, m) keeps only the terms it accepts: (1, 1) alone
+    # gives order 1 the direction e2 and order 2 nothing; (1, 4), which no term has, gives
+    # nothing at all; (2, 3) alone gives order 2 only.
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.hermite import conditional_images, expansion_form, scalars_of
+
+    e = hermite_expansion("He2(z1)*z2 + z1*z2 + z2**2*z1**3", 5)
+    scalars = scalars_of(e)
+    form = expansion_form(e, scalars)
+    U = Subspace.span(2, [(1, 0)], scalars)
+
+    def images(t, m):
+        return conditional_images(form, U, 2, scalars, keep=lambda tt, mm: (tt, mm) == (t, m))
+
+    one = images(1, 1)
+    assert one[2] == [] and one[1] and all(v[0] == 0 and v[1] != 0 for v in one[1])
+    assert images(1, 4) == {1: [], 2: []}
+    two = images(2, 3)
+    assert two[1] == [] and two[2] and all(v[0] == 0 and v[1] != 0 for v in two[2])
