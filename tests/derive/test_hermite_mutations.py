@@ -83,6 +83,17 @@ def test_complex_curvature_gives_real_exact_coefficients():
     assert abs(float(e[(2,)].exact) - ((w**-1.5 - w**-0.5) / 2).real) < 1e-14
     assert e[(1,)].exact == 0
 
+
+def test_complex_constant_in_the_exponent_gives_real_exact_coefficients():
+    # exp(z + cos 1): the rewrite writes cos 1 = (e^{i} + e^{-i}) / 2, a constant with I in
+    # the exponent beside a real slope a = 1. E[e^{z + cos 1} He_n] = e^{cos 1} e^{1/2}
+    # (a = 1 in a^n e^{a^2/2}), so c_n = e^{1/2 + cos 1} / n!: real, exact, without I.
+    e = hermite_expansion("exp(z1 + cos(1))", 2)
+    assert e.exact
+    want = math.exp(0.5 + math.cos(1))
+    for n in range(3):
+        assert abs(float(e[(n,)].exact) - want / math.factorial(n)) < 1e-13, n
+
 def test_a_sympy_piecewise_is_integrated_exactly():
     # g = z 1{z > 0} written as a SymPy Piecewise (callers of exact_moments may pass one;
     # the target language builds relu as max instead): E[g] = phi(0) = 1/sqrt(2 pi),
