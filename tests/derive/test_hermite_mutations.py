@@ -167,6 +167,14 @@ def test_conditional_image_with_complement_basis_of_unequal_norms():
     for v in points[1]:
         x = v[0] / 2
         assert x.denominator == 1 and 1 <= abs(x) <= 97 and v == (2 * x, -2 * x, 2 * x), v
+    # the same f times sqrt(2): exact (irrational) scalars, the same image span(w)
+    e = hermite_expansion("sqrt(2)*(z1 + z2)*(z1 - z2 + z3)", 2)
+    scalars = scalars_of(e)
+    assert scalars.kind == "exact"
+    U = Subspace.span(3, [(1, 1, 0)], scalars)
+    vecs = conditional_images(expansion_form(e, scalars), U, 2, scalars)[1]
+    assert vecs and all(v[0] != 0 and sp.simplify(v[1] + v[0]) == 0
+                        and sp.simplify(v[2] - v[0]) == 0 for v in vecs), vecs
 
 
 def test_conditional_images_refuses_an_unknown_mode_and_keep_with_points():
