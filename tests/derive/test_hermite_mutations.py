@@ -93,6 +93,7 @@ def test_complex_constant_in_the_exponent_gives_real_exact_coefficients():
     want = math.exp(0.5 + math.cos(1))
     for n in range(3):
         assert abs(float(e[(n,)].exact) - want / math.factorial(n)) < 1e-13, n
+        assert not e[(n,)].exact.has(sp.I), e[(n,)].exact
 
 def test_a_sympy_piecewise_is_integrated_exactly():
     # g = z 1{z > 0} written as a SymPy Piecewise (callers of exact_moments may pass one;
