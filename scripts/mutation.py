@@ -52,10 +52,12 @@ SUITES = {
                                      "tests/derive/test_trust_hermite.py",
                                      "tests/derive/test_exponents_parts.py"],
     "derive/hermite/_univariate.py": ["tests/derive/test_hermite.py",
-                                     "tests/derive/test_hermite_routes.py"],
+                                     "tests/derive/test_hermite_routes.py",
+                                     "tests/derive/test_hermite_mutations.py"],
     "derive/hermite/_tensor.py": ["tests/derive/test_hermite.py",
                                   "tests/derive/test_exponents_parts.py",
-                                  "tests/derive/test_exponents.py"],
+                                  "tests/derive/test_exponents.py",
+                                  "tests/derive/test_hermite_mutations.py"],
 }
 
 PYPROJECT = """\
@@ -126,6 +128,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default="/tmp/escalier-mutation",
                         help="scratch folder (deleted and re-created)")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="mutant names or globs to run (default: all), e.g. "
+                             "'escalier.derive.hermite._univariate.x__moments_exp__mutmut_*'")
     parser.add_argument("--list", action="store_true", help="print the module -> tests table")
     args = parser.parse_args(argv)
     if args.list or not args.modules:
@@ -141,7 +146,7 @@ def main(argv=None) -> int:
     workdir = pathlib.Path(args.workdir)
     stage(workdir, args.modules, tests)
     run = subprocess.run([sys.executable, "-m", "mutmut", "run",
-                          "--max-children", str(args.max_children)], cwd=workdir)
+                          "--max-children", str(args.max_children), *args.only], cwd=workdir)
     subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=workdir)
     print(f"browse: cd {workdir} && {sys.executable} -m mutmut browse")
     return run.returncode

@@ -121,7 +121,8 @@ def _moments_exp(g: sp.Expr, z: sp.Symbol, N: int) -> list[sp.Expr] | None:
         c = qp.coeff_monomial(1)
         if b.free_symbols or not (sp.re(b) < sp.Rational(1, 2)):
             return None
-        complex_ = complex_ or a.has(sp.I) or c.has(sp.I)
+        # a complex curvature (cos(z^2/8)) makes s complex too: the real part must be taken
+        complex_ = complex_ or b.has(sp.I) or a.has(sp.I) or c.has(sp.I)
         s2 = 1 / (1 - 2 * b)
         s = sp.sqrt(s2)
         pref = s * sp.exp(c + a**2 * s2 / 2)
