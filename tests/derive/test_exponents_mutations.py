@@ -194,3 +194,34 @@ def test_few_step_chain_fields():
     assert graph.number_of_edges() == 1 and graph.graph["exponent"] == 1
     with pytest.raises(ValueError, match="batch exponent"):
         staircase("z1 + z1*z2*z3", "few_steps", l=0)
+
+
+def test_few_steps_chain_directly():
+    # the few-steps recursion called as a function (protocols/_subspace.few_steps), without
+    # an image cache: y = z1 + z1 z2 z3 at l = 2 learns z1, then z2 and z3 (see
+    # test_few_step_chain_fields); l must be an integer >= 1
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import few_steps
+
+    ctx = Context.build("z1 + z1*z2*z3")
+    whole = Subspace.zero(3, ctx.power(1).scalars).complement()
+    steps, reaches = few_steps(ctx, 2, whole)
+    assert reaches and [s.after.dim for s in steps] == [1, 3]
+    assert few_steps(ctx, 1, whole)[1] is False  # T_1(span e1) = 0: stops after z1
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=r"^the batch exponent l must be an integer >= 1"):
+            few_steps(ctx, bad, whole)
+
+
+def test_few_steps_directions_are_exact_when_the_label_is():
+    # y = erf(z1) (1 + z2). C_1 = (E[erf(z1) z1], E[erf(z1)] E[(1 + z2) z2]) = (2/sqrt(3 pi), 0)
+    # (Stein: E[erf(z) z] = E[erf'(z)] = 2/sqrt(pi) E[e^{-z^2}] = 2/sqrt(3 pi)): step 1 learns
+    # e1; T_1(span e1) = E[y z2 | z1] = erf(z1) != 0: step 2 learns e2. The coefficients of y
+    # are exact (erf moments), those of y^2 are not (erf^2): the chain's directions are
+    # the exact e1, e2 (the scalars are y's, not y^2's).
+    r = exponents("erf(z1) + z2*erf(z1)", alpha_c=False)
+    chain = r.few_steps[1]
+    assert [s.after.dim for s in chain] == [1, 2]
+    assert [s.exact_directions() for s in chain] == [((1, 0),), ((0, 1),)]
+    assert r.exact["few_step_exponent"]
