@@ -225,3 +225,30 @@ def test_few_steps_directions_are_exact_when_the_label_is():
     assert [s.after.dim for s in chain] == [1, 2]
     assert [s.exact_directions() for s in chain] == [((1, 0),), ((0, 1),)]
     assert r.exact["few_step_exponent"]
+
+
+def test_giant_step_directly_and_its_exact_subspaces():
+    # one giant step (protocols/_subspace.giant_step) without an image cache. y = erf(z1)
+    # (1 + z2): C_1 = (2/sqrt(3 pi), 0) (see above), C_2 has the entry E[y He1(z1) He1(z2)] =
+    # E[erf(z1) z1] E[(1 + z2) z2] = 2/sqrt(3 pi) != 0 at e1 e2: U*_1 = span e1, U*_2 = R^2,
+    # exponent 2. The coefficients of y are exact (those of y^2 are not): so are the U*_l.
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import giant_step
+
+    ctx = Context.build("erf(z1) + z2*erf(z1)")
+    whole = Subspace.zero(2, ctx.power(1).scalars).complement()
+    g = giant_step(ctx, whole)
+    assert g.exponent == 2 and [u.dim for u in g.subspaces[:2]] == [1, 2]
+    assert g.subspaces[0].orthonormal() == ((1, 0),)
+    assert all(u.scalars.is_exact for u in g.subspaces)
+    # the U*_l run over l = 1..(the degree of a polynomial target): one for z1 + z2
+    r = exponents("z1 + z2", alpha_c=False)
+    assert [u.dim for u in r.giant_step_subspaces] == [1] and r.giant_step_exponent == 1
+
+
+def test_a_constant_target_has_no_giant_or_few_step_exponent():
+    # z1^2 - He2(z1) = 1: nothing to learn, so no batch exponent l (not l = 1)
+    r = exponents("z1**2 - He2(z1)", alpha_c=False)
+    assert [u.dim for u in r.giant_step_subspaces] == [0]
+    assert r.giant_step_exponent is None and r.few_step_exponent is None
