@@ -252,3 +252,33 @@ def test_a_constant_target_has_no_giant_or_few_step_exponent():
     r = exponents("z1**2 - He2(z1)", alpha_c=False)
     assert [u.dim for u in r.giant_step_subspaces] == [0]
     assert r.giant_step_exponent is None and r.few_step_exponent is None
+
+
+def _blocked(text, l, student):
+    from escalier.derive.protocols import FewSteps
+
+    few = exponents(text, alpha_c=False, protocols=[FewSteps(l=l, student=student)]) \
+        .protocols["few_steps"]
+    return [s.after.dim for s in few.data["chains"][l]], few.data["blocked"][l]
+
+
+def test_student_block_reports_the_moving_terms():
+    # relu: c_1, c_2 != 0, c_3 = 0 (relu = x/2 + |x|/2, |x| is even; tests/derive/
+    # test_few_steps_student.py). y = z1 + z1 z2 z3 with n = d^2: step 1 learns z1 (term z1:
+    # t = 1, m = 0, needs c_1). At U = span e1 the only term outside U is z1 z2 z3: degree
+    # t = 2 in the new directions z2, z3 and m = 1 in U, so it needs c_3 = 0: blocked at
+    # step 2, one term (t, m) = (2, 1) of order 3 (the student's c_1 = c_(t-m) is not the one).
+    dims, block = _blocked("z1 + z1*z2*z3", 2, "relu")
+    assert dims == [1] and block["step"] == 2
+    assert block["terms"] == [{"t": 2, "m": 1, "order": 3, "student_nonzero": False}]
+    assert block["needed_orders"] == [3] and block["vanishing_orders"] == [3]
+    assert block["reason"] == (
+        "the terms that would move the weights out of the learned subspace need the Hermite "
+        "coefficients c_j(sigma), j in [3] (sigma' coefficients of order [2]), and the "
+        "student relu has c_j = 0 for j in [3]")
+    # with n = d (l = 1) the chain stops at z1 for every student: no term of degree t = 1
+    # in z2, z3 (z1 z2 z3 has t = 2 > l), so nothing is needed and nothing is blamed
+    dims, block = _blocked("z1 + z1*z2*z3", 1, "relu")
+    assert dims == [1] and block["step"] == 2
+    assert (block["terms"], block["needed_orders"], block["vanishing_orders"]) == ([], [], [])
+    assert block["reason"] == "no term of the target moves the weights out of U (for any student)"
