@@ -282,3 +282,23 @@ def test_student_block_reports_the_moving_terms():
     assert dims == [1] and block["step"] == 2
     assert (block["terms"], block["needed_orders"], block["vanishing_orders"]) == ([], [], [])
     assert block["reason"] == "no term of the target moves the weights out of U (for any student)"
+
+
+def test_online_staircase_directly_and_its_search_range():
+    # the online recursion (protocols/_subspace.online_staircase) without an image cache.
+    # y = erf(z1) (1 + z2): T_1(0) = C_1 = (2/sqrt(3 pi), 0) -> e1 at order 1; then
+    # T_1(span e1) = E[y z2 | z1] = erf(z1) != 0 -> e2 at order 1. y's coefficients are
+    # exact (y^2's are not), so the learned directions are exact.
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import online_staircase
+
+    res = online_staircase(Context.build("erf(z1) + z2*erf(z1)"))
+    assert [s.order for s in res.steps] == [1, 1] and res.complete
+    assert [s.exact_directions() for s in res.steps] == [((1, 0),), ((0, 1),)]
+    # sign(z1 z2 z3) truncated at degree D <= 2 has no non-zero coefficient (each monomial
+    # misses a variable whose flip changes the sign of y): the search covers the orders
+    # 1..D of the truncation, and says so (not more, not less)
+    for d in (1, 2):
+        r = exponents("sign(z1*z2*z3)", max_degree=d, alpha_c=False)
+        assert r.online == () and r.protocols["online"].note == \
+            f"no further direction found up to degree {d}"
