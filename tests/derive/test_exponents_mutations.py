@@ -208,6 +208,7 @@ def test_few_steps_chain_directly():
     whole = Subspace.zero(3, ctx.power(1).scalars).complement()
     steps, reaches = few_steps(ctx, 2, whole)
     assert reaches and [s.after.dim for s in steps] == [1, 3]
+    assert [s.index for s in steps] == [0, 1]
     assert few_steps(ctx, 1, whole)[1] is False  # T_1(span e1) = 0: stops after z1
     for bad in (0, -1, 1.5):
         with pytest.raises(ValueError, match=r"^the batch exponent l must be an integer >= 1"):
@@ -270,6 +271,11 @@ def test_student_block_reports_the_moving_terms():
     # step 2, one term (t, m) = (2, 1) of order 3 (the student's c_1 = c_(t-m) is not the one).
     dims, block = _blocked("z1 + z1*z2*z3", 2, "relu")
     assert dims == [1] and block["step"] == 2
+    from escalier.derive.protocols import FewSteps
+
+    (step,) = exponents("z1 + z1*z2*z3", alpha_c=False, protocols=[
+        FewSteps(l=2, student="relu")]).protocols["few_steps"].data["chains"][2]
+    assert step.witness == "Im T_k(U_t) != 0 for k in [1] (seen by the student relu)"
     assert block["terms"] == [{"t": 2, "m": 1, "order": 3, "student_nonzero": False}]
     assert block["needed_orders"] == [3] and block["vanishing_orders"] == [3]
     assert block["reason"] == (
