@@ -33,8 +33,8 @@ def test_symbolic_factor_of_an_exact_non_polynomial_term():
 
 def test_symbolic_factor_of_a_numerical_term_is_refused():
     # a tanh(z1): tanh has no exact route, and a quadrature needs a number for a
-    with pytest.raises(ValueError, match=re.escape(
-            "numerical coefficients need parameter values: substitute them first")):
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "numerical coefficients need parameter values: substitute them first") + "$"):
         hermite_expansion("a*tanh(z1)", 3)
 
 
