@@ -84,3 +84,19 @@ def test_nonzero_is_ordered_by_degree_then_multi_index():
     e = hermite_expansion("He2(z2) + z1*z2 + z2 + He2(z1) + z1", 2)
     assert [c.alpha for c in e.nonzero()] == [(1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
     assert all(c.exact == 1 for c in e.nonzero())
+
+
+def test_numerical_ridge_keeps_its_mean():
+    # f = tanh(z1 + z2)^2 = g(v.z), v = (1, 1), |v| = sqrt 2: c_0 = E[tanh(sqrt(2) u)^2],
+    # u ~ N(0, 1) (mpmath at 30 digits below; ~0.52, not 0), and the ridge rule
+    # c_beta = v^beta / |v|^n E[g(|v| u) He_n(u)] / beta! gives c_(1,1) = 2 c_(2,0).
+    import mpmath
+
+    e = hermite_expansion("tanh(z1 + z2)**2", 2)
+    with mpmath.workdps(30):
+        ref = float(mpmath.quad(lambda x: mpmath.tanh(mpmath.sqrt(2) * x) ** 2 * mpmath.npdf(x),
+                                [-mpmath.inf, 0, mpmath.inf]))
+    c0 = e[(0, 0)]
+    assert c0.status == "numeric" and c0.exact is None
+    assert abs(c0.value - ref) <= c0.error + 1e-15 and c0.error < 1e-8
+    assert e[(1, 1)].value == pytest.approx(2 * e[(2, 0)].value, rel=1e-12)
