@@ -100,3 +100,15 @@ def test_numerical_ridge_keeps_its_mean():
     assert c0.status == "numeric" and c0.exact is None
     assert abs(c0.value - ref) <= c0.error + 1e-15 and c0.error < 1e-8
     assert e[(1, 1)].value == pytest.approx(2 * e[(2, 0)].value, rel=1e-12)
+
+
+def test_default_degree_and_bad_degrees():
+    # the documented default max_degree is 6: z1^7 = He7 + ... is then truncated, and its
+    # degree-7 coefficient (1) is beyond the expansion
+    e = hermite_expansion("z1**7")
+    assert e.max_degree == 6 and not e.complete
+    with pytest.raises(KeyError, match="beyond max_degree = 6"):
+        e[(7,)]
+    for bad in (-1, 2.5):
+        with pytest.raises(ValueError, match=r"^max_degree must be an integer >= 0"):
+            hermite_expansion("z1", bad)
