@@ -27,9 +27,14 @@ def test_canonical_form_reduces_radicands_and_inverse_trig_arguments():
     assert FOLDS_TO_Q != Q  # the input is not already reduced
     assert canonical_form(sp.sqrt(FOLDS_TO_Q)) == sp.sqrt(Q)
     assert canonical_form(sp.Pow(FOLDS_TO_Q, sp.Rational(3, 2))) == Q ** sp.Rational(3, 2)
-    # asin / acos with a polynomial argument (no power inside): reduced as well
+    # asin / acos: their arguments are reduced, also when they hold no power at all
+    # (Q (R + 1) - Q R = Q is a sum of products)
     assert canonical_form(sp.asin(FOLDS_TO_Q)) == sp.asin(Q)
     assert canonical_form(sp.acos(FOLDS_TO_Q)) == sp.acos(Q)
+    no_power = Q * (R + 1) - Q * R
+    assert not no_power.has(sp.Pow) and no_power != Q
+    assert canonical_form(sp.asin(no_power)) == sp.asin(Q)
+    assert canonical_form(sp.acos(no_power)) == sp.acos(Q)
     # nested and repeated sub-expressions (the walk's memo)
     both = sp.asin(FOLDS_TO_Q) + sp.sqrt(FOLDS_TO_Q) * sp.asin(FOLDS_TO_Q)
     assert canonical_form(both) == sp.asin(Q) + sp.sqrt(Q) * sp.asin(Q)
