@@ -112,3 +112,13 @@ def test_default_degree_and_bad_degrees():
     for bad in (-1, 2.5):
         with pytest.raises(ValueError, match=r"^max_degree must be an integer >= 0"):
             hermite_expansion("z1", bad)
+
+
+def test_float_value_of_exact_coefficients():
+    # z1^3 + He2(z1) z2 = He3(z1) + 3 He1(z1) + He2(z1) He1(z2): c_(3,0) = 1, c_(1,0) = 3,
+    # c_(2,1) = 1; an exact coefficient's float value is the coefficient (alpha! divided out)
+    e = hermite_expansion("z1**3 + He2(z1)*z2", 3)
+    want = {(3, 0): 1, (1, 0): 3, (2, 1): 1}
+    assert {c.alpha: c.exact for c in e.nonzero()} == want
+    assert {c.alpha: c.value for c in e.nonzero()} == {a: float(v) for a, v in want.items()}
+    assert all(c.error == 0.0 and c.status == "exact" for c in e.nonzero())
