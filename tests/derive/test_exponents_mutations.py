@@ -194,3 +194,117 @@ def test_few_step_chain_fields():
     assert graph.number_of_edges() == 1 and graph.graph["exponent"] == 1
     with pytest.raises(ValueError, match="batch exponent"):
         staircase("z1 + z1*z2*z3", "few_steps", l=0)
+
+
+def test_few_steps_chain_directly():
+    # the few-steps recursion called as a function (protocols/_subspace.few_steps), without
+    # an image cache: y = z1 + z1 z2 z3 at l = 2 learns z1, then z2 and z3 (see
+    # test_few_step_chain_fields); l must be an integer >= 1
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import few_steps
+
+    ctx = Context.build("z1 + z1*z2*z3")
+    whole = Subspace.zero(3, ctx.power(1).scalars).complement()
+    steps, reaches = few_steps(ctx, 2, whole)
+    assert reaches and [s.after.dim for s in steps] == [1, 3]
+    assert [s.index for s in steps] == [0, 1]
+    assert few_steps(ctx, 1, whole)[1] is False  # T_1(span e1) = 0: stops after z1
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=r"^the batch exponent l must be an integer >= 1"):
+            few_steps(ctx, bad, whole)
+
+
+def test_few_steps_directions_are_exact_when_the_label_is():
+    # y = erf(z1) (1 + z2). C_1 = (E[erf(z1) z1], E[erf(z1)] E[(1 + z2) z2]) = (2/sqrt(3 pi), 0)
+    # (Stein: E[erf(z) z] = E[erf'(z)] = 2/sqrt(pi) E[e^{-z^2}] = 2/sqrt(3 pi)): step 1 learns
+    # e1; T_1(span e1) = E[y z2 | z1] = erf(z1) != 0: step 2 learns e2. The coefficients of y
+    # are exact (erf moments), those of y^2 are not (erf^2): the chain's directions are
+    # the exact e1, e2 (the scalars are y's, not y^2's).
+    r = exponents("erf(z1) + z2*erf(z1)", alpha_c=False)
+    chain = r.few_steps[1]
+    assert [s.after.dim for s in chain] == [1, 2]
+    assert [s.exact_directions() for s in chain] == [((1, 0),), ((0, 1),)]
+    assert r.exact["few_step_exponent"]
+
+
+def test_giant_step_directly_and_its_exact_subspaces():
+    # one giant step (protocols/_subspace.giant_step) without an image cache. y = erf(z1)
+    # (1 + z2): C_1 = (2/sqrt(3 pi), 0) (see above), C_2 has the entry E[y He1(z1) He1(z2)] =
+    # E[erf(z1) z1] E[(1 + z2) z2] = 2/sqrt(3 pi) != 0 at e1 e2: U*_1 = span e1, U*_2 = R^2,
+    # exponent 2. The coefficients of y are exact (those of y^2 are not): so are the U*_l.
+    from escalier.derive.algebra import Subspace
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import giant_step
+
+    ctx = Context.build("erf(z1) + z2*erf(z1)")
+    whole = Subspace.zero(2, ctx.power(1).scalars).complement()
+    g = giant_step(ctx, whole)
+    assert g.exponent == 2 and [u.dim for u in g.subspaces[:2]] == [1, 2]
+    assert g.subspaces[0].orthonormal() == ((1, 0),)
+    assert all(u.scalars.is_exact for u in g.subspaces)
+    # the U*_l run over l = 1..(the degree of a polynomial target): one for z1 + z2
+    r = exponents("z1 + z2", alpha_c=False)
+    assert [u.dim for u in r.giant_step_subspaces] == [1] and r.giant_step_exponent == 1
+
+
+def test_a_constant_target_has_no_giant_or_few_step_exponent():
+    # z1^2 - He2(z1) = 1: nothing to learn, so no batch exponent l (not l = 1)
+    r = exponents("z1**2 - He2(z1)", alpha_c=False)
+    assert [u.dim for u in r.giant_step_subspaces] == [0]
+    assert r.giant_step_exponent is None and r.few_step_exponent is None
+
+
+def _blocked(text, l, student):
+    from escalier.derive.protocols import FewSteps
+
+    few = exponents(text, alpha_c=False, protocols=[FewSteps(l=l, student=student)]) \
+        .protocols["few_steps"]
+    return [s.after.dim for s in few.data["chains"][l]], few.data["blocked"][l]
+
+
+def test_student_block_reports_the_moving_terms():
+    # relu: c_1, c_2 != 0, c_3 = 0 (relu = x/2 + |x|/2, |x| is even; tests/derive/
+    # test_few_steps_student.py). y = z1 + z1 z2 z3 with n = d^2: step 1 learns z1 (term z1:
+    # t = 1, m = 0, needs c_1). At U = span e1 the only term outside U is z1 z2 z3: degree
+    # t = 2 in the new directions z2, z3 and m = 1 in U, so it needs c_3 = 0: blocked at
+    # step 2, one term (t, m) = (2, 1) of order 3 (the student's c_1 = c_(t-m) is not the one).
+    dims, block = _blocked("z1 + z1*z2*z3", 2, "relu")
+    assert dims == [1] and block["step"] == 2
+    from escalier.derive.protocols import FewSteps
+
+    (step,) = exponents("z1 + z1*z2*z3", alpha_c=False, protocols=[
+        FewSteps(l=2, student="relu")]).protocols["few_steps"].data["chains"][2]
+    assert step.witness == "Im T_k(U_t) != 0 for k in [1] (seen by the student relu)"
+    assert block["terms"] == [{"t": 2, "m": 1, "order": 3, "student_nonzero": False}]
+    assert block["needed_orders"] == [3] and block["vanishing_orders"] == [3]
+    assert block["reason"] == (
+        "the terms that would move the weights out of the learned subspace need the Hermite "
+        "coefficients c_j(sigma), j in [3] (sigma' coefficients of order [2]), and the "
+        "student relu has c_j = 0 for j in [3]")
+    # with n = d (l = 1) the chain stops at z1 for every student: no term of degree t = 1
+    # in z2, z3 (z1 z2 z3 has t = 2 > l), so nothing is needed and nothing is blamed
+    dims, block = _blocked("z1 + z1*z2*z3", 1, "relu")
+    assert dims == [1] and block["step"] == 2
+    assert (block["terms"], block["needed_orders"], block["vanishing_orders"]) == ([], [], [])
+    assert block["reason"] == "no term of the target moves the weights out of U (for any student)"
+
+
+def test_online_staircase_directly_and_its_search_range():
+    # the online recursion (protocols/_subspace.online_staircase) without an image cache.
+    # y = erf(z1) (1 + z2): T_1(0) = C_1 = (2/sqrt(3 pi), 0) -> e1 at order 1; then
+    # T_1(span e1) = E[y z2 | z1] = erf(z1) != 0 -> e2 at order 1. y's coefficients are
+    # exact (y^2's are not), so the learned directions are exact.
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import online_staircase
+
+    res = online_staircase(Context.build("erf(z1) + z2*erf(z1)"))
+    assert [s.order for s in res.steps] == [1, 1] and res.complete
+    assert [s.exact_directions() for s in res.steps] == [((1, 0),), ((0, 1),)]
+    # sign(z1 z2 z3) truncated at degree D <= 2 has no non-zero coefficient (each monomial
+    # misses a variable whose flip changes the sign of y): the search covers the orders
+    # 1..D of the truncation, and says so (not more, not less)
+    for d in (1, 2):
+        r = exponents("sign(z1*z2*z3)", max_degree=d, alpha_c=False)
+        assert r.online == () and r.protocols["online"].note == \
+            f"no further direction found up to degree {d}"
