@@ -308,3 +308,43 @@ def test_online_staircase_directly_and_its_search_range():
         r = exponents("sign(z1*z2*z3)", max_degree=d, alpha_c=False)
         assert r.online == () and r.protocols["online"].note == \
             f"no further direction found up to degree {d}"
+
+
+def test_online_staircase_notes_and_step_fields():
+    # protocols/_subspace.online_staircase called directly; each ending has its own note.
+    from escalier.derive import Target
+    from escalier.derive.protocols._context import Context
+    from escalier.derive.protocols._subspace import online_staircase
+
+    # y = erf(z1) (1 + z2) (test_online_staircase_directly_and_its_search_range): step 0
+    # learns e1 from U_0 = {0} at order 1 (T_1(U_0) = C_1 = (2/sqrt(3 pi), 0)), step 1 learns
+    # e2 from U_1 = span e1 (T_1(U_1) = erf(z1) e2); no lower order to certify (both leaps
+    # are 1), cost d each; then R^2 is learned: "every direction learned", complete.
+    res = online_staircase(Context.build("erf(z1) + z2*erf(z1)"))
+    assert [s.index for s in res.steps] == [0, 1]
+    assert [(s.before.dim, s.after.dim) for s in res.steps] == [(0, 1), (1, 2)]
+    assert [(s.mechanism, s.cost) for s in res.steps] == [("online leap 1", "d")] * 2
+    assert [s.witness for s in res.steps] == ["T_1(U_0) != 0", "T_1(U_1) != 0"]
+    assert [(s.certificates, s.certified) for s in res.steps] == [((), True)] * 2
+    assert res.final.dim == 2 and res.complete is True
+    assert res.note == "every direction learned"
+    # He2(z1) with k = 3 (a polynomial): order 2 learns e1 (C_1 = 0, C_2 = 2 e1 e1), then
+    # y depends on z1 alone, so every T_k(span e1) is exactly 0: the staircase stops at
+    # span e1, complete, with the polynomial's note (exact and complete expansion).
+    res = online_staircase(Context.build(Target.parse("He2(z1)", k=3)))
+    assert [(s.order, s.after.dim) for s in res.steps] == [(2, 1)]
+    assert res.final.dim == 1 and res.complete is True
+    assert res.note == "f depends only on the learned subspace (complete exact expansion)"
+    # y = z1 + sign(z1 z2) - sign(z1) sign(z2) = z1 almost surely (sign(ab) = sign(a)
+    # sign(b)): not a polynomial as written, but its Hermite expansion is complete (z1 alone,
+    # exact). Order 1 learns e1 (C_1 = e1); then T_k(span e1) = E[z1 He_k(z2) | z1] = 0 for
+    # every k, each a complete exact zero: the note of a non-polynomial target quotes the
+    # certificate of the highest order searched, 3 = max_degree (not an earlier order).
+    ctx = Context.build("z1 + sign(z1*z2) - sign(z1)*sign(z2)", max_degree=3)
+    assert not ctx.polynomial and ctx.power(1).complete
+    res = online_staircase(ctx)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(1, 1)]
+    assert res.final.dim == 1 and res.complete is True
+    assert res.note == (
+        "f depends only on the learned subspace (every T_k vanishes: exact zero (complete "
+        "expansion of y: every coefficient with |alpha_perp| = 3 is exactly 0))")
