@@ -348,3 +348,12 @@ def test_online_staircase_notes_and_step_fields():
     assert res.note == (
         "f depends only on the learned subspace (every T_k vanishes: exact zero (complete "
         "expansion of y: every coefficient with |alpha_perp| = 3 is exactly 0))")
+    # completeness is read from y's expansion, not y^2's: y = He2(z1) + sign(z1 z2) -
+    # sign(z1) sign(z2) = He2(z1) a.s. is complete at max_degree 3 (degree 2), y~^2 = He2(z1)^2
+    # (degree 4) is truncated there. Order 2 learns e1 (C_1 = 0, C_2 = 2 e1 e1); then the
+    # complete exact zeros of orders 1..3 prove that y depends on z1 alone.
+    ctx = Context.build("He2(z1) + sign(z1*z2) - sign(z1)*sign(z2)", max_degree=3)
+    assert ctx.power(1).complete and not ctx.power(2).complete
+    res = online_staircase(ctx)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(2, 1)]
+    assert res.complete is True and res.note.startswith("f depends only on the learned subspace")
