@@ -237,3 +237,29 @@ def test_keep_selects_terms_by_their_degrees_in_u_and_in_the_complement():
     assert images(1, 4) == {1: [], 2: []}
     two = images(2, 3)
     assert two[1] == [] and two[2] and all(v[0] == 0 and v[1] != 0 for v in two[2])
+
+
+def test_split_form_with_a_basis_whose_vectors_each_have_one_zero():
+    # G(x b1 + w1 c1 + w2 c2 + w3 c3) for an orthogonal basis of R^4 in which every vector has
+    # exactly one zero coordinate (impossible in R^3): b1 = (1, 1, 1, 0), c1 = (1, -1, 0, 1),
+    # c2 = (1, 0, -1, -1), c3 = (0, 1, -1, 1). No vector is coordinate-aligned, so the
+    # monomial-wise rescaling must not be taken; the reference is SymPy's expansion of the
+    # substitution z = x b1 + sum_i w_i c_i, truncated to w-degree <= 2.
+    from fractions import Fraction
+
+    from escalier.derive.algebra import Scalars, Subspace
+    from escalier.derive.hermite._tensor import _split_form
+
+    sc = Scalars("rational")
+    b1, c = (1, 1, 1, 0), [(1, -1, 0, 1), (1, 0, -1, -1), (0, 1, -1, 1)]
+    U = Subspace(4, (tuple(map(Fraction, b1)),), sc)
+    perp = Subspace(4, tuple(tuple(map(Fraction, v)) for v in c), sc)
+    form = {(1, 1, 1, 1): Fraction(1), (2, 0, 0, 0): Fraction(3), (0, 0, 1, 1): Fraction(-2)}
+    got, r = _split_form(form, U, perp, 2)
+    assert r == 1
+    x, w = sp.Symbol("x"), sp.symbols("w1:4")
+    zs = [x * b1[l] + sum(w[i] * c[i][l] for i in range(3)) for l in range(4)]
+    G = sp.Poly(sp.expand(zs[0] * zs[1] * zs[2] * zs[3] + 3 * zs[0] ** 2 - 2 * zs[2] * zs[3]),
+                x, *w)
+    want = {e: sp.Rational(v) for e, v in G.terms() if sum(e[1:]) <= 2}
+    assert {e: sp.Rational(v.numerator, v.denominator) for e, v in got.items() if v != 0} == want
