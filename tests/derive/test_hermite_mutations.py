@@ -263,3 +263,14 @@ def test_split_form_with_a_basis_whose_vectors_each_have_one_zero():
                 x, *w)
     want = {e: sp.Rational(v) for e, v in G.terms() if sum(e[1:]) <= 2}
     assert {e: sp.Rational(v.numerator, v.denominator) for e, v in got.items() if v != 0} == want
+
+
+def test_expansion_form_refuses_a_parameter_and_says_what_to_do():
+    # a*He3(z1) has the exact coefficient c_3 = a: the leading form needs a number, and the
+    # refusal names the parameter problem and the remedy (substitute a value first)
+    from escalier.derive.hermite import expansion_form, scalars_of
+
+    e = hermite_expansion("a*He3(z1)", 3)
+    with pytest.raises(ValueError, match=r"^exponents need numerical parameter values: "
+                                         r"substitute them first$"):
+        expansion_form(e, scalars_of(e))
