@@ -229,3 +229,18 @@ def test_tolerance_bounds_are_inclusive():
     assert c.value == 0.0 and 0 < c.error < 1e-12
     assert hermite_expansion(f, 2, tol=c.error)[(0, 0)].status.startswith("zero (below")
     assert hermite_expansion(f, 2, tol=c.error / 2)[(0, 0)].status == "numeric"
+
+
+def test_degree_mass():
+    # E[(P_n f)^2] = sum_{|alpha| = n} alpha! c_alpha^2. f = z1 + 2 z2 + He2(z1) z2:
+    # n = 1: 1! 1^2 + 1! 2^2 = 5; n = 3: 2! 1! 1^2 = 2; n = 2 and n = 0: no coefficient, 0
+    e = hermite_expansion("z1 + 2*z2 + He2(z1)*z2", 3)
+    assert [e.degree_mass(n) for n in range(4)] == [0, 5, 0, 2]
+    assert all(isinstance(e.degree_mass(n), sp.Expr) for n in range(4))
+    # numeric: tanh(z1) has c_1 = E[z tanh z], so the degree-1 mass is its square (a float)
+    m = hermite_expansion("tanh(z1)", 2).degree_mass(1)
+    assert isinstance(m, float) and m == pytest.approx(_mean_z_tanh() ** 2, rel=1e-12)
+    # with a numeric and an exact coefficient in one degree: tanh(z1) + 3 z2 gives
+    # E[z tanh z]^2 + 9 at n = 1
+    m = hermite_expansion("tanh(z1) + 3*z2", 2).degree_mass(1)
+    assert m == pytest.approx(_mean_z_tanh() ** 2 + 9, rel=1e-12)
