@@ -122,3 +122,125 @@ def test_float_value_of_exact_coefficients():
     assert {c.alpha: c.exact for c in e.nonzero()} == want
     assert {c.alpha: c.value for c in e.nonzero()} == {a: float(v) for a, v in want.items()}
     assert all(c.error == 0.0 and c.status == "exact" for c in e.nonzero())
+
+
+def _mean_z_tanh():
+    # E[z tanh z] = E[tanh'(z)] (Stein), z ~ N(0, 1): mpmath at 30 digits (~0.6057)
+    import mpmath
+
+    with mpmath.workdps(30):
+        return float(mpmath.quad(lambda x: x * mpmath.tanh(x) * mpmath.npdf(x),
+                                 [-mpmath.inf, 0, mpmath.inf]))
+
+
+def test_degree_bounds_are_inclusive():
+    # max_degree is documented as an integer in 0..40: degree 0 keeps c_0 = E[f] only
+    # (z1^2 + 1 = He2 + 2: c_0 = 2, and the expansion is not complete), degree 40 is accepted,
+    # 41 is refused with its own message
+    e = hermite_expansion("z1**2 + 1", 0)
+    assert [(c.alpha, c.exact) for c in e.nonzero()] == [((0,), 2)] and not e.complete
+    e = hermite_expansion("z1", 40)
+    assert e.complete and [(c.alpha, c.exact) for c in e.nonzero()] == [((1,), 1)]
+    with pytest.raises(ValueError, match=r"^max_degree must be at most 40, got 41$"):
+        hermite_expansion("z1", 41)
+
+
+def test_tol_and_precision_bounds_are_inclusive():
+    # tol in (0, 1e-6] and precision in PRECISION_RANGE = 8..60 (both ends included)
+    from escalier.derive.hermite._expansion import PRECISION_RANGE
+
+    assert PRECISION_RANGE == (8, 60)
+    assert hermite_expansion("z1", 1, tol=1e-6)[(1,)].exact == 1
+    assert hermite_expansion("z1", 1, precision=60)[(1,)].exact == 1
+    assert hermite_expansion("z1", 1, precision=8)[(1,)].exact == 1
+
+
+def test_parameters_with_numerical_parts():
+    # a z1 + tanh(z1): c_1 = a + E[z tanh z] mixes a parameter with a quadrature: refused
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "numerical coefficients need parameter values: substitute them first") + "$"):
+        hermite_expansion("a*z1 + tanh(z1)", 3)
+    # a z1^2 + tanh(z1): the parameter sits only on even degrees, where tanh's coefficients
+    # vanish by parity, so nothing mixes: c_0 = E[a z^2] = a, c_2 = E[a z^2 He2] / 2! = a,
+    # c_1 = E[z tanh z] (numeric)
+    a = sp.Symbol("a", real=True)
+    e = hermite_expansion("a*z1**2 + tanh(z1)", 3)
+    assert (e[(0,)].exact, e[(2,)].exact) == (a, a)
+    c1 = e[(1,)]
+    assert c1.status == "numeric" and abs(c1.value - _mean_z_tanh()) <= c1.error + 1e-14
+    # without parameters an exact and a numerical part simply add: z1 + tanh(z1) has
+    # c_1 = 1 + E[z tanh z]
+    c1 = hermite_expansion("z1 + tanh(z1)", 1)[(1,)]
+    assert c1.status == "numeric" and c1.alpha == (1,)
+    assert abs(c1.value - (1 + _mean_z_tanh())) <= c1.error + 1e-14
+
+
+def test_json_complete_is_a_boolean():
+    # a target with no polynomial part is not complete: false in JSON, not null
+    e = hermite_expansion("tanh(z1)", 2)
+    assert e.complete is False and e.to_json()["complete"] is False
+
+
+def test_slots_of_a_parity_zero():
+    # tanh is odd: E[tanh(z) He_2(z)] = 0 exactly, proved by the term's parity; the
+    # coefficient is stored with its multi-index, exact 0, value 0.0, error 0.0
+    c = hermite_expansion("tanh(z1)", 4)[(2,)]
+    assert (c.alpha, c.value, c.error, c.status) == ((2,), 0.0, 0.0, "zero (parity in z1)")
+    assert c.exact is not None and c.exact == 0
+    # f = tanh(z1 + 1) - tanh(z2 + 1) is odd under z1 <-> z2: c_(0,0) = 0 by the whole
+    # target's antisymmetry (term by term it is E[tanh(z+1)] - E[tanh(z+1)], two quadratures)
+    e = hermite_expansion("tanh(z1 + 1) - tanh(z2 + 1)", 2)
+    c = e[(0, 0)]
+    assert (c.alpha, c.value, c.error) == ((0, 0), 0.0, 0.0)
+    assert c.status == "zero (antisymmetry under z1 <-> z2)"
+    assert c.exact is not None and c.exact == 0
+
+
+def test_a_parity_zero_of_one_term_does_not_zero_the_sum():
+    # tanh(z1) + tanh(z1)^2: at alpha = 1 the even term vanishes by parity, the odd one does
+    # not: c_1 = E[z tanh z] + 0, numeric
+    c = hermite_expansion("tanh(z1) + tanh(z1)**2", 2)[(1,)]
+    assert c.status == "numeric" and not c.is_zero
+    assert abs(c.value - _mean_z_tanh()) <= c.error + 1e-14
+
+
+def test_a_numeric_coefficient_with_zero_error_is_not_a_zero():
+    # tanh(z1) z2^2 + z1 z2: at alpha = (1, 1) the quadrature of tanh(z1) is multiplied by
+    # E[z2^2 He1(z2)] = E[z2^3] = 0 (exact), so its value and error are both exactly 0;
+    # the polynomial part gives c_(1,1) = 1. f is odd in z1 and has no other flip or swap
+    # symmetry, which proves zeros only at even alpha_1. Status numeric, value 1, error 0.
+    c = hermite_expansion("tanh(z1)*z2**2 + z1*z2", 2)[(1, 1)]
+    assert (c.alpha, c.value, c.error, c.status) == ((1, 1), 1.0, 0.0, "numeric")
+
+
+def test_tolerance_bounds_are_inclusive():
+    # the documented rule: zero when |value| <= tol and error <= tol. With z1 z2 / 10^7 in
+    # place of z1 z2 above, c_(1,1) = 1e-7 with error 0: at tol = 1e-7 it is a zero below
+    # tolerance (value 0.0, error max(error, |value|) = 1e-7, no exact value)
+    c = hermite_expansion("tanh(z1)*z2**2 + z1*z2/10**7", 2, tol=1e-7)[(1, 1)]
+    assert (c.alpha, c.exact, c.value, c.error) == ((1, 1), None, 0.0, 1e-7)
+    assert c.status == "zero (below tolerance 1.0e-07)"
+    # f = tanh(z1 + 1) - tanh(z2 + 1) + z1^3 z2 (the last term breaks the antisymmetry):
+    # c_(0,0) = E[tanh(z+1)] - E[tanh(z+1)] is two equal quadratures, value exactly 0 with
+    # an error bound e > 0; at tol = e exactly it is a zero (error <= tol), and numeric
+    # for any smaller tol
+    f = "tanh(z1 + 1) - tanh(z2 + 1) + z1**3*z2"
+    c = hermite_expansion(f, 2)[(0, 0)]
+    assert c.value == 0.0 and 0 < c.error < 1e-12
+    assert hermite_expansion(f, 2, tol=c.error)[(0, 0)].status.startswith("zero (below")
+    assert hermite_expansion(f, 2, tol=c.error / 2)[(0, 0)].status == "numeric"
+
+
+def test_degree_mass():
+    # E[(P_n f)^2] = sum_{|alpha| = n} alpha! c_alpha^2. f = z1 + 2 z2 + He2(z1) z2:
+    # n = 1: 1! 1^2 + 1! 2^2 = 5; n = 3: 2! 1! 1^2 = 2; n = 2 and n = 0: no coefficient, 0
+    e = hermite_expansion("z1 + 2*z2 + He2(z1)*z2", 3)
+    assert [e.degree_mass(n) for n in range(4)] == [0, 5, 0, 2]
+    assert all(isinstance(e.degree_mass(n), sp.Expr) for n in range(4))
+    # numeric: tanh(z1) has c_1 = E[z tanh z], so the degree-1 mass is its square (a float)
+    m = hermite_expansion("tanh(z1)", 2).degree_mass(1)
+    assert isinstance(m, float) and m == pytest.approx(_mean_z_tanh() ** 2, rel=1e-12)
+    # with a numeric and an exact coefficient in one degree: tanh(z1) + 3 z2 gives
+    # E[z tanh z]^2 + 9 at n = 1
+    m = hermite_expansion("tanh(z1) + 3*z2", 2).degree_mass(1)
+    assert m == pytest.approx(_mean_z_tanh() ** 2 + 9, rel=1e-12)

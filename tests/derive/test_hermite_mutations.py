@@ -274,3 +274,18 @@ def test_expansion_form_refuses_a_parameter_and_says_what_to_do():
     with pytest.raises(ValueError, match=r"^exponents need numerical parameter values: "
                                          r"substitute them first$"):
         expansion_form(e, scalars_of(e))
+
+
+def test_constant_terms_after_other_terms_are_added_to_the_mean():
+    # exact_moments sums its additive terms; a constant term adds to m_0 only, wherever it
+    # stands among the terms: SymPy orders erf(1) after z^2 and after cos(z), and the number 1
+    # before them. z^2 = He2 + 1: m = (1, 0, 2) (E[z^2 He2] = 2! c_2). cos(z): E[e^{iz} He_n]
+    # = i^n e^{-1/2} (the generating function of He_n at a = i), real part:
+    # (e^{-1/2}, 0, -e^{-1/2}).
+    assert exact_moments(1 + z**2, z, 2) == [2, 0, 2]
+    c = sp.erf(1)
+    got = exact_moments(z**2 + c, z, 2)
+    assert [sp.simplify(g - w) for g, w in zip(got, [1 + c, 0, 2], strict=True)] == [0, 0, 0]
+    h = sp.exp(-sp.Rational(1, 2))
+    got = exact_moments(sp.cos(z) + c, z, 2)
+    assert [sp.simplify(g - w) for g, w in zip(got, [h + c, 0, -h], strict=True)] == [0, 0, 0]
