@@ -223,34 +223,25 @@ def _program(scenario, T: int, dt: float, alpha: float, n_mc: int, seed: int, ch
                                                        (n_chunks, chunk), dtype)
     dsigma_eps, d2sigma_eps, _ = _smoothed_derivative(scenario, smoothing)
 
-    def one(lam, nu, xi):
-        """Force F (p,), its Jacobians J = dF/dlambda (p, p), D = dF/dnu (p, k), loss
-        (J with sigma'' smoothed: the pathwise estimator)."""
-        y = f(nu) + xi
-        s, ds = sigma(lam), dsigma(lam)
-        yh = s @ a
-        delta = residual(y, yh)
-        F = a * delta * ds
-        J = (a * ds)[:, None] * dres_yh(y, yh) * (a * ds)[None, :] \
-            + jnp.diag(a * delta * d2sigma_eps(lam))
-        D = (a * ds * dres_y(y, yh))[:, None] * df(nu)[None, :]
-        return F, J, D, 0.5 * (y - yh) ** 2
+    def force(dsig_force):
+        """(lam, nu, xi) -> force F = a Delta(y, yhat) g(lambda) (p,), its Jacobians
+        J = dF/dlambda (p, p) and D = dF/dnu (p, k), and the loss, for g = dsig_force:
+        dsigma (the pathwise estimator, sigma'' smoothed in J) or dsigma_eps (the control
+        force of the hybrid: continuous, so its J has no Dirac mass); sigma is exact in yhat."""
+        def one(lam, nu, xi):
+            y = f(nu) + xi
+            s, ds, g = sigma(lam), dsigma(lam), dsig_force(lam)
+            yh = s @ a
+            delta = residual(y, yh)
+            F = a * delta * g
+            J = (a * g)[:, None] * dres_yh(y, yh) * (a * ds)[None, :] \
+                + jnp.diag(a * delta * d2sigma_eps(lam))
+            D = (a * g * dres_y(y, yh))[:, None] * df(nu)[None, :]
+            return F, J, D, 0.5 * (y - yh) ** 2
+        return one
 
-    def one_eps(lam, nu, xi):
-        """The control force F_eps = a Delta(y, yhat) sigma'_eps(lambda) (sigma exact in
-        yhat: continuous) and its exact Jacobians (no Dirac mass: sigma is continuous)."""
-        y = f(nu) + xi
-        s, ds, dse = sigma(lam), dsigma(lam), dsigma_eps(lam)
-        yh = s @ a
-        delta = residual(y, yh)
-        F = a * delta * dse
-        J = (a * dse)[:, None] * dres_yh(y, yh) * (a * ds)[None, :] \
-            + jnp.diag(a * delta * d2sigma_eps(lam))
-        D = (a * dse * dres_y(y, yh))[:, None] * df(nu)[None, :]
-        return F, J, D, 0.5 * (y - yh) ** 2
-
-    batch = jax.vmap(one)
-    batch_eps = jax.vmap(one_eps)
+    batch = jax.vmap(force(dsigma))
+    batch_eps = jax.vmap(force(dsigma_eps))
 
     def propagate(step_force):
         """A scan over the grid of one force along its own path, with (pathwise = True) the
