@@ -60,12 +60,19 @@ def add_arguments(parser) -> None:
                              "(--sample-budget) the default C (default: 10)")
     parser.add_argument("--records", type=positive_int, default=400,
                         help="records per run: the escape-time resolution (default: 400)")
-    parser.add_argument("--protocol", choices=["online", "reuse"], default="online",
-                        help="online SGD (a fresh sample per step) or batch reuse (each sample "
-                             "used for --steps-per-batch consecutive steps; law from the "
-                             "generative exponent; default: online)")
+    parser.add_argument("--protocol", choices=["online", "reuse", "extragradient"],
+                        default="online",
+                        help="online SGD (a fresh sample per step), batch reuse (each sample "
+                             "used for --steps-per-batch consecutive steps) or extragradient "
+                             "(displaced SGD: one step per sample, its gradient taken at a "
+                             "look-ahead point --probe x lr away); reuse and extragradient "
+                             "measure the generative exponent's law (default: online)")
     parser.add_argument("--steps-per-batch", type=bounded(int, 2), default=2,
                         help="steps on each sample under --protocol reuse (default: 2)")
+    parser.add_argument("--probe", type=positive_float, default=10.0,
+                        help="look-ahead of --protocol extragradient as a multiple of the "
+                             "step's learning rate (default: 10, the displaced SGD of "
+                             "Arnaboldi et al., arXiv 2405.15459)")
     parser.add_argument("--sample-budget", type=positive_float, default=None, metavar="C",
                         help="give every run only C d ln d samples, count the runs that "
                              "escaped and fit nothing (default: only under --protocol reuse "
@@ -80,7 +87,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     enable_float64()
-    from escalier.numerics.simulation import OnlineSGD, StepsPerBatch
+    from escalier.numerics.simulation import Extragradient, OnlineSGD, StepsPerBatch
     from escalier.numerics.verify import check_scaling_target, escape_scaling
 
     if args.seeds is None:
@@ -95,8 +102,9 @@ def run(args) -> int:
                        lr0=args.lr, threshold=args.threshold, budget=args.budget,
                        n_records=args.records, engine=args.engine, loss=args.loss,
                        progress=not args.no_progress,
-                       protocol=(StepsPerBatch(args.steps_per_batch) if args.protocol == "reuse"
-                                 else OnlineSGD()),
+                       protocol={"reuse": StepsPerBatch(args.steps_per_batch),
+                                 "extragradient": Extragradient(args.probe),
+                                 "online": OnlineSGD()}[args.protocol],
                        sample_budget=args.sample_budget)
     law = r.law
     pred = r.config["predictions"]
@@ -106,15 +114,17 @@ def run(args) -> int:
     measure = "|m|" if target.k == 1 else "|M_1.| (projection on the teacher subspace)"
     if law is None:
         return _budget_report(r, args, measure)
-    if args.protocol == "reuse":
+    reuse = args.protocol != "online"
+    if reuse:
         print(f"protocol: {r.config['protocol']}; measured law: generative exponent {law.l}, "
               f"samples ~ {law.law}; learning rate {r.config['lr_rule']}")
     else:
         print(f"protocol: online; information exponent (student-compatible) l = {law.l}: "
               f"steps ~ {law.law}; learning rate {r.config['lr_rule']}")
-    model = ("the d -> infinity reuse ODE's escape time" if args.protocol == "reuse"
-             else "the diffusion's mean escape time")
-    print(f"{'samples' if args.protocol == 'reuse' else 'steps'} until {measure} >= "
+    model = ("the diffusion's mean escape time" if not reuse else
+             "the reuse diffusion's mean escape time" if target.k == 1 else
+             "the d -> infinity reuse ODE's escape time")
+    print(f"{'samples' if reuse else 'steps'} until {measure} >= "
           f"{args.threshold} "
           f"over all seeds (typical = geometric mean, or the median when some did not escape; "
           f"t_diffusion: {model}, numerical):")
@@ -122,10 +132,16 @@ def run(args) -> int:
     for note in r.notes():
         print(f"note: {note}")
     fitted = "n/a (fewer than two d with a typical value)" if r.fit is None else str(r.fit)
-    print(f"fitted exponent of {'samples' if args.protocol == 'reuse' else 'steps'} in d: "
-          f"{fitted}; predicted ({law.law}) over this range: {r.predicted:.3f}; "
-          f"{'reuse ODE' if args.protocol == 'reuse' else 'small-overlap diffusion'} at these "
-          f"rates: {r.diffusion_exponent:.3f}")
+    at_threshold = ("" if r.predicted_threshold != r.predicted_threshold else
+                    f" (d ln d), {r.predicted_threshold:.3f} (d ln({args.threshold:g} "
+                    f"sqrt(d/{target.k})): the growth from the start to the threshold)")
+    model = ("small-overlap diffusion" if not reuse else "reuse diffusion" if target.k == 1
+             else "reuse ODE")
+    print(f"fitted exponent of {'samples' if reuse else 'steps'} in d: "
+          f"{fitted}; predicted ({law.law}) over this range: {r.predicted:.3f}{at_threshold}; "
+          f"{model} at these rates: {r.diffusion_exponent:.3f}"
+          + ("" if not reuse or r.config.get("reuse_ode_exponent") is None or target.k > 1
+             else f"; reuse ODE: {r.config['reuse_ode_exponent']:.3f}"))
     _write_json(r, args)
     if args.plot:
         plot_scaling(r, args.plot, title=f"{args.target}, {r.config['protocol']}, l = {law.l}")
@@ -182,7 +198,7 @@ def plot_scaling(r, path: str, title: str = "") -> None:
         law = r.law.steps(ds)
         scale = np.exp(np.mean(np.log(r.typical[finite] / law[finite])))
         ax.plot(ds, scale * law, "k--", lw=1, label=f"theory: {r.law.law}")
-    reuse = r.config.get("steps_per_batch", 1) > 1
+    reuse = r.config.get("reuse", False)
     ax.set(xscale="log", yscale="log", xlabel="d",
            ylabel="samples to escape" if reuse else "SGD steps to escape", title=title)
     ax.legend(fontsize=8)

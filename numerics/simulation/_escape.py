@@ -24,11 +24,12 @@ __all__ = ["gram_escape_steps"]
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, chunk: int):
+def _programs(scenario, d: int, dtype_name: str, reuse: int, threshold: float, chunk: int,
+              variant: tuple = ()):
     """(chain, init, advance, measure): the chain, its jitted, seed-vmapped start and chunk
     of steps, and the escape measure of a state, compiled once per setting (a sweep or a
     scaling run calls this at every point)."""
-    chain = GramChain(scenario, d, jnp.dtype(dtype_name), reuse)
+    chain = GramChain(scenario, d, jnp.dtype(dtype_name), reuse, variant=variant)
     LP = jnp.asarray(chain.teacher_root, chain.dtype)
     metric = jnp.asarray(subspace_metric(scenario.P), chain.dtype)
 
@@ -85,7 +86,7 @@ def _run_until_escape(chain, init, advance, measure, keys, threshold, limit,
 
 def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
                       chunk: int = 1 << 14, dtype=jnp.float64, need: int | None = None,
-                      reuse: int = 1):
+                      reuse: int = 1, variant: tuple = ()):
     """Escape steps of one spherical neuron at one d on the exact gram chain.
 
     Escape: |M_1.|_P = sqrt(M_1. P^+ M_1.^T) >= threshold, the norm of the neuron's
@@ -102,6 +103,8 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
         need: stop once this many seeds escaped (default: more than half).
         reuse: consecutive steps on each sample batch (StepsPerBatch(k); 1: online SGD);
             the overlap is checked after each batch's k steps, so steps are multiples of k.
+        variant: displaced steps, () or ("extragradient", probe) (GramChain; one step per
+            sample, spherical).
 
     Returns:
         (steps, m0): the first step with |M_1.|_P >= threshold per seed (nan if none when
@@ -115,7 +118,8 @@ def gram_escape_steps(scenario, d: int, keys, threshold: float, limit: int,
             f"spherical = True; got p = {scenario.p}, spherical = {scenario.spherical}"
         )
     chain, init, advance, measure = _programs(scenario, int(d), jnp.dtype(dtype).name,
-                                              int(reuse), float(threshold), int(chunk))
+                                              int(reuse), float(threshold), int(chunk),
+                                              tuple(variant))
     keys = jnp.asarray(keys)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         keys = jax.random.key_data(keys)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +39,7 @@ from escalier.numerics.lower import residual_function, student_functions, teache
 from ._blocks import DIVERGENCE_BOUND, block_size, progress_bar, record_blocks
 from ._init import initial_state, overlaps
 from ._normals import normals, philox_state
+from ._variant import check_variant
 
 __all__ = ["CHUNK_ELEMENTS", "DIVERGENCE_BOUND", "run", "step_function"]
 
@@ -155,20 +157,27 @@ def _block(
             return (V.at[0, 0].add(jnp.sum(X[:, :d] @ V[0])), a), None
 
     if variant:
-        base_step = step
+        # displaced gradient: extragradient or SAM (engines/_reuse.py); the raw steps are
+        # those of the unprojected scenario, the sphere (spherical extragradient) after
+        base_step = step_function(replace(scenario, spherical=False), d, dtype)
         sqrt_d = math.sqrt(d)
 
-        def step(carry, X, scale=1.0):  # displaced gradient: extragradient or SAM (_reuse.py)
+        def step(carry, X, scale=1.0):
             V, a = carry
             (V1, a1), _ = base_step(carry, X, scale)  # V1 - V = lr s g(V)
             if variant[0] == "sam":
                 dW = V1[: scenario.p] - V[: scenario.p]
                 radius = variant[1] * sqrt_d / jnp.maximum(jnp.linalg.norm(dW), 1e-300)
                 Vd, ad = V.at[: scenario.p].add(-radius * dW), a  # ascent: against g
-            else:
-                Vd, ad = V1, a1
+            else:  # look-ahead at probe x the step
+                Vd, ad = V + variant[1] * (V1 - V), a + variant[1] * (a1 - a)
             (V2, a2), _ = base_step((Vd, ad), X, scale)
-            return (V + (V2 - Vd), a + (a2 - ad)), None
+            V = V + (V2 - Vd)
+            if scenario.spherical:
+                W = V[: scenario.p]
+                V = V.at[: scenario.p].set(W * (sqrt_d / jnp.linalg.norm(W, axis=1,
+                                                                         keepdims=True)))
+            return (V, a + (a2 - ad)), None
 
     if adaptive is not None:
         before, after = (step_function(sc, d, dtype) for sc in adaptive.phases(scenario))
@@ -284,9 +293,7 @@ def run(
     per_block = block_size(n_rec)
     if schedule is not None and schedule.constant:
         schedule = None
-    if variant and scenario.spherical:
-        raise ValueError(f"{variant[0]} steps are not defined with the spherical projection: "
-                         f"use spherical=False")
+    variant = check_variant(variant, scenario)
     if adaptive is not None and (variant or reuse != 1):
         raise ValueError("the adaptive loss protocol is online SGD (one step per batch)")
     fn = _block(scenario, d, record_every // reuse, per_block, dtype.name, reuse=reuse,

@@ -77,12 +77,14 @@ step from w with the second. Both evaluations and the displaced point lie in the
 W and the batch, so the batch is kept exactly as under reuse (the same draws, B_x = [B, 0]):
 with dA = eps C0^T G*, dB = eps C0^T [GF, X_c] the first gradient's step,
 
-    extragradient: (A1, B1, a1) = (A + dA, B_x + dB, a + eps_a s0^T Delta_0),
+    extragradient(probe): (A1, B1, a1) = (A, B_x, a) + probe (dA, dB, eps_a s0^T Delta_0),
     SAM(rho):      (A1, B1, a1) = (A, B_x, a) - rho (dA, dB, 0) / ||(dA, dB)||_F,
 
 (||(dA, dB)||_F = ||lr g||_F / sqrt(d) in units of W / sqrt(d), the frame being
 orthonormal), then C1, s1, Delta_1 at (A1, B1, a1) and A' = A + eps C1^T G*,
-B_x' = B_x + eps C1^T [GF, X_c], a' = a + eps_a s1^T Delta_1, B' = LQ factor of B_x'.
+B_x' = B_x + eps C1^T [GF, X_c], a' = a + eps_a s1^T Delta_1, B' = LQ factor of B_x'
+(spherical extragradient: then each row of [A', B'] scaled to norm sqrt(d); the LQ factor
+keeps row norms, and the look-ahead point is not projected).
 Multi-pass GD (simulation._gram_multipass) is the same kept batch, never released.
 
 Exactness needs x ~ N(0, I_d) and an update that is a rotation-equivariant function of
@@ -107,6 +109,7 @@ from escalier.numerics.lower import residual_function, student_functions, teache
 
 from ._blocks import block_size, progress_bar, record_blocks
 from ._gram_draws import Stream, bartlett, bartlett_size, initial_state, philox_state
+from ._variant import check_variant
 
 __all__ = ["GramChain", "check_exact", "run", "sphere_rows"]
 
@@ -173,8 +176,8 @@ class GramChain:
         dtype: jnp.float32 or jnp.float64.
         reuse: consecutive steps per mini-batch (1: a fresh batch every step).
         lr: first-layer learning rate (default scenario.lr).
-        variant: () plain steps; ("extragradient",) or ("sam", rho): displaced steps on each
-            fresh batch (module docstring; reuse must be 1, not spherical).
+        variant: () plain steps; ("extragradient", probe) or ("sam", rho): displaced steps
+            on each fresh batch (module docstring; reuse must be 1; SAM not spherical).
         keep_batch: draw batches in the kept layout (complement block X_c) even for plain
             steps at reuse = 1 (multi-pass GD keeps its one batch for the whole run).
     """
@@ -203,17 +206,10 @@ class GramChain:
                 "jax.config.update('jax_enable_x64', True)) or pass dtype=float32"
             )
         object.__setattr__(self, "dtype", dtype)
-        variant = tuple(self.variant)
-        if variant and not (variant == ("extragradient",) or (
-                len(variant) == 2 and variant[0] == "sam" and float(variant[1]) > 0)):
-            raise ValueError(f"variant must be (), ('extragradient',) or ('sam', rho > 0), "
-                             f"got {self.variant!r}")
+        variant = check_variant(self.variant, sc)
         if variant and self.reuse != 1:
             raise ValueError(f"{variant[0]} steps take one step per batch, got reuse = "
                              f"{self.reuse}")
-        if variant and sc.spherical:
-            raise ValueError(f"{variant[0]} steps are not defined with the spherical "
-                             f"projection: use spherical=False")
         object.__setattr__(self, "variant", variant)
         p, k, n = sc.p, sc.k, sc.batch
         need = k + p + (0 if self.kept else min(n, p))
@@ -354,8 +350,10 @@ class GramChain:
             r = self.variant[1] / jnp.maximum(norm, jnp.finfo(self.dtype).tiny)
             A1, B1, a1 = A - r * dA, Bx - r * dB, a
         else:
-            A1, B1 = A + dA, Bx + dB
-            a1 = a + eps_a * (s.T @ delta) if self.scenario.train_second_layer else a
+            probe = self.variant[1]
+            A1, B1 = A + probe * dA, Bx + probe * dB
+            a1 = (a + probe * eps_a * (s.T @ delta) if self.scenario.train_second_layer
+                  else a)
         C, s, delta, _ = self._gradient(A1, B1, a1, gs, gx, xi)
         A, Bx = A + eps * (C.T @ gs), Bx + eps * (C.T @ gx)
         if self.scenario.train_second_layer:
@@ -390,7 +388,10 @@ class GramChain:
         if self.variant:
             A, Bx, a = self._displaced(A, Bx, a, gs, gx, xi, eps * scales[0],
                                        eps_a * scales[0])
-            return A, row_factor(Bx), a
+            B = row_factor(Bx)  # keeps the row norms: the sphere is applied after
+            if sc.spherical:
+                A, B = sphere_rows(A, B)
+            return A, B, a
 
         def step(carry, scale):
             return self.kept_step(*carry, gs, gx, xi, scale * eps, scale * eps_a), None
@@ -520,7 +521,7 @@ def run(scenario, d, n_steps, keys, record_every, dtype=jnp.float64, *, reuse: i
         inputs, optimizer, covariance: refused unless exact (see check_exact).
         chunk: units per block of pre-drawn randomness (memory / speed trade-off only).
         schedule: a learning-rate Schedule (None or constant: the Scenario's rates).
-        variant: () or the displaced steps ("extragradient",) / ("sam", rho) (GramChain).
+        variant: () or the displaced steps ("extragradient", probe) / ("sam", rho) (GramChain).
         adaptive: an AdaptiveLoss protocol (correlation loss, then square loss; the
             Scenario's loss is ignored), or None.
         progress: show a progress bar (records are computed in about ten jitted blocks).

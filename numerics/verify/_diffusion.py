@@ -35,7 +35,8 @@ import numpy as np
 
 from ._rates import best_lr, eta_index
 
-__all__ = ["EscapeDiffusion", "LineDiffusion", "mean_escape_time", "noise_variance"]
+__all__ = ["EscapeDiffusion", "LineDiffusion", "ReuseDiffusion", "mean_escape_time",
+           "noise_variance"]
 
 _NODES = 64
 _V_GRID = 257
@@ -213,6 +214,50 @@ class LineDiffusion(EscapeDiffusion):
         first = float(np.interp(m0, self._v_grid, self._first))
         second = float(np.interp(m0, self._v_grid, self._second))
         return first / (2 * second) if first > 0 and second > 0 else 1.0 / math.sqrt(d)
+
+
+class ReuseDiffusion(LineDiffusion):
+    """The small-overlap diffusion of batch reuse at one learning rate: the reuse ODE's
+    drift F(m; lr) (`reuse_drift`: k steps per sample, or one extragradient step with
+    look-ahead probe x lr) plus the per-sample noise of m, variance
+    lr^2 Var[G (u.nu - m lambda)] / d^2 (G the sample's summed gradient factor,
+    `line_moments`), i.e. D(m) = lr^2 V(m) / (2 d) in t = samples / d; the start
+    m0 ~ N(0, k_teacher / d). Its mean escape time is the finite-d prediction of the
+    measured samples: the ODE alone starts every run at |m0| = d^{-1/2} exactly and
+    ignores the noise, which at the reuse rates shortens the escape at small d (He4 under
+    two steps per sample: docs/reuse.md). G depends on lr, so the tables are built at
+    one rate; `time(lr, d)` must be called with that rate.
+
+    Args:
+        scenario: Scenario, p = 1, k <= MAX_K, P = I, spherical (its lr is ignored).
+        threshold: escape level of |m|.
+        lr: the learning rate.
+        k: steps per sample (ignored with probe).
+        probe: extragradient look-ahead as a multiple of lr (None: k plain steps).
+        direction: u (default (1, ..., 1) / sqrt(k_teacher)).
+        points: grid points in (-threshold, threshold).
+    """
+
+    def __init__(self, scenario, threshold: float, lr: float, k: int = 2,
+                 probe: float | None = None, direction=None, points: int = 129):
+        from ._reuse_rate import line_moments
+
+        self.threshold = threshold
+        self._k = scenario.k
+        self._lr = float(lr)
+        grid = np.linspace(-threshold, threshold, points)
+        Gnu, Glam, G2, G2proj = line_moments(scenario, grid, lr, 1 if probe else k,
+                                             direction=direction, probe=probe)
+        first = Gnu - grid * Glam  # E[G (u.nu - m lambda)]
+        self._v_grid = grid
+        self._drift = lr * first - grid * lr**2 * G2 / 2  # reuse_drift
+        self._v = np.maximum(G2proj - first**2, 0.0)
+
+    def _mu(self, m, eta):
+        if eta != self._lr:
+            raise ValueError(f"this reuse diffusion is tabulated at lr = {self._lr:g}, got "
+                             f"{eta:g}")
+        return np.interp(m, self._v_grid, self._drift)
 
 
 def _solve(mu, D, h):

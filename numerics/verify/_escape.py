@@ -48,6 +48,9 @@ class EscapeScaling:
             median (nan when fewer than half escaped).
         fit: fitted exponent of `typical` against d (None if fewer than two finite values).
         predicted: the law's log-log slope over ds.
+        predicted_threshold: for a d log d law, the slope of d ln(threshold sqrt(d / k)),
+            the law with the offset of a fixed threshold (ScalingLaw.threshold_exponent);
+            nan otherwise.
         diffusion_exponent: log-log slope of d x diffusion_times over ds (the diffusion's
             finite-d prediction for the same learning rates; nan for a single d).
         seconds: (n_d,) wall time of the simulations per d.
@@ -69,6 +72,7 @@ class EscapeScaling:
     seconds: np.ndarray
     config: dict[str, Any] = field(default_factory=dict)
     sample_budget: np.ndarray | None = None
+    predicted_threshold: float = math.nan
 
     @property
     def budget_reached(self) -> bool:
@@ -118,15 +122,23 @@ class EscapeScaling:
     def notes(self) -> list[str]:
         """Plain-language explanations of the table: units, and why runs did not escape."""
         k = self.config.get("steps_per_batch", 1)
+        reuse = self.config.get("reuse", k > 1)
         if self.law is None:
             return [f"budget path: {self.config.get('budget_reason')}; each run is given "
                     f"{self.config.get('sample_budget_factor'):g} x d ln d samples"
                     + (f" (SGD steps / {k})" if k > 1 else "")
                     + "; the runs are counted, no law is fitted or extrapolated"]
-        if k > 1:
-            out = [f"batch reuse ({k} steps per sample): 'typical steps' and 'steps / law' count "
-                   f"samples (SGD steps / {k}); t_diffusion = escape time (samples / d) of the "
-                   f"d -> infinity reuse ODE at that d; horizon = samples given / d"]
+        if reuse:
+            how = (f"batch reuse ({k} steps per sample)" if k > 1 else
+                   f"{self.config.get('protocol')} (one displaced step per sample)")
+            model = ("mean escape time (samples / d) of the reuse diffusion at that d (the "
+                     "reuse ODE's drift, its per-sample noise, the random start m0 ~ N(0, "
+                     "1/d)); the ODE's own times are in the JSON (reuse_ode_times)"
+                     if self.config.get("k_target", 1) == 1 else
+                     "escape time (samples / d) of the d -> infinity reuse ODE at that d")
+            out = [f"{how}: 'typical steps' and 'steps / law' count samples"
+                   + (f" (SGD steps / {k})" if k > 1 else "")
+                   + f"; t_diffusion = {model}; horizon = samples given / d"]
         else:
             out = ["t_diffusion and horizon are in units of t = SGD steps / d; typical steps "
                    "are SGD steps (one sample each)"]
@@ -166,6 +178,8 @@ class EscapeScaling:
             "typical": [None if math.isnan(v) else v for v in self.typical.tolist()],
             "fit": None if self.fit is None else self.fit.to_json(),
             "predicted_exponent": None if math.isnan(self.predicted) else self.predicted,
+            "predicted_exponent_at_threshold": None if math.isnan(self.predicted_threshold)
+            else self.predicted_threshold,
             "diffusion_exponent": None if math.isnan(self.diffusion_exponent)
             else self.diffusion_exponent,
             "notes": self.notes(),
@@ -295,32 +309,45 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
             lr0: the lr^2 term wins).
     """
     from escalier.derive import Scenario, Target
-    from escalier.numerics.simulation import OnlineSGD, StepsPerBatch, resolve_engine
+    from escalier.numerics.simulation import (
+        Extragradient,
+        OnlineSGD,
+        StepsPerBatch,
+        resolve_engine,
+    )
 
     t = Target.parse(target) if isinstance(target, str) else target
     check_scaling_target(t)
     protocol = OnlineSGD() if protocol is None else protocol
-    if not isinstance(protocol, OnlineSGD | StepsPerBatch):
-        raise ValueError(f"escape scaling runs OnlineSGD() or StepsPerBatch(k), got "
-                         f"{protocol!r}")
+    if not isinstance(protocol, OnlineSGD | StepsPerBatch | Extragradient):
+        raise ValueError(f"escape scaling runs OnlineSGD(), StepsPerBatch(k) or "
+                         f"Extragradient(probe), got {protocol!r}")
     k_reuse = protocol.steps_per_batch
+    probe = float(protocol.probe) if isinstance(protocol, Extragradient) else None
+    reuse = k_reuse > 1 or probe is not None
     predictions = protocol_predictions(t)
     gen = predictions["generative_exponent"]
     if student is None:
-        if t.k > 1:
+        if probe is not None and gen == 2:
+            # displaced SGD on generative exponent 2: an even neuron has no odd correlation
+            # with the target, so the growth is the look-ahead's alone, c1 = lr^2 (probe
+            # E[He2(u.nu) y^2] E[He2 sigma'^2] / 2 - E[y^2] E[sigma'^2] / 2) + O(lr^3) > 0
+            # for x^2/2 (docs/reuse.md "Displaced SGD")
+            student = "x**2/2"
+        elif t.k > 1:
             l_t = predictions["information_exponent"]
             if l_t is None:
                 raise ValueError(f"the exponents report gives no information exponent for "
                                  f"{t.text or t.expr}: choose --student")
             student = f"He{l_t}"
-        elif k_reuse > 1:
+        elif reuse:
             # reuse: a ReLU neuron (the paper's, arXiv 2405.15459 Fig. 1) for generative
             # exponent 1; for 2 the growth of m needs E[He2(x) sigma'(x)^2] != 0, which ReLU
             # lacks, so the quadratic neuron (docs/reuse.md "The reuse rate rule")
             student = "x**2/2" if gen == 2 else "relu"
         else:
             student = t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
-    no_law = k_reuse > 1 and (gen is None or gen > 2)
+    no_law = reuse and (gen is None or gen > 2)
     if sample_budget is not None and not sample_budget > 0:
         raise ValueError(f"sample_budget must be > 0 (samples per d ln d), got {sample_budget}")
     if no_law and sample_budget is None:
@@ -340,7 +367,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     if t.k > 1 and not np.array_equal(np.asarray(base.P, float), np.eye(t.k)):
         raise ValueError(f"multi-index scaling takes orthonormal teacher rows (P = I), got "
                          f"{base.P}")
-    if k_reuse > 1 and not no_law:
+    if reuse and not no_law:
         law = scaling_law(gen)
     else:  # online; on the reuse budget path only its rate rule is used (below)
         law = scaling_law(information_exponent(t, student))
@@ -351,15 +378,17 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
               "escape_measure": ("|m|" if t.k == 1 else
                                  "|M_1.| = sqrt(sum_r M_1r^2) (projection on the teacher "
                                  "subspace)")}
-    if k_reuse > 1 and not no_law:
-        rate = _reuse_rule(base, threshold, ds, k_reuse, lr0)
+    if reuse and not no_law:
+        rate = _reuse_rule(base, threshold, ds, k_reuse, lr0, probe)
         runs = _reuse_runs
     else:
-        rate = _online_rule(base, law, threshold, ds, lr0, reuse_held=k_reuse > 1)
+        rate = _online_rule(base, law, threshold, ds, lr0, reuse_held=reuse)
         runs = _online_runs
     config.update(lr0=rate["lr0"], lr_rule=rate["rule"])
-    if k_reuse > 1:
-        config.update(steps_per_batch=k_reuse, unit="samples")
+    if reuse:
+        config.update(reuse=True, steps_per_batch=k_reuse, unit="samples")
+    if probe is not None:
+        config.update(probe=probe)
     if sample_budget is not None:
         config.update(sample_budget_factor=float(sample_budget), budget_reason=(
             f"under {protocol.describe()} the exponents report gives generative exponent "
@@ -378,8 +407,13 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     typical, fit = _typical_fit(ds, steps)
     slope = (_slope(ds, np.array(ds) * model_times)
              if len(ds) >= 2 and np.isfinite(model_times).all() else math.nan)
+    if "ode_times" in rate:
+        config.update(reuse_ode_times=rate["ode_times"], reuse_ode_exponent=(
+            _slope(ds, np.array(ds) * np.array(rate["ode_times"]))
+            if len(ds) >= 2 and np.isfinite(rate["ode_times"]).all() else None))
     return EscapeScaling(law, ds, tuple(lrs), model_times, np.array(horizons), steps, typical,
-                         fit, law.exponent(ds), slope, np.array(seconds), config)
+                         fit, law.exponent(ds), slope, np.array(seconds), config,
+                         predicted_threshold=law.threshold_exponent(ds, threshold, t.k))
 
 
 def _online_rule(base, law, threshold, ds, lr0, reuse_held=False) -> dict[str, Any]:
@@ -414,14 +448,17 @@ def _online_rule(base, law, threshold, ds, lr0, reuse_held=False) -> dict[str, A
     return {"lr0": lr0, "rule": rule, "model": model, "law": law}
 
 
-def _reuse_rule(base, threshold, ds, k, lr0) -> dict[str, Any]:
-    """The reuse rate rule (`reuse_rate`), or lr0 given, held at every d."""
+def _reuse_rule(base, threshold, ds, k, lr0, probe=None) -> dict[str, Any]:
+    """The reuse rate rule (`reuse_rate`), or lr0 given, held at every d; `probe`: one
+    extragradient step per sample with look-ahead probe x lr (the same rule on its ODE)."""
     from ._reuse_rate import reuse_rate
 
     if lr0 is None:
-        rate = reuse_rate(base, threshold, ds[0], k)
-        return {"lr0": rate.lr, "rule": rate.describe(), "direction": rate.config["direction"]}
-    return {"lr0": lr0, "rule": f"lr = lr0 = {lr0:.4g} at every d (given)", "direction": None}
+        rate = reuse_rate(base, threshold, ds[0], k, probe=probe)
+        return {"lr0": rate.lr, "rule": rate.describe(), "direction": rate.config["direction"],
+                "probe": probe, "ode_times": []}
+    return {"lr0": lr0, "rule": f"lr = lr0 = {lr0:.4g} at every d (given)", "direction": None,
+            "probe": probe, "ode_times": []}
 
 
 def _first_passage(eng, sc, d, seeds, seed, threshold, need, limit_steps, horizon, protocol,
@@ -438,7 +475,7 @@ def _first_passage(eng, sc, d, seeds, seed, threshold, need, limit_steps, horizo
         keys = jax.random.split(jax.random.key(seed), seeds)
         s_d, _ = eng.first_passage(sc, d, keys, EscapeThreshold(threshold, need),
                                    limit=int(math.ceil(limit_steps)),
-                                   protocol=None if k == 1 else protocol)
+                                   protocol=protocol)
         s_d = np.asarray(s_d, float)
         if cut:
             s_d[s_d > limit_steps] = np.nan
@@ -499,20 +536,31 @@ def _online_runs(base, law, protocol, rate, ds, seeds, seed, threshold, budget, 
 
 def _reuse_runs(base, law, protocol, rate, ds, seeds, seed, threshold, budget, eng, progress,
                 n_records, sample_budget):
-    """Per d under StepsPerBatch(k): (lr, ODE time, horizon, samples per seed, seconds)."""
+    """Per d under StepsPerBatch(k) or Extragradient: (lr, model time, horizon, samples per
+    seed, seconds); the model: the reuse diffusion's mean escape time for a single-index
+    target, the reuse ODE's escape time (along the symmetric line) for a multi-index one
+    (on the line one side is a trap that off-line runs leave: docs/reuse.md); the ODE
+    times are appended to rate["ode_times"]."""
     from tqdm.auto import tqdm
 
+    from ._diffusion import ReuseDiffusion
     from ._reuse_rate import reuse_escape_time
 
     k = protocol.steps_per_batch
-    lr0 = rate["lr0"]
+    lr0, probe = rate["lr0"], rate["probe"]
+    diffusion = (ReuseDiffusion(base, threshold, lr0, k, probe=probe)
+                 if base.k == 1 and sample_budget is None else None)
     lrs, times, horizons, steps, seconds = [], [], [], [], []
     for d in tqdm(ds, desc="scaling (d)", disable=not progress, leave=False):
-        t_ode = reuse_escape_time(base, lr0, threshold, d, k, direction=rate["direction"])
+        t_ode = reuse_escape_time(base, lr0, threshold, d, k, direction=rate["direction"],
+                                  probe=probe)
+        rate["ode_times"].append(t_ode)
+        t_model = t_ode if diffusion is None else diffusion.time(lr0, d)
         if sample_budget is not None:
             samples, need = sample_budget * d * math.log(d), seeds
         else:
-            samples = (budget * t_ode * d if math.isfinite(t_ode)
+            longest = max(t_ode, t_model) if math.isfinite(t_model) else t_ode
+            samples = (budget * longest * d if math.isfinite(longest)
                        else budget * 10 * float(law.steps(d)))
             need = median_error_need(seeds)
         clock = time.perf_counter()
@@ -528,7 +576,7 @@ def _reuse_runs(base, law, protocol, rate, ds, seeds, seed, threshold, budget, e
                 f"none); the time budget was reached (raise --budget, or change --lr or "
                 f"--threshold: a reuse run can settle at a weak-recovery overlap below it)")
         lrs.append(lr0)
-        times.append(t_ode)
+        times.append(t_model)
         horizons.append(samples / d)
         steps.append(s_d)
     return lrs, times, horizons, steps, seconds

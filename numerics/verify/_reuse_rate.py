@@ -91,13 +91,16 @@ def _direction(scenario, direction) -> np.ndarray:
 
 
 def line_moments(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
-                 direction=None) -> np.ndarray:
+                 direction=None, probe: float | None = None) -> np.ndarray:
     """Gaussian averages of one sample's k steps on the line M_1. = m u (d -> inf).
 
     With teacher pre-activations nu (k-dim standard normal, P = I), the neuron's
     lambda = m u.nu + sqrt(1 - m^2) xi, its shifted pre-activations l_i and the summed
     gradient factor G = g_1 + ... + g_k (module docstring), returns per m the four averages
-    E[G u.nu], E[G lambda], E[G^2] and E[G^2 (u.nu - m lambda)^2].
+    E[G u.nu], E[G lambda], E[G^2] and E[G^2 (u.nu - m lambda)^2]. With `probe` (one
+    extragradient step per sample, look-ahead probe x lr; k must be 1): G = g(lambda +
+    probe lr g(lambda)), the gradient factor at the look-ahead point alone (the look-ahead
+    moves the pre-activation by probe lr g as ||x||^2 / d -> 1; it is not a step).
 
     Args:
         scenario: Scenario with p = 1, k <= MAX_K teacher directions and P = I (its
@@ -107,10 +110,14 @@ def line_moments(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
         k: steps per sample (1: online SGD).
         nodes: Gauss-Hermite nodes per dimension (default `_nodes`).
         direction: u, k entries (normalised here; default (1, ..., 1) / sqrt(k)).
+        probe: the extragradient look-ahead as a multiple of lr (None: plain steps).
 
     Returns:
         (4,) + shape of m.
     """
+    if probe is not None and (int(k) != 1 or not probe > 0):
+        raise ValueError(f"an extragradient step takes one step per sample (k = 1) and a "
+                         f"look-ahead probe > 0, got k = {k}, probe = {probe!r}")
     kt = scenario.k
     if scenario.p != 1 or kt > MAX_K:
         raise ValueError(f"the reuse drift is for one neuron on a target of at most {MAX_K} "
@@ -135,13 +142,19 @@ def line_moments(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
     out = np.empty((4, ms.size))
     for i, mi in enumerate(ms.ravel()):  # one m at a time: n^(k+1) points each
         lam = mi * nu_u + math.sqrt(1 - mi**2) * xi
-        G = np.zeros_like(lam)
-        loc = lam
-        for _ in range(int(k)):
+        def g_at(loc):
             delta = y if scenario.loss == "correlation" else y - a * sigma(loc)
-            g = a * delta * dsigma(loc)
-            G = G + g
-            loc = loc + lr * g
+            return a * delta * dsigma(loc)
+
+        if probe is not None:
+            G = g_at(lam + probe * lr * g_at(lam))
+        else:
+            G = np.zeros_like(lam)
+            loc = lam
+            for _ in range(int(k)):
+                g = g_at(loc)
+                G = G + g
+                loc = loc + lr * g
         G2 = G * G
         out[:, i] = [np.sum(weight * G * nu_u), np.sum(weight * G * lam), np.sum(weight * G2),
                      np.sum(weight * G2 * (nu_u - mi * lam) ** 2)]
@@ -149,7 +162,7 @@ def line_moments(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
 
 
 def reuse_drift(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
-                direction=None) -> np.ndarray:
+                direction=None, probe: float | None = None) -> np.ndarray:
     """dm/dt (t = samples / d) of a spherical neuron under k steps per sample, d -> inf,
     along the line M_1. = m u of the teacher subspace (u = `direction`).
 
@@ -166,11 +179,13 @@ def reuse_drift(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
         nodes: Gauss-Hermite nodes per dimension (default: 80 for one teacher direction,
             24 for two or three).
         direction: u (default (1, ..., 1) / sqrt(k): see docs/reuse.md "Multi-index").
+        probe: one extragradient step per sample with look-ahead probe x lr (k = 1; None:
+            k plain steps): G is then the look-ahead gradient factor (`line_moments`).
 
     Returns:
         F(m) with the shape of m.
     """
-    Gnu, Glam, G2, _ = line_moments(scenario, m, lr, k, nodes, direction)
+    Gnu, Glam, G2, _ = line_moments(scenario, m, lr, k, nodes, direction, probe)
     out = lr * Gnu - np.asarray(m, float) * (lr * Glam + lr**2 * G2 / 2)
     return out if np.ndim(m) else float(out)
 
@@ -182,7 +197,7 @@ def start_overlap(scenario, d: int) -> float:
 
 
 def reuse_escape_time(scenario, lr: float, threshold: float, d: int, k: int = 2,
-                      points: int = 30, direction=None) -> float:
+                      points: int = 30, direction=None, probe: float | None = None) -> float:
     """Escape time (t = samples / d) of dm/dt = F(m; lr) (along the line M_1. = m u) from
     |m0| = sqrt(k_teacher / d) (`start_overlap`) to |m| = threshold; inf if F vanishes on
     the way. Single index: the slower of the two starts +-m0 (a run starts on either side).
@@ -195,12 +210,13 @@ def reuse_escape_time(scenario, lr: float, threshold: float, d: int, k: int = 2,
                          f"threshold = {threshold}")
     times = []
     for start in (m0, -m0):
-        s = math.copysign(1.0, reuse_drift(scenario, start, lr, k, direction=direction))
+        s = math.copysign(1.0, reuse_drift(scenario, start, lr, k, direction=direction,
+                                           probe=probe))
         if s * start > 0:  # moving away from 0 on its side: geometric grid in |m|
             path = s * np.geomspace(m0, threshold, points)
         else:  # crosses m = 0 towards the other side
             path = np.linspace(start, s * threshold, 2 * points)
-        F = reuse_drift(scenario, path, lr, k, direction=direction)
+        F = reuse_drift(scenario, path, lr, k, direction=direction, probe=probe)
         if np.any(F * s <= 0):
             times.append(math.inf)
             continue
@@ -240,7 +256,7 @@ class ReuseRate:
 
 
 def reuse_rate(scenario, threshold: float, d: int, k: int = 2,
-               grid=None, direction=None) -> ReuseRate:
+               grid=None, direction=None, probe: float | None = None) -> ReuseRate:
     """The reuse learning-rate rule (module docstring): half the argmin of T(lr) on a grid;
     for a multi-index target, T along the line M_1. = m u (`direction`, default the
     symmetric direction (1, ..., 1) / sqrt(k): docs/reuse.md "Multi-index targets").
@@ -251,18 +267,21 @@ def reuse_rate(scenario, threshold: float, d: int, k: int = 2,
     """
     grid = np.geomspace(1e-3, 1.0, 13) if grid is None else np.asarray(grid, float)
     u = None if scenario.k == 1 else _direction(scenario, direction)
-    times = np.array([reuse_escape_time(scenario, float(lr), threshold, d, k, direction=u)
-                      for lr in grid])
+    times = np.array([reuse_escape_time(scenario, float(lr), threshold, d, k, direction=u,
+                                        probe=probe) for lr in grid])
     if not np.isfinite(times).any():
+        how = (f"{k} steps per sample" if probe is None else
+               f"extragradient with look-ahead {probe:g} x lr")
         raise ValueError(
-            f"under {k} steps per sample no learning rate in {grid[0]:.3g}..{grid[-1]:.3g} "
+            f"under {how} no learning rate in {grid[0]:.3g}..{grid[-1]:.3g} "
             f"lets a spherical {scenario.student} neuron reach |m| = {threshold} in the "
             f"d -> infinity reuse ODE (its drift has a stable point below the threshold): "
             f"lower --threshold, or choose a student whose sigma'^2 has a second Hermite "
             f"component (e.g. --student 'x**2/2' for even targets; a ReLU neuron has none)")
     best = float(grid[int(np.argmin(times))])
     lr = best / 2
-    return ReuseRate(lr, reuse_escape_time(scenario, lr, threshold, d, k, direction=u), int(d),
+    return ReuseRate(lr, reuse_escape_time(scenario, lr, threshold, d, k, direction=u,
+                                           probe=probe), int(d),
                      grid, times, {"threshold": threshold, "k": k, "d": int(d),
-                                   "ode_optimal_lr": best,
+                                   "ode_optimal_lr": best, "probe": probe,
                                    "direction": None if u is None else u.tolist()})

@@ -70,6 +70,21 @@ class ScalingLaw:
             return float(self.l - 1 if self.l >= 3 else 1)
         return fit_exponent(ds, self.steps(ds)).exponent
 
+    def threshold_exponent(self, ds, threshold: float, k: int = 1) -> float:
+        """d log d at a threshold: the log-log slope over ds of d ln(threshold sqrt(d / k)).
+
+        For l = 2 the overlap grows like m0 exp(c t) from the start's scale m0 = sqrt(k / d)
+        (k teacher directions), so it reaches the threshold after t = ln(threshold / m0) / c,
+        i.e. d ln(threshold sqrt(d / k)) / c samples: the d log d law with the offset a
+        fixed threshold puts on it (its slope falls to 1 + 1/ln d only as d -> infinity).
+        nan for l != 2, for fewer than two d, or where threshold sqrt(d / k) <= 1 (the start
+        is already at the threshold)."""
+        ds = np.asarray(ds, dtype=float)
+        x = threshold * np.sqrt(ds / k)
+        if self.l != 2 or ds.size < 2 or not np.all(x > 1):
+            return math.nan
+        return fit_exponent(ds, ds * np.log(x)).exponent
+
 
 def scaling_law(l: int) -> ScalingLaw:
     """ScalingLaw for information exponent l (see the module docstring)."""

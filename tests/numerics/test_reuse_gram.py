@@ -48,6 +48,10 @@ DISPLACED = {
     "extragradient": (Scenario("z1*z2 + z1", student="erf", p=2, lr=2.0, batch=4, noise=0.1,
                                init_scale=0.7, train_second_layer=True, lr_a=1.0),
                       Extragradient(), 2.0),
+    # displaced SGD (look-ahead 3 x the step) of two spherical erf neurons, correlation loss
+    "displaced": (Scenario("z1*z2 + z1", student="erf", p=2, lr=1.0, batch=3,
+                           loss="correlation", spherical=True),
+                  Extragradient(probe=3.0), 2.0),
     # SAM with a large radius (the adversarial point is far from w), batch 2
     "sam": (Scenario("z1*z2 + tanh(z1)", student="erf", p=2, lr=2.0, batch=2, init_scale=0.5),
             SAM(0.3), 2.0),
@@ -124,11 +128,15 @@ def _rebuild(chain, A, Bx, gs, gx, xi):
 
 
 @pytest.mark.parametrize("d", [9, 40])  # batch 6 > d - k - p = 5 (Gaussian block); 6 < 36
-@pytest.mark.parametrize("variant", [("extragradient",), ("sam", 0.3)])
-def test_displaced_unit_equals_d_dimensional_step(variant, d):
-    """One chain unit == w' = w + lr g(w_disp) (extragradient: w_disp = w + lr g(w), a
-    displaced too; SAM: w_disp = w - rho sqrt(d) g / ||g||_F) on the rebuilt batch."""
-    sc = replace(DISPLACED["extragradient"][0], batch=6)
+@pytest.mark.parametrize("variant, spherical", [(("extragradient",), False),
+                                                (("extragradient", 10.0), False),
+                                                (("extragradient", 10.0), True),
+                                                (("sam", 0.3), False)])
+def test_displaced_unit_equals_d_dimensional_step(variant, spherical, d):
+    """One chain unit == w' = w + lr g(w_disp) (extragradient: w_disp = w + probe lr g(w),
+    a displaced too (probe 1 when not given); SAM: w_disp = w - rho sqrt(d) g / ||g||_F) on
+    the rebuilt batch; spherical: then w' scaled to norm sqrt(d), w_disp not projected."""
+    sc = replace(DISPLACED["extragradient"][0], batch=6, spherical=spherical)
     chain = GramChain(sc, d, jnp.float64, variant=variant)
     A, B, a, rng = chain.init(jax.random.key(3))
     _, draws = chain.draw(rng, 1)
@@ -144,9 +152,12 @@ def test_displaced_unit_equals_d_dimensional_step(variant, d):
     if variant[0] == "sam":
         Wd, ad = W - variant[1] * math.sqrt(d) * g0 / jnp.linalg.norm(g0), a
     else:
-        Wd, ad = W + g0, a + da0
+        probe = variant[1] if len(variant) == 2 else 1.0
+        Wd, ad = W + probe * g0, a + probe * da0
     g1, da1 = _descent(sc, d, X, y, Wd, ad)
     W2, a2 = W + g1, a + da1
+    if spherical:
+        W2 = W2 * (math.sqrt(d) / jnp.linalg.norm(W2, axis=1, keepdims=True))
     np.testing.assert_allclose(Q1, W2 @ W2.T / d, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(M1, W2 @ Ws.T / d, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(a1, a2, rtol=1e-12, atol=1e-14)
@@ -212,9 +223,14 @@ def test_constant_gradient_displaced_steps_are_plain_steps(protocol, engine):
 def test_gram_refusals():
     from escalier.numerics.simulation import EscapeThreshold, GramEngine
 
-    with pytest.raises(ValueError, match="spherical"):
+    with pytest.raises(ValueError, match="sam steps are not defined with the spherical"):
         simulate(Scenario("He3(z1)", student="He3", p=1, spherical=True), 32, 1.0,
-                 engine="gram", protocol=Extragradient(), progress=False)
+                 engine="gram", protocol=SAM(0.1), progress=False)
+    with pytest.raises(ValueError, match="not defined with tangent steps"):
+        simulate(Scenario("He3(z1)", student="He3", p=1, spherical=True, tangent=True), 32,
+                 1.0, engine="gram", protocol=Extragradient(), progress=False)
+    with pytest.raises(ValueError, match="look-ahead rate"):
+        Extragradient(probe=0.0)
     with pytest.raises(ValueError, match=r"GiB.*fewer seeds, a smaller alpha or a smaller d"):
         simulate(MULTIPASS, 4000, 0.001, seeds=64, engine="gram", protocol=MultiPass(10.0),
                  progress=False)

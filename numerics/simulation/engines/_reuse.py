@@ -58,20 +58,37 @@ class MultiPass(TrainingProtocol):
 @dataclass(frozen=True)
 class Extragradient(TrainingProtocol):
     """Extragradient (displaced) SGD: on each fresh batch, the Scenario's step is taken from
-    w with the gradient evaluated at the look-ahead point w + (that step at w):
+    w with the gradient evaluated at the look-ahead point w' = w + probe x (that step at w):
 
-        w' = w + lr g(w; X),   w <- w + lr g(w'; X)
+        w' = w + probe lr g(w; X),   w <- w + lr g(w'; X)
 
-    (g: the Scenario's descent direction; the second layer likewise). Not spherical."""
+    (g: the Scenario's descent direction; the second layer likewise, with probe lr_a).
+    probe = 1 is classical extragradient; the displaced SGD of Arnaboldi et al. (arXiv
+    2405.15459, their DisplacedSGD) takes a look-ahead larger than the step (probe = 10 in
+    their He4 runs), so the second gradient queries the label through an O(1) shift of the
+    pre-activation while the step itself stays small. With Scenario.spherical the update is
+    w <- sqrt(d) (w + lr g(w'; X)) / ||.||, the look-ahead point w' not projected."""
 
     name: ClassVar[str] = "extragradient"
+    probe: float = 1.0
+
+    def __post_init__(self):
+        try:
+            ok = math.isfinite(float(self.probe)) and float(self.probe) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"the look-ahead rate (probe, a multiple of the step's learning "
+                             f"rate) must be a positive number, got {self.probe!r}")
 
     @property
     def steps_per_batch(self) -> int:
         return 1
 
     def describe(self) -> str:
-        return "extragradient"
+        if float(self.probe) == 1.0:
+            return "extragradient"
+        return f"extragradient (look-ahead {float(self.probe):g} x lr)"
 
 
 @final
@@ -100,9 +117,10 @@ class SAM(TrainingProtocol):
 
 def displacement(protocol: TrainingProtocol) -> tuple:
     """The engines' name for a protocol's displaced gradient evaluation: ("sam", rho),
-    ("extragradient",), or () for plain steps (the `variant` of both engines' runs)."""
+    ("extragradient", probe), or () for plain steps (the `variant` of both engines' runs)."""
     if isinstance(protocol, SAM):
         return ("sam", float(protocol.rho))
     if isinstance(protocol, Extragradient):
-        return ("extragradient",)
+        return ("extragradient", float(protocol.probe))
     return ()
+

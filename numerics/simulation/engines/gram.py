@@ -20,7 +20,7 @@ class GramEngine(Engine):
     """Simulates the Gram matrix of [W; W*] exactly: cost per step independent of d; online
     SGD, k steps per batch, giant steps, extragradient and SAM; multi-pass GD exactly too,
     at a cost O(n p (k + p + min(n, d))) per step (n = alpha d: not flat in d); an escape
-    threshold as an event stop (online SGD and k steps per batch)."""
+    threshold as an event stop (online SGD, k steps per batch and extragradient)."""
 
     name: ClassVar[str] = "gram"
     protocols = (OnlineSGD, StepsPerBatch, GiantSteps, MultiPass, Extragradient, SAM,
@@ -51,14 +51,17 @@ class GramEngine(Engine):
         reuse = 1 if protocol is None else protocol.steps_per_batch
         if protocol is not None:
             self.check(scenario, protocol)
-            if not isinstance(protocol, OnlineSGD | StepsPerBatch):
-                raise ValueError(f"the escape-time event loop runs online SGD and k steps per "
-                                 f"batch, got {protocol.describe()!r}; simulate() over a "
-                                 f"horizon and escape_times take any protocol")
+            if not isinstance(protocol, OnlineSGD | StepsPerBatch | Extragradient):
+                raise ValueError(f"the escape-time event loop runs online SGD, k steps per "
+                                 f"batch and extragradient, got {protocol.describe()!r}; "
+                                 f"simulate() over a horizon and escape_times take any "
+                                 f"protocol")
             if not protocol.learning_rate_schedule.constant:
                 raise ValueError(
                     f"the escape-time event loop runs a constant learning rate, got "
                     f"{protocol.describe()!r}; simulate() over a horizon and escape_times "
                     f"take any schedule")
         return _escape.gram_escape_steps(scenario, d, keys, stop.threshold, limit,
-                                         need=stop.need, reuse=reuse)
+                                         need=stop.need, reuse=reuse,
+                                         variant=() if protocol is None
+                                         else displacement(protocol))
