@@ -33,7 +33,8 @@ def add_arguments(parser) -> None:
                         help="student activation (default, single-index: the target's own "
                              "link f(x), under --protocol reuse relu for generative exponent "
                              "1 and x**2/2 for 2; multi-index: He_l, l the target's "
-                             "information exponent; see docs/reuse.md)")
+                             "information exponent; under --protocol extragradient x**2/2 "
+                             "for generative exponent 2; see docs/reuse.md)")
     parser.add_argument("--d", type=bounded(int, 2), nargs="+", default=list(DEFAULT_D),
                         help=f"input dimensions (default: {' '.join(map(str, DEFAULT_D))})")
     parser.add_argument("--seeds", type=positive_int, default=None,
@@ -46,8 +47,8 @@ def add_arguments(parser) -> None:
                              "lr0 d^(-(l-2)/2) (l >= 3) (default: half the prefactor that "
                              "minimises the mean escape time of the small-overlap diffusion "
                              "(ODE drift + SGD noise) at the smallest d; under --protocol "
-                             "reuse: lr at every d, default half the rate minimising the "
-                             "escape time of the d -> infinity reuse ODE)")
+                             "reuse or extragradient: lr at every d, default half the rate "
+                             "minimising the escape time of the d -> infinity reuse ODE)")
     parser.add_argument("--loss", default="correlation", choices=["correlation", "square"])
     parser.add_argument("--threshold", type=bounded(float, 0, 1, low_open=True, high_open=True),
                         default=0.5,
