@@ -128,63 +128,65 @@ class TaskKind(abc.ABC):
         """Compute one point for all seeds; keys: (S,) typed PRNG keys, maybe sharded."""
 
 
-def _target_link(target):
-    """The target's own link f(x): the default student of a single-index escape."""
-    import sympy as sp
-
-    return target.expr.xreplace({target.variables[0]: sp.Symbol("x", real=True)})
-
-
 class EscapeTask(TaskKind):
-    """Steps until |m| >= threshold for spherical single-index online SGD, on the exact gram
-    chain (GramEngine.first_passage, cost per step independent of d), every seed run until it
-    escapes or max_steps. The learning rate follows the information exponent l of the
-    target and student (lr = lr0 d^{-(l-2)/2} for l >= 3, as `escalier scaling --lr lr0`,
-    Ben Arous, Gheissari, Jagannath, arXiv 2003.10409) or is the constant lr."""
+    """Steps until the neuron's projection on the teacher subspace, |M_1.| (|m| for one
+    direction), reaches the threshold, for one spherical neuron under online SGD on a target
+    of at most three directions, on the exact gram chain (GramEngine.first_passage, cost
+    per step independent of d), every seed run until it escapes or max_steps. The learning
+    rate follows the information exponent l of the target and student (lr = lr0
+    d^{-(l-2)/2} for l >= 3, as `escalier scaling --lr lr0`, Ben Arous, Gheissari,
+    Jagannath, arXiv 2003.10409) or is the constant lr. Default student: the target's link
+    (one direction), He_l (several; `escalier.numerics.verify.default_student`)."""
 
     name = "escape"
-    description = "steps to escape |m| >= threshold (gram engine), per seed"
+    description = "steps to escape |M_1.| >= threshold (gram engine), per seed"
     parameters = {
-        "target": Param("text", REQUIRED, "single-index target f(z1), e.g. 'He3(z1)'"),
+        "target": Param("text", REQUIRED, "target of at most 3 directions, e.g. 'He3(z1)' or "
+                                          "'z1*z2*z3'"),
         "student": Param("optional-text", None, "student activation (default: the target's "
-                                                "link)"),
+                                                "link, or He_l for several directions)"),
         "loss": Param("choice", "correlation", "per-sample loss", ("correlation", "square")),
         "d": Param("int>=2", REQUIRED, "input dimension"),
         "lr": Param("positive", REQUIRED, "learning-rate prefactor lr0 (lr_rule 'exponent') or "
                                           "the learning rate (lr_rule 'constant')"),
         "lr_rule": Param("choice", "exponent", "how lr sets the rate",
                          ("exponent", "constant")),
-        "threshold": Param("fraction", 0.5, "escape when |m| reaches this overlap"),
+        "threshold": Param("fraction", 0.5, "escape when |M_1.| (|m|) reaches this level"),
         "max_steps": Param("int>=1", 1_000_000, "the most SGD steps per run (nan beyond)"),
     }
 
     def _scenario(self, params):
         from escalier.derive import Scenario, Target
-        from escalier.numerics.verify import information_exponent, scaling_law
+        from escalier.numerics.verify import default_student, information_exponent, scaling_law
 
         t = Target.parse(params["target"])
-        if t.k != 1:
-            raise ValueError(f"task 'escape' needs a single-index target (k = 1), got "
-                             f"{params['target']!r} with k = {t.k}")
-        student = params["student"] or _target_link(t)
+        self._check_target(t, params)
+        student = params["student"] or default_student(t)
         lr = float(params["lr"])
         if params["lr_rule"] == "exponent":
             lr = scaling_law(information_exponent(t, student)).lr(lr, int(params["d"]))
         return Scenario(t, student=student, p=1, lr=lr, loss=params["loss"], spherical=True), lr
 
+    @staticmethod
+    def _check_target(t, params) -> None:
+        from escalier.numerics.verify import MAX_K
+
+        if t.k > MAX_K:
+            raise ValueError(f"task 'escape' takes targets of at most {MAX_K} directions (one "
+                             f"spherical neuron, escape of |M_1.|), got {params['target']!r} "
+                             f"with k = {t.k}")
+
     def check(self, params) -> None:
         from escalier.derive import Target
 
-        t = Target.parse(params["target"])
-        if t.k != 1:
-            raise ValueError(f"task 'escape' needs a single-index target (k = 1), got "
-                             f"{params['target']!r} with k = {t.k}")
+        self._check_target(Target.parse(params["target"]), params)
 
     def observables(self, params, seeds):
         return {
             "escape_steps": Observable(("seed",), (seeds,), "first SGD step with |m| >= "
                                        "threshold (nan: not within max_steps)"),
-            "m0": Observable(("seed",), (seeds,), "initial overlap m of each run"),
+            "m0": Observable(("seed",), (seeds,), "initial overlap m of each run (one "
+                             "direction; several: the initial |M_1.|)"),
             "lr_used": Observable((), (), "learning rate of the runs"),
         }
 
@@ -197,7 +199,10 @@ class EscapeTask(TaskKind):
             scenario, int(params["d"]), keys, EscapeThreshold(params["threshold"], len(keys)),
             limit=limit)
         steps = np.where(np.asarray(steps) <= limit, steps, np.nan)  # the chain runs in chunks
-        return {"escape_steps": steps, "m0": np.asarray(m0), "lr_used": np.float64(lr)}
+        m0 = np.asarray(m0)
+        if scenario.k > 1:  # the start's |M_1.| (P = I)
+            m0 = np.linalg.norm(m0, axis=1)
+        return {"escape_steps": steps, "m0": m0, "lr_used": np.float64(lr)}
 
 
 def _scenario_parameters() -> dict[str, Param]:

@@ -10,8 +10,10 @@ from ._compare import verify as verify
 from ._deviation import DeviationTable as DeviationTable
 from ._deviation import deviation_table as deviation_table
 from ._deviation import sup_deviation as sup_deviation
+from ._escape import MAX_K as MAX_K
 from ._escape import EscapeScaling as EscapeScaling
 from ._escape import check_scaling_target as check_scaling_target
+from ._escape import default_student as default_student
 from ._escape import escape_scaling as escape_scaling
 from ._escape import protocol_predictions as protocol_predictions
 from ._fit import ExponentFit as ExponentFit

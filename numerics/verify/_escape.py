@@ -16,13 +16,15 @@ import sympy as sp
 
 from ._fit import ExponentFit, fit_exponent
 from ._rates import best_lr
+from ._reuse_rate import MAX_K
 from ._scaling import ScalingLaw, escape_times, information_exponent, scaling_law
 
 if TYPE_CHECKING:
     from escalier.derive import Target
     from escalier.numerics.simulation import Engine, TrainingProtocol
 
-__all__ = ["MAX_K", "EscapeScaling", "best_lr", "check_scaling_target", "escape_scaling"]
+__all__ = ["MAX_K", "EscapeScaling", "best_lr", "check_scaling_target", "default_student",
+           "escape_scaling"]
 
 
 @dataclass(frozen=True)
@@ -226,9 +228,6 @@ def median_error_need(seeds: int) -> int:
     return min(seeds, math.ceil(seeds / 2 + math.sqrt(seeds) / 2))
 
 
-MAX_K = 3
-"""Largest number of teacher directions `escape_scaling` takes (the rate rules integrate over
-k + 1 Gaussian variables by tensor quadrature: 16^(k+1) points)."""
 
 
 def check_scaling_target(target) -> None:
@@ -328,25 +327,7 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     predictions = protocol_predictions(t)
     gen = predictions["generative_exponent"]
     if student is None:
-        if probe is not None and gen == 2:
-            # displaced SGD on generative exponent 2: an even neuron has no odd correlation
-            # with the target, so the growth is the look-ahead's alone, c1 = lr^2 (probe
-            # E[He2(u.nu) y^2] E[He2 sigma'^2] / 2 - E[y^2] E[sigma'^2] / 2) + O(lr^3) > 0
-            # for x^2/2 (docs/reuse.md "Displaced SGD")
-            student = "x**2/2"
-        elif t.k > 1:
-            l_t = predictions["information_exponent"]
-            if l_t is None:
-                raise ValueError(f"the exponents report gives no information exponent for "
-                                 f"{t.text or t.expr}: choose --student")
-            student = f"He{l_t}"
-        elif reuse:
-            # reuse: a ReLU neuron (the paper's, arXiv 2405.15459 Fig. 1) for generative
-            # exponent 1; for 2 the growth of m needs E[He2(x) sigma'(x)^2] != 0, which ReLU
-            # lacks, so the quadratic neuron (docs/reuse.md "The reuse rate rule")
-            student = "x**2/2" if gen == 2 else "relu"
-        else:
-            student = t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
+        student = default_student(t, protocol, predictions)
     no_law = reuse and (gen is None or gen > 2)
     if sample_budget is not None and not sample_budget > 0:
         raise ValueError(f"sample_budget must be > 0 (samples per d ln d), got {sample_budget}")
@@ -414,6 +395,39 @@ def escape_scaling(target: Target | str, student: str | sp.Expr | None = None,
     return EscapeScaling(law, ds, tuple(lrs), model_times, np.array(horizons), steps, typical,
                          fit, law.exponent(ds), slope, np.array(seconds), config,
                          predicted_threshold=law.threshold_exponent(ds, threshold, t.k))
+
+
+def default_student(target, protocol=None, predictions=None):
+    """The default student of an escape measurement (docs/reuse.md): single-index online, the
+    target's own link f(x); multi-index, He_l (l the target's information exponent); under
+    k steps per sample (single-index), ReLU for generative exponent 1 and x^2/2 for 2; under
+    extragradient, x^2/2 for generative exponent 2 (any k). `predictions`: the target's
+    `protocol_predictions` (computed here when needed and not given)."""
+    from escalier.numerics.simulation import Extragradient
+
+    t = target
+    probe = isinstance(protocol, Extragradient)
+    reuse = probe or (protocol is not None and protocol.steps_per_batch > 1)
+    if t.k == 1 and not reuse:
+        return t.expr.xreplace({t.variables[0]: sp.Symbol("x", real=True)})
+    predictions = protocol_predictions(t) if predictions is None else predictions
+    gen = predictions["generative_exponent"]
+    if probe and gen == 2:
+        # displaced SGD on generative exponent 2: an even neuron has no odd correlation with
+        # the target, so the growth is the look-ahead's alone, c1 = lr^2 (probe
+        # E[He2(u.nu) y^2] E[He2 sigma'^2] / 2 - E[y^2] E[sigma'^2] / 2) + O(lr^3) > 0 for
+        # x^2/2 (docs/reuse.md "Displaced SGD")
+        return "x**2/2"
+    if t.k > 1:
+        l_t = predictions["information_exponent"]
+        if l_t is None:
+            raise ValueError(f"the exponents report gives no information exponent for "
+                             f"{t.text or t.expr}: choose a student")
+        return f"He{l_t}"
+    # reuse: a ReLU neuron (the paper's, arXiv 2405.15459 Fig. 1) for generative exponent 1;
+    # for 2 the growth of m needs E[He2(x) sigma'(x)^2] != 0, which ReLU lacks, so the
+    # quadratic neuron (docs/reuse.md "The reuse rate rule")
+    return "x**2/2" if gen == 2 else "relu"
 
 
 def _online_rule(base, law, threshold, ds, lr0, reuse_held=False) -> dict[str, Any]:

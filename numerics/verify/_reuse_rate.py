@@ -70,7 +70,8 @@ def _functions(scenario):
 
 
 MAX_K = 3
-"""Largest number of teacher directions of the quadrature (nodes^(k+1) points)."""
+"""Largest number of teacher directions of the quadrature (nodes^(k+1) points), hence of
+`escape_scaling` and the sweep's escape task."""
 
 
 def _nodes(k: int) -> int:

@@ -90,8 +90,8 @@ def test_toml_spec_is_the_python_object(toy, tmp_path):
                                                             "cannot be an axis"),
     ({"task": "toy", "fixed": {"n": 2.5}, "axes": {"x": [1.0]}}, "fixed.n: must be an integer"),
     ({"task": "toy"}, "fixed: task 'toy' needs ['x'] (in [fixed] or [axes])"),
-    ({"task": "escape", "fixed": {"target": "z1*z2", "lr": 1.0}, "axes": {"d": [8]}},
-     "task 'escape' needs a single-index target (k = 1)"),
+    ({"task": "escape", "fixed": {"target": "z1*z2*z3*z4", "lr": 1.0}, "axes": {"d": [8]}},
+     "task 'escape' takes targets of at most 3 directions"),
 ])
 def test_bad_spec_is_one_line_naming_the_key(toy, data, where):
     with pytest.raises(ValueError) as err:

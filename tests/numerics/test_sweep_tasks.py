@@ -43,6 +43,28 @@ def test_escape_task_rate_rule_and_numbers(tmp_path):
         assert np.all((got == 0) == (np.abs(m0) >= 0.5))
 
 
+def test_escape_task_multi_index_equals_the_event_loop(tmp_path):
+    """z1*z2*z3: default student He3 (information exponent 3, the link of no single
+    direction), lr = lr0 d^{-1/2}, escape of |M_1.| = |(M_11, M_12, M_13)| (P = I), the
+    stored m0 the start's |M_1.|; against GramEngine.first_passage called directly."""
+    s = Sweep("escape", fixed={"target": "z1*z2*z3", "max_steps": 300, "seed": 2,
+                               "threshold": 0.6},
+              axes={"d": [16], "lr": [1.0], "seeds": 3})
+    run_sweep(s, tmp_path / "m.zarr", workers=0, progress=False)
+    ds = xr.open_zarr(tmp_path / "m.zarr").load()
+    np.testing.assert_allclose(ds["lr_used"].values.ravel(), [1.0 / 4], rtol=1e-15)
+    sc = Scenario("z1*z2*z3", student="He3", p=1, lr=0.25, loss="correlation",
+                  spherical=True)
+    keys = jax.random.split(jax.random.key(2), 3)
+    steps, M0 = GramEngine().first_passage(sc, 16, keys, EscapeThreshold(0.6, 3), limit=300)
+    np.testing.assert_array_equal(ds["escape_steps"].values.ravel(),
+                                  np.where(steps <= 300, steps, np.nan))
+    assert M0.shape == (3, 3)
+    assert np.all((steps >= 1) & (steps <= 300))  # all escape, none at the start (|M0| < 0.6)
+    np.testing.assert_allclose(ds["m0"].values.ravel(), np.sqrt(np.sum(M0**2, axis=1)),
+                               rtol=1e-14)
+
+
 @pytest.mark.slow  # one gram compilation per point
 def test_simulate_task_equals_simulate(tmp_path):
     s = Sweep("simulate", fixed={"target": "He2(z1)", "p": 1, "time": 1.0, "n_records": 4,
