@@ -183,8 +183,8 @@ class EscapeTask(TaskKind):
 
     def observables(self, params, seeds):
         return {
-            "escape_steps": Observable(("seed",), (seeds,), "first SGD step with |m| >= "
-                                       "threshold (nan: not within max_steps)"),
+            "escape_steps": Observable(("seed",), (seeds,), "first SGD step with |M_1.| "
+                                       "(|m|) >= threshold (nan: not within max_steps)"),
             "m0": Observable(("seed",), (seeds,), "initial overlap m of each run (one "
                              "direction; several: the initial |M_1.|)"),
             "lr_used": Observable((), (), "learning rate of the runs"),

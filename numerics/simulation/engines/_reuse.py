@@ -26,6 +26,16 @@ from ._base import TrainingProtocol
 __all__ = ["SAM", "Extragradient", "MultiPass", "displacement"]
 
 
+def _check_positive(value, what: str) -> None:
+    """A protocol's positive finite parameter, or one line naming it."""
+    try:
+        ok = math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} must be a positive number, got {value!r}")
+
+
 @final
 @dataclass(frozen=True)
 class MultiPass(TrainingProtocol):
@@ -35,12 +45,7 @@ class MultiPass(TrainingProtocol):
     alpha: float = 2.0
 
     def __post_init__(self):
-        try:
-            ok = math.isfinite(float(self.alpha)) and float(self.alpha) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"alpha (samples / d) must be a positive number, got {self.alpha!r}")
+        _check_positive(self.alpha, "alpha (samples / d)")
 
     @property
     def steps_per_batch(self) -> int:
@@ -73,13 +78,8 @@ class Extragradient(TrainingProtocol):
     probe: float = 1.0
 
     def __post_init__(self):
-        try:
-            ok = math.isfinite(float(self.probe)) and float(self.probe) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"the look-ahead rate (probe, a multiple of the step's learning "
-                             f"rate) must be a positive number, got {self.probe!r}")
+        _check_positive(self.probe, "the look-ahead rate (probe, a multiple of the step's "
+                                    "learning rate)")
 
     @property
     def steps_per_batch(self) -> int:
@@ -123,4 +123,3 @@ def displacement(protocol: TrainingProtocol) -> tuple:
     if isinstance(protocol, Extragradient):
         return ("extragradient", float(protocol.probe))
     return ()
-
