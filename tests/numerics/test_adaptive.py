@@ -108,7 +108,7 @@ def test_engines_accept_and_validate_the_protocol():
         AdaptiveLoss(0.5, overlap="mean")
     from escalier.numerics.simulation import EscapeThreshold
 
-    with pytest.raises(ValueError, match="runs online SGD and k steps per batch"):
+    with pytest.raises(ValueError, match="runs online SGD, k steps per batch and extragradient"):
         GramEngine().first_passage(SC, 64, jax.random.split(jax.random.key(0), 2),
                                    EscapeThreshold(0.5), 100, protocol=PROTOCOL)
     M = jnp.array([[0.3, -0.4]])
