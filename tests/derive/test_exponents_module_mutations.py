@@ -286,3 +286,16 @@ def test_a_numerical_zero_of_the_student_is_not_a_proof():
     r = exponents("He2(z1) + He3(z2)", student=student, alpha_c=False)
     assert r.student_information_exponent == 3
     assert r.exact["student_information_exponent"] is False
+
+
+def test_truncation_is_read_from_the_label_not_its_square():
+    # y = z1 |z1| is odd (mean 0), not a polynomial, but y^2 = z1^4 is: the expansion of y^2
+    # is complete, that of y is not. c_5(y) = E[z |z| He5(z)] / 5! = (E|z|^7 - 10 E|z|^5 +
+    # 15 E|z|^3) / 120 = sqrt(2/pi) (48 - 80 + 30) / 120 != 0 and c_k(He5) = 1 only at k = 5,
+    # so the student-aware IE with sigma = He5 is 5: at degree 4 "none" is not proved.
+    r = exponents("z1*abs(z1)", student="He5", max_degree=4, alpha_c=False)
+    assert r.student_information_exponent is None
+    assert r.exact["student_information_exponent"] is False
+    deeper = exponents("z1*abs(z1)", student="He5", max_degree=6, alpha_c=False)
+    assert deeper.student_information_exponent == 5
+    assert deeper.exact["student_information_exponent"] is True
