@@ -127,7 +127,8 @@ def student_order(student, orders, max_degree: int | None = None) -> tuple[int |
         max_degree: expansion degree of sigma (default: the largest order).
 
     Returns:
-        (k or None, whether every c_k(sigma) used is exact).
+        (k or None, whether every c_k(sigma) used is exact: the c_j with j in `orders` up to
+        the k returned, or all of them when none is returned).
     """
     sigma = activation(student)
     x = next(iter(sigma.variables))
@@ -137,8 +138,8 @@ def student_order(student, orders, max_degree: int | None = None) -> tuple[int |
     for k in orders:
         c = e[(k,)]
         if not c.is_zero:
-            return k, c.is_exact
-    return None, e.exact
+            return k, all(e[(j,)].is_exact for j in orders if j <= k)
+    return None, all(e[(j,)].is_exact for j in orders)
 
 
 def exponents(target: Target | str, *, student=None, max_degree: int | None = None,
@@ -222,10 +223,17 @@ def _exponents(target, chosen, *, numeric: str | None, student, max_degree, max_
     exact = {"information_exponent": bool(steps) and steps[0].certified and exact_kind}
     for res in results.values():
         exact.update(res.exact)
+    # "none" is proved only when every order of the target was seen: past the degree of a
+    # truncated expansion, some C_k(f) c_k(sigma) may still be non-zero
+    seen_all = ctx.power(1).complete
     exact["student_information_exponent"] = (student is not None and exact_kind and student_exact
-                                             and bool(steps) and steps[0].certified)
+                                             and bool(steps) and steps[0].certified
+                                             and (student_ie is not None or seen_all))
     exact["directions"] = exact_kind
     notes = list(ctx.notes)
+    if student is not None and student_ie is None and not seen_all:
+        notes.append(f"student-aware information exponent not found up to degree "
+                     f"{ctx.max_degree} (the expansion of the target is truncated there)")
     if not ctx.polynomial:
         notes.append("non-polynomial target: Hermite expansion truncated at degree "
                      f"{ctx.max_degree}")

@@ -160,8 +160,10 @@ class Expansion:
     def _repr_html_(self) -> str:
         from .._display import html_table
 
-        rows = [[c.alpha, "" if c.exact is None else c.exact, f"{c.value:.8g}",
-                 "" if c.error is None else f"{c.error:.2g}", c.status] for c in self.nonzero()]
+        # value None: a coefficient that depends on a symbolic parameter (its exact form shows)
+        rows = [[c.alpha, "" if c.exact is None else c.exact,
+                 "" if c.value is None else f"{c.value:.8g}",
+                 f"{c.error:.2g}", c.status] for c in self.nonzero()]
         return html_table(["alpha", "exact", "value", "error", "status"], rows,
                           caption=f"Hermite expansion of {self.target} up to degree "
                                   f"{self.max_degree}" + (" (complete)" if self.complete else ""))

@@ -244,3 +244,129 @@ def test_degree_mass():
     # E[z tanh z]^2 + 9 at n = 1
     m = hermite_expansion("tanh(z1) + 3*z2", 2).degree_mass(1)
     assert m == pytest.approx(_mean_z_tanh() ** 2 + 9, rel=1e-12)
+
+
+# The JSON of an expansion is a pipeline contract (`escalier hermite --json`, docs/cli.md) and
+# its HTML table is what a notebook shows: both are checked field by field against hand values.
+
+def _mp_moment(func, n):
+    """E[g(z) He_n(z)], z ~ N(0, 1), with mpmath at 30 digits."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        return float(mpmath.quad(lambda x: func(x) * mpmath.hermite(n, x / mpmath.sqrt(2))
+                                 * mpmath.mpf(2) ** (-mpmath.mpf(n) / 2) * mpmath.npdf(x),
+                                 [-mpmath.inf, 0, mpmath.inf]))
+
+
+def test_json_of_an_exact_expansion_with_a_parameter():
+    # z1^3 = He3(z1) + 3 He1(z1), c z1 z2 = c He1(z1) He1(z2): c_(1,0) = 3, c_(1,1) = c (no
+    # float value: it depends on c), c_(3,0) = 1, all exact with error 0; a polynomial's
+    # expansion is complete; listed by degree
+    import json
+
+    data = hermite_expansion("z1**3 + c*z1*z2", 3).to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert data == {
+        "target": "z1**3 + c*z1*z2", "variables": ["z1", "z2"], "parameters": ["c"],
+        "max_degree": 3, "complete": True, "notes": [],
+        "coefficients": [
+            {"alpha": [1, 0], "exact": "3", "value": 3.0, "error": 0.0, "status": "exact"},
+            {"alpha": [1, 1], "exact": "c", "value": None, "error": 0.0, "status": "exact"},
+            {"alpha": [3, 0], "exact": "1", "value": 1.0, "error": 0.0, "status": "exact"},
+        ],
+    }
+
+
+def test_json_of_a_numerical_expansion():
+    # tanh is odd: c_0 = c_2 = 0 by parity (not listed); c_1 = E[z tanh z], c_3 = E[tanh(z)
+    # He3(z)] / 3!, numerical, each within its reported error of mpmath's value
+    import mpmath
+
+    data = hermite_expansion("tanh(z1)", 3).to_json()
+    assert {k: data[k] for k in ("target", "variables", "parameters", "max_degree", "complete",
+                                 "notes")} == {
+        "target": "tanh(z1)", "variables": ["z1"], "parameters": [], "max_degree": 3,
+        "complete": False, "notes": []}
+    got = {tuple(c["alpha"]): c for c in data["coefficients"]}
+    assert list(got) == [(1,), (3,)]
+    want = {(1,): _mp_moment(mpmath.tanh, 1), (3,): _mp_moment(mpmath.tanh, 3) / 6}
+    for alpha, c in got.items():
+        assert c["exact"] is None and c["status"] == "numeric"
+        assert 0 < c["error"] < 1e-10
+        assert abs(c["value"] - want[alpha]) <= c["error"] + 1e-15, alpha
+
+
+def test_json_notes_are_the_expansion_notes():
+    # a coupled term with a precision asked for carries one note (its text is checked in
+    # test_precision_note_names_the_coupled_terms_only)
+    e = hermite_expansion("tanh(z1*z2 + z1/2 + z2/3)", 2, precision=20)
+    assert len(e.notes) == 1 and e.to_json()["notes"] == [e.notes[0]]
+
+
+def _html_rows(table):
+    import html as html_lib
+
+    return [[html_lib.unescape(c) for c in re.findall(r"<t[dh]>(.*?)</t[dh]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table)]
+
+
+def test_html_table_of_an_exact_expansion_with_a_parameter():
+    # the coefficients of the JSON test above; the value of c_(1,1) depends on c: left empty
+    # (formatting None used to raise TypeError, so the notebook showed no table)
+    table = hermite_expansion("z1**3 + c*z1*z2", 3)._repr_html_()
+    assert re.search(r"<caption>(.*?)</caption>", table).group(1) == \
+        "Hermite expansion of z1**3 + c*z1*z2 up to degree 3 (complete)"
+    assert _html_rows(table) == [
+        ["alpha", "exact", "value", "error", "status"],
+        ["(1, 0)", "3", "3", "0", "exact"],
+        ["(1, 1)", "c", "", "0", "exact"],
+        ["(3, 0)", "1", "1", "0", "exact"],
+    ]
+
+
+def test_html_table_of_a_numerical_expansion():
+    # tanh(z1) to degree 3: truncated (no "complete" in the caption), no exact form, the value
+    # to 8 significant digits, the error to 2
+    import mpmath
+
+    table = hermite_expansion("tanh(z1)", 3)._repr_html_()
+    assert re.search(r"<caption>(.*?)</caption>", table).group(1) == \
+        "Hermite expansion of tanh(z1) up to degree 3"
+    header, *rows = _html_rows(table)
+    assert header == ["alpha", "exact", "value", "error", "status"]
+    want = {"(1,)": _mp_moment(mpmath.tanh, 1), "(3,)": _mp_moment(mpmath.tanh, 3) / 6}
+    assert [r[0] for r in rows] == list(want)
+    for alpha, exact, value, error, status in rows:
+        assert exact == "" and status == "numeric"
+        assert len(re.sub(r"[-.]|e.*", "", value).lstrip("0")) <= 8
+        assert float(value) == pytest.approx(want[alpha], rel=1e-8)
+        assert re.fullmatch(r"\d(\.\d)?e-\d\d", error) and 0 < float(error) < 1e-10
+
+
+def test_tensor_entry_counts_the_indices():
+    # f = z1 + 2 z2 + He2(z1) z2: (C_1)_0 = c_(1,0) = 1, (C_1)_1 = c_(0,1) = 2; the entries of
+    # C_3 with indices {0, 0, 1} in any order have alpha = (2, 1): alpha! c = 2! 1! 1 = 2,
+    # c = 1; (C_3)_{011} has alpha = (1, 2): 0; C_0 = E[f] = 0
+    e = hermite_expansion("z1 + 2*z2 + He2(z1)*z2", 3)
+    assert e.tensor_entry((0,)).alpha == (1, 0) and e.tensor_entry((0,)).exact == 1
+    assert e.tensor_entry((1,)).alpha == (0, 1) and e.tensor_entry((1,)).exact == 2
+    for idx in ((0, 0, 1), (0, 1, 0), (1, 0, 0)):
+        c = e.tensor_entry(idx)
+        assert c.alpha == (2, 1) and c.exact == 1
+    assert e.tensor_entry((0, 1, 1)).alpha == (1, 2) and e.tensor_entry((0, 1, 1)).is_zero
+    assert e.tensor_entry(()).alpha == (0, 0) and e.tensor_entry(()).exact == 0
+    # three distinct indices in k = 3: z1 z2 z3 = He1 He1 He1, c_(1,1,1) = 1
+    assert hermite_expansion("z1*z2*z3", 3).tensor_entry((2, 0, 1)).exact == 1
+
+
+def test_numerical_heaviside_keeps_sympys_value_at_zero():
+    # quadrature lambdifies Heaviside to _np_heaviside: it must agree with SymPy's Heaviside,
+    # whose value at 0 is 1/2, on both sides and at the jump
+    import numpy as np
+
+    from escalier.derive.hermite._expansion import _np_heaviside
+
+    xs = [-2.0, -1e-300, 0.0, 1e-300, 3.0]
+    assert _np_heaviside(np.array(xs)).tolist() == [float(sp.Heaviside(x)) for x in xs]
+    assert [float(sp.Heaviside(x)) for x in xs] == [0.0, 0.0, 0.5, 1.0, 1.0]
