@@ -221,7 +221,9 @@ def _witness(ctx: Context, U: Subspace, k: int, used: list[int]) -> str:
         parts = []
         for m in used:
             form = ctx.power(m).form
-            scale = _label_scale(ctx) ** m
+            # power 1 keeps y~'s own coefficients (Context.build); the powers m >= 2 are
+            # those of the integer multiple c y~ (ctx._poly), so E[y~^m z] is theirs / c^m
+            scale = _label_scale(ctx) ** m if m > 1 else Fraction(1)
             vec = [form.get(tuple(int(i == j) for j in range(ctx.k)), 0) / scale
                    for i in range(ctx.k)]
             parts.append(f"E[y~^{m} z] = ({', '.join(_show(x) for x in vec)})")
@@ -232,7 +234,7 @@ def _witness(ctx: Context, U: Subspace, k: int, used: list[int]) -> str:
 
 def _label_scale(ctx: Context):
     """The positive factor c with ctx._poly = c y~ (integer coefficients for rational
-    targets; 1 otherwise)."""
+    targets; 1 otherwise); ctx.power(m).form is the leading form of c^m y~^m for m >= 2."""
     zs = ctx.target.variables
     poly = sp.Poly(ctx.centred, *zs)
     for e, c in ctx._poly.items():

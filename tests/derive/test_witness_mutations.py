@@ -1,0 +1,273 @@
+"""The batch-reuse witness search (derive/protocols/_witness.py) against hand derivations:
+the witness texts and their exact moments, the label-power search and its stopping rules,
+the texts of an order searched without a witness (issue 21, section 3: the survivors of the
+mutation run, docs/mutation.md).
+
+Exact Gaussian moments are computed here from E[z^n] = (n - 1)!! (n even, 0 odd) on the
+SymPy expansion of the polynomial, independently of escalier's Hermite machinery.
+"""
+
+import math
+
+import sympy as sp
+
+from escalier.derive import Target, exponents
+from escalier.derive.algebra import Subspace
+from escalier.derive.protocols import _witness as W
+from escalier.derive.protocols._context import Context
+
+TARGET = "He3(z1)*(1 + z2 + z2*z3)"
+
+
+def _gauss_moment(expr, zs) -> sp.Rational:
+    """E[expr(z)] for z ~ N(0, I), expr a polynomial with rational coefficients."""
+    total = sp.Integer(0)
+    for exps, c in sp.Poly(sp.expand(expr), *zs).terms():
+        if all(a % 2 == 0 for a in exps):
+            total += c * math.prod(sp.factorial2(a - 1) if a else 1 for a in exps)
+    return sp.nsimplify(total)
+
+
+def _he(n, z):
+    return sp.hermite_prob(n, z)
+
+
+def _moment_text(y, m, zs) -> str:
+    """"E[y~^m z] = (E[y~^m z1], ..., E[y~^m zk])" with y~ = y - E[y], exact rationals."""
+    yc = sp.expand(y - _gauss_moment(y, zs))
+    vec = [_gauss_moment(yc**m * z, zs) for z in zs]
+    return f"E[y~^{m} z] = ({', '.join(str(v) for v in vec)})"
+
+
+def _reuse(target, **kw):
+    r = exponents(target, alpha_c=False, **kw)
+    return r.protocols["reuse"].data["result"], r
+
+
+# ---------------------------------------------------------------------------------------
+# witness texts
+
+
+def test_first_stage_witness_lists_every_power_that_grew_the_span():
+    # y = He3(z1) g, g = 1 + z2 + z2 z3 (test_generative_search.py): E[y z] = 0 (E[He3 z1] =
+    # 0, E[He3] = 0); E[y^2 z] = (0, 12, 12) adds z2 + z3; E[y^3 z] = (2268, 0, 0) adds z1;
+    # E[y^4 z] = E[He3^4] (0, E[g^4 z2], E[g^4 z3]) is not along z2 + z3 (E[g^4 z2] !=
+    # E[g^4 z3]: the z2 z3 cross terms differ), so it adds the last direction and the search
+    # stops at m = 4 (R^3 learned). The witness lists m = 2, 3, 4 (not m = 1, which added
+    # nothing), each with its exact moment, separated by "; ".
+    z1, z2, z3 = zs = sp.symbols("z1:4")
+    y = _he(3, z1) * (1 + z2 + z2 * z3)
+    he3_4 = _gauss_moment(_he(3, z1) ** 4, zs)
+    assert he3_4 == 3348  # 10395 - 12 * 945 + 54 * 105 - 108 * 15 + 81 * 3
+    want = "; ".join(_moment_text(y, m, zs) for m in (2, 3, 4))
+    assert want.startswith("E[y~^2 z] = (0, 12, 12); E[y~^3 z] = (2268, 0, 0); E[y~^4 z] = (0, ")
+    res, r = _reuse(TARGET)
+    assert [s.witness for s in res.steps] == [want]
+    # every power with a non-zero first-order moment joined the step (m = 1 had none)
+    assert res.witness_powers == ((2, 3, 4),)
+
+
+def test_first_stage_witness_of_a_target_with_fractions():
+    # y = z1/2 + z3/3 (k = 3, z2 absent): E[y z] = (1/2, 0, 1/3), exactly; the search stops
+    # at m = 1 (the relevant direction is learned). The context keeps 6 y~ = 3 z1 + 2 z3
+    # (integer coefficients) for the powers m >= 2: their moments are divided back by 6^m.
+    res, _ = _reuse("z1/2 + z3/3")
+    assert [s.witness for s in res.steps] == ["E[y~^1 z] = (1/2, 0, 1/3)"]
+    # y = He3(z1) g / 2: the moments of TARGET divided by 2^m (m = 2, 3, 4), as fractions
+    z1, z2, z3 = zs = sp.symbols("z1:4")
+    y = _he(3, z1) * (1 + z2 + z2 * z3) / 2
+    want = "; ".join(_moment_text(y, m, zs) for m in (2, 3, 4))
+    assert "E[y~^3 z] = (567/2, 0, 0)" in want  # 2268 / 8
+    res, _ = _reuse("He3(z1)*(1 + z2 + z2*z3)/2")
+    assert [s.witness for s in res.steps] == [want]
+    # y = (z1 + z2^2)/2: E[y z] = (1/2, 0) (z2^2 z2 is odd), y~ = (z1 + z2^2 - 1)/2; z2 then
+    # comes at second order given z1: E[y He2(z2) | z1] = E[z2^2 He2(z2)] / 2 = 1 (m = 1)
+    res, _ = _reuse("(z1 + z2**2)/2")
+    assert [s.witness for s in res.steps] == [
+        "E[y~^1 z] = (1/2, 0)",
+        "E[y~^m He_beta(z_U) He_gamma(z_perp)] != 0 with |gamma| = 2 for m = 1"]
+
+
+def test_label_scale_is_the_factor_of_the_integer_multiple():
+    # _label_scale(ctx) = c with ctx._poly = c y~: checked against y~'s own coefficients
+    for text, c in (("z1/2 + z3/3", 6), ("z1*z2/3 + z3", 3), ("z1 + z2", 1),
+                    ("He3(z1)*(1 + z2 + z2*z3)/2", 2)):
+        ctx = Context.build(text)
+        zs = ctx.target.variables
+        yc = sp.Poly(ctx.centred, *zs)
+        assert W._label_scale(ctx) == c
+        assert {e: sp.Rational(v) for e, v in ctx._poly.items()} == \
+            {e: c * yc.coeff_monomial(e) for e in ctx._poly}
+
+
+def test_first_stage_witness_with_exact_irrational_coefficients():
+    # y = sqrt(2) z1 + z2: E[y z] = (sqrt(2), 1), shown exactly
+    res, _ = _reuse("sqrt(2)*z1 + z2")
+    assert [s.witness for s in res.steps] == ["E[y~^1 z] = (sqrt(2), 1)"]
+
+
+def test_witness_after_the_first_stage_names_the_order_and_the_powers():
+    # He2(z1) z2: z2 first (E[y^3 z] = (0, E[He2^3] E[z2^4]) = (0, 8 * 3)); then z1 at
+    # second order given z2: E[y He2(z1) | z2] = z2 E[He2^2] = 2 z2 != 0 at m = 1, and R^2 is
+    # learned, so the search stops there
+    res, _ = _reuse("He2(z1)*z2")
+    assert [s.witness for s in res.steps] == [
+        "E[y~^3 z] = (0, 24)",
+        "E[y~^m He_beta(z_U) He_gamma(z_perp)] != 0 with |gamma| = 2 for m = 1"]
+    # several powers are listed in order, separated by ", "
+    ctx = Context.build("He2(z1)*z2")
+    U = Subspace.span(2, [(0, 1)], ctx.scalars)
+    assert W._witness(ctx, U, 3, [2, 5]) == \
+        "E[y~^m He_beta(z_U) He_gamma(z_perp)] != 0 with |gamma| = 3 for m = 2, 5"
+    # a non-polynomial target names the powers even at the first stage (no exact moment)
+    ctx = Context.build("erf(z1)")
+    U0 = Subspace.zero(1, ctx.scalars)
+    assert W._witness(ctx, U0, 1, [1]) == \
+        "E[y~^m He_beta(z_U) He_gamma(z_perp)] != 0 with |gamma| = 1 for m = 1"
+
+
+def test_step_mechanisms():
+    # the three reuse classes: first order O(d), second order O(d log d), order >= 3 hard
+    assert [W._mechanism(k) for k in (1, 2, 3, 4)] == [
+        "reuse, first order", "reuse, second order", "reuse, order 3 (hard)",
+        "reuse, order 4 (hard)"]
+    res, _ = _reuse("He2(z1)*z2")
+    assert [s.mechanism for s in res.steps] == ["reuse, first order", "reuse, second order"]
+
+
+# ---------------------------------------------------------------------------------------
+# the label-power search
+
+
+def test_predicted_terms_is_the_smaller_count():
+    # min(C(m deg + k, k), C(n + m - 1, m)): monomials of degree <= m deg in k variables,
+    # and multisets of m of the n terms of y~. Both bound the number of monomials of y~^m.
+    cases = [
+        # y~ = z1 z2 + z3: deg 2, k = 3, n = 2; m = 3: min(C(9, 3), C(4, 3)) = min(84, 4)
+        ("z1*z2 + z3", 3, 4),
+        # y~ = z1 + z1^2 + z1^3 - 1: deg 3, k = 1, n = 4; m = 2: min(C(7, 1), C(5, 2)) = 7
+        ("z1 + z1**2 + z1**3", 2, 7),
+        # y~ = z1 + z2: deg 1, k = 2, n = 2; m = 5: min(C(7, 2), C(6, 5)) = min(21, 6)
+        ("z1 + z2", 5, 6),
+    ]
+    for text, m, want in cases:
+        ctx = Context.build(text)
+        assert W._predicted_terms(ctx, m) == want
+        zs = ctx.target.variables
+        actual = len(sp.Poly(sp.expand(ctx.centred**m), *zs).terms())
+        assert actual <= want
+
+
+def test_search_powers_follow_the_parity_and_the_power_limit():
+    # z1 z2 z3 (degree 3): the powers m * 3 <= 12 are searched up front (max_power 4), the
+    # others up to POWER_LIMIT = 8. z -> -z maps y~ to -y~ and fixes no direction but 0, so
+    # at U = {0}, k = 1 only odd m can carry E[y~^m z] (S H = -H = tau^m H); at k = 2
+    # (S^(2) = +1) only even m. Other signed permutations also act (flips of two signs, with
+    # tau = +1) and exclude the odd m at k = 1 too; the rotated product keeps only z -> -z.
+    ctx = Context.build(_rotated_product())
+    assert (ctx.max_power, ctx.power_limit) == (4, 8)
+    U0 = Subspace.zero(3, ctx.scalars)
+    perp = U0.complement()
+    search = W._Search(ctx, 100.0)
+    assert list(search.powers(U0, perp, 1)) == [1, 3, 5, 7]
+    assert search.reached == 8 and search.stop_reason == ""
+    search = W._Search(ctx, 100.0)
+    assert list(search.powers(U0, perp, 2)) == [2, 4, 6, 8]
+    assert search.reached == 8 and search.stop_reason == ""
+    # the powers up to max_power are searched even with the time budget spent
+    search = W._Search(ctx, -1.0)
+    assert list(search.powers(U0, perp, 1)) == [1, 3]
+    assert search.reached == 4 and search.stop_reason == "time budget of -1 s spent"
+    # a caller's max_power (no power_limit) is the end of the search
+    ctx = Context.build(_rotated_product(), max_power=3)
+    assert ctx.power_limit is None
+    search = W._Search(ctx, 100.0)
+    assert list(search.powers(U0, perp, 1)) == [1, 3]
+    assert search.reached == 3 and search.stop_reason == ""
+
+
+def test_search_stops_before_a_power_with_too_many_terms(monkeypatch):
+    # y~ = z1 z2 + z3 (max_power 6 = 12 // 2, POWER_LIMIT 8): predicted terms of y~^7 are
+    # min(C(17, 3), C(8, 7)) = 8; with the limit at 7 terms the search stops before m = 7
+    # and names it; m = 6 (C(7, 6) = 7 terms) is the last one.
+    ctx = Context.build("z1*z2 + z3")
+    assert ctx.max_power == 6 and W._predicted_terms(ctx, 7) == math.comb(8, 7) == 8
+    monkeypatch.setattr(W, "MAX_TERMS", 7)
+    U0 = Subspace.zero(3, ctx.scalars)
+    search = W._Search(ctx, 100.0)
+    # (odd m only: flipping z1 and z2 fixes y~ and leaves e3's line; flipping z1 and z3
+    # maps y~ to -y~, which leaves nothing of that line for even m)
+    assert list(search.powers(U0, U0.complement(), 1)) == [1, 3, 5]
+    assert search.reached == 6
+    assert search.stop_reason == "y~^7 would have more than 7 terms"
+    # at the limit (8 terms allowed) m = 7 is searched, m = 8 (C(9, 8) = 9) is not
+    monkeypatch.setattr(W, "MAX_TERMS", 8)
+    search = W._Search(ctx, 100.0)
+    list(search.powers(U0, U0.complement(), 1))
+    assert search.reached == 7 and search.stop_reason == "y~^8 would have more than 8 terms"
+
+
+# ---------------------------------------------------------------------------------------
+# orders searched without a witness
+
+
+def _cayley(a):
+    eye = sp.eye(a.shape[0])
+    return (eye - a) * (eye + a).inv()
+
+
+def _rotated_product():
+    h = sp.Rational
+    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)],
+                             [h(1, 3), h(-2, 5), 0]]))
+    return Target.parse("z1*z2*z3").rotate(rot)
+
+
+def test_parity_text_names_the_excluded_parity_and_its_symmetry():
+    # y = z1 (k = 1): the only signed permutation is z -> -z with y~ -> -y~. At order 1 it
+    # admits odd m (S H = -H = tau^m H) and excludes even m; at order 2 (S^(2) H = H) the
+    # reverse. y = z1 + z2^2: z2 -> -z2 (y~ -> y~) fixes U = span e1 and flips He_1(z2), so
+    # both parities are excluded at order 1 given z1; at U = {0} it leaves e1: none.
+    ctx = Context.build("z1")
+    U0 = Subspace.zero(1, ctx.scalars)
+    flip = "z -> (-z1), y~ -> -y~"
+    assert W._Search.parity_text(ctx, U0, U0.complement(), 1) == \
+        f"even m excluded by symmetry ({flip})"
+    assert W._Search.parity_text(ctx, U0, U0.complement(), 2) == \
+        f"odd m excluded by symmetry ({flip})"
+    ctx = Context.build("z1 + z2**2")
+    U = Subspace.span(2, [(1, 0)], ctx.scalars)
+    flip = "z -> (z1, -z2), y~ -> y~"
+    assert W._Search.parity_text(ctx, U, U.complement(), 1) == \
+        f"odd m excluded by symmetry ({flip}); even m excluded by symmetry ({flip})"
+    U0 = Subspace.zero(2, ctx.scalars)
+    assert W._Search.parity_text(ctx, U0, U0.complement(), 1) == ""
+
+
+def test_not_found_texts():
+    # "order k: <kind> up to degree <D>, label powers m <= <M>[; reasons] (not a proof of
+    # vanishing)": kind "not found" for exact coefficients of y~, "numerically zero" for
+    # float ones; D = "all" for a polynomial (complete expansion), the truncation degree
+    # otherwise; the reasons are the excluded parities and why the search stopped.
+    ctx = Context.build("z1 + z2**2")  # polynomial, no parity excluded at U = {0}, k = 1
+    U0 = Subspace.zero(2, ctx.scalars)
+    search = W._Search(ctx, 100.0)
+    assert W._not_found(ctx, 1, 5, search, U0, U0.complement()) == \
+        "order 1: not found up to degree all, label powers m <= 5 (not a proof of vanishing)"
+    # erf(z1), degree 5: y~ exact (E[erf(z) He_n(z)] closed form), y~^2 numerical; at
+    # order 2 odd m are excluded (z -> -z, y~ -> -y~); a spent budget is the second reason
+    ctx = Context.build("erf(z1)", max_degree=5)
+    assert [ctx.power(m).scalars.kind for m in (1, 2)] == ["exact", "float"]
+    U0 = Subspace.zero(1, ctx.scalars)
+    search = W._Search(ctx, 100.0)
+    search.stop_reason = "time budget of 10 s spent"
+    assert W._not_found(ctx, 2, 3, search, U0, U0.complement()) == (
+        "order 2: not found up to degree 5, label powers m <= 3; odd m excluded by symmetry "
+        "(z -> (-z1), y~ -> -y~); time budget of 10 s spent (not a proof of vanishing)")
+    # tanh(z1): numerical coefficients already in y~
+    ctx = Context.build("tanh(z1)", max_degree=4)
+    assert ctx.power(1).scalars.kind == "float"
+    U0 = Subspace.zero(1, ctx.scalars)
+    assert W._not_found(ctx, 1, 3, W._Search(ctx, 100.0), U0, U0.complement()) == (
+        "order 1: numerically zero up to degree 4, label powers m <= 3; even m excluded by "
+        "symmetry (z -> (-z1), y~ -> -y~) (not a proof of vanishing)")
