@@ -9,6 +9,7 @@ SymPy expansion of the polynomial, independently of escalier's Hermite machinery
 
 import math
 
+import pytest
 import sympy as sp
 
 from escalier.derive import Target, exponents
@@ -104,6 +105,36 @@ def test_first_stage_witness_with_exact_irrational_coefficients():
     # y = sqrt(2) z1 + z2: E[y z] = (sqrt(2), 1), shown exactly
     res, _ = _reuse("sqrt(2)*z1 + z2")
     assert [s.witness for s in res.steps] == ["E[y~^1 z] = (sqrt(2), 1)"]
+    # y = a z1 + b z2: E[y^2 z] = 0 (odd), E[y^3 z1] = 3 a^3 + 3 a b^2, E[y^3 z2] = 3 a^2 b +
+    # 3 b^3 (E[z^4] = 3): with a = sqrt(2), b = 1, (9 sqrt(2), 9)
+    ctx = Context.build("sqrt(2)*z1 + z2")
+    U0 = Subspace.zero(2, ctx.scalars)
+    assert W._witness(ctx, U0, 1, [1, 2, 3]) == \
+        "E[y~^1 z] = (sqrt(2), 1); E[y~^2 z] = (0, 0); E[y~^3 z] = (9*sqrt(2), 9)"
+    # z1/2 + z3/3: E[y^3 z1] = 3/8 + 3 (1/2)(1/9) = 13/24, E[y^3 z3] = 3/27 + 3 (1/3)(1/4)
+    # = 13/36 (the context's powers are those of 6 y~, divided back by 6^m)
+    ctx = Context.build("z1/2 + z3/3")
+    U0 = Subspace.zero(3, ctx.scalars)
+    assert W._witness(ctx, U0, 1, [1, 2, 3]) == \
+        "E[y~^1 z] = (1/2, 0, 1/3); E[y~^2 z] = (0, 0, 0); E[y~^3 z] = (13/24, 0, 13/36)"
+
+
+def test_first_stage_witness_in_float64():
+    # the float64 fallback of a polynomial with irrational coefficients (numeric=True, as
+    # after ExactTooLarge): y = pi z1 + z2 is kept as it is (no integer multiple), so the
+    # moments are plain floats: E[y z] = (pi, 1), E[y^3 z] = (3 pi^3 + 3 pi, 3 pi^2 + 3).
+    # (Before the fix the label scale was nsimplify(3.14159...) / pi, a symbolic number
+    # near 1, and E[y^3 z] was shown as "3.30396355092702*pi**3, ...".)
+    ctx = Context.build("pi*z1 + z2", numeric=True)
+    assert ctx.scalars.kind == "float" and W._label_scale(ctx) == 1
+    U0 = Subspace.zero(2, ctx.scalars)
+    text = W._witness(ctx, U0, 1, [1, 3])
+    first, third = text.split("; ")
+    assert first == f"E[y~^1 z] = ({math.pi!r}, 1.0)"
+    assert third.startswith("E[y~^3 z] = (")
+    got = [float(x) for x in third[len("E[y~^3 z] = ("):-1].split(", ")]
+    want = [3 * math.pi**3 + 3 * math.pi, 3 * math.pi**2 + 3]
+    assert got == pytest.approx(want, rel=1e-12)
 
 
 def test_witness_after_the_first_stage_names_the_order_and_the_powers():
