@@ -209,10 +209,11 @@ def test_search_powers_follow_the_parity_and_the_power_limit():
     search = W._Search(ctx, -1.0)
     assert list(search.powers(U0, perp, 1)) == [1, 3]
     assert search.reached == 4 and search.stop_reason == "time budget of -1 s spent"
-    # a caller's max_power (no power_limit) is the end of the search
+    # a caller's max_power (no power_limit) is the end of the search, and every power up
+    # to it is searched whatever the time budget
     ctx = Context.build(_rotated_product(), max_power=3)
     assert ctx.power_limit is None
-    search = W._Search(ctx, 100.0)
+    search = W._Search(ctx, -1.0)
     assert list(search.powers(U0, perp, 1)) == [1, 3]
     assert search.reached == 3 and search.stop_reason == ""
 
@@ -302,3 +303,46 @@ def test_not_found_texts():
     assert W._not_found(ctx, 1, 3, W._Search(ctx, 100.0), U0, U0.complement()) == (
         "order 1: numerically zero up to degree 4, label powers m <= 3; even m excluded by "
         "symmetry (z -> (-z1), y~ -> -y~) (not a proof of vanishing)")
+
+
+# ---------------------------------------------------------------------------------------
+# the staircase called directly
+
+
+def test_reuse_staircase_without_an_image_cache():
+    # He2(z1) z2 (y~ = y, E[y] = 0), relevant R^2 (certified). Stage 1, order 1: z1 -> -z1
+    # fixes y~ and z2 -> -z2 maps it to -y~, so only odd m carry E[y~^m z], along e2:
+    # m = 1 gives E[He2] E[z2^2] = 0; m = 3, 5, 7 give E[He2^m] E[z2^(m+1)] != 0 (computed
+    # below), each joining the step (R^2 is not yet learned, so the search goes on to
+    # POWER_LIMIT 8). Stage 2, given z2: order 1 vanishes by the z1 flip (certified), order 2
+    # has E[y He2(z1) | z2] = 2 z2 at m = 1, which completes R^2.
+    z1, z2 = zs = sp.symbols("z1:3")
+    assert _gauss_moment(_he(2, z1) * z2**2, zs) == 0
+    assert all(_gauss_moment((_he(2, z1) * z2) ** m * z2, zs) != 0 for m in (3, 5, 7))
+    ctx = Context.build("He2(z1)*z2")
+    res = W.reuse_staircase(ctx, Subspace.whole(2, ctx.scalars), True)
+    assert [(s.index, s.order, s.before.dim, s.after.dim) for s in res.steps] == \
+        [(0, 1, 0, 1), (1, 2, 1, 2)]
+    assert res.witness_powers == ((3, 5, 7), (1,))
+    assert res.complete is True and res.note == "every direction learned"
+    assert res.searched == () and res.final.dim == 2
+    assert [s.cost for s in res.steps] == ["d", "d log d"]
+    assert [s.certified for s in res.steps] == [True, True]
+    assert ctx.max_power == 8  # raised to the largest power searched
+
+
+def test_directions_from_a_numerical_power_are_not_exact():
+    # y = erf(z1) (1 + z2): E[y z] = (E[z erf(z)], 0) = (2 / sqrt(3 pi), 0) (exact), and z2
+    # comes from m = 2 only: E[y^2 z2] = E[erf(z1)^2] E[(1 + z2)^2 z2] = 2 E[erf(z)^2] =
+    # (4 / pi) arcsin(2 / 3), a numerical coefficient of y~^2. The step uses both powers, so
+    # its directions are not exact (the subspace holds floats), whether max_power is the
+    # default 3 or the caller's 2.
+    for kw in ({}, {"max_power": 2}):
+        ctx = Context.build("erf(z1) + z2*erf(z1)", **kw)
+        assert ctx.power(1).scalars.is_exact and ctx.power(2).scalars.kind == "float"
+        res = W.reuse_staircase(ctx, Subspace.whole(2, ctx.scalars), True)
+        assert [s.order for s in res.steps] == [1] and res.witness_powers == ((1, 2),)
+        (step,) = res.steps
+        assert step.exact is False and step.exact_directions() is None
+        assert step.to_json()["exact_directions"] is None
+        assert res.final.dim == 2 and res.complete is True
