@@ -74,6 +74,8 @@ def test_first_stage_witness_of_a_target_with_fractions():
     # (integer coefficients) for the powers m >= 2: their moments are divided back by 6^m.
     res, _ = _reuse("z1/2 + z3/3")
     assert [s.witness for s in res.steps] == ["E[y~^1 z] = (1/2, 0, 1/3)"]
+    # once the relevant direction (certified) is learned, no further power is tried
+    assert res.witness_powers == ((1,),)
     # y = He3(z1) g / 2: the moments of TARGET divided by 2^m (m = 2, 3, 4), as fractions
     z1, z2, z3 = zs = sp.symbols("z1:4")
     y = _he(3, z1) * (1 + z2 + z2 * z3) / 2
@@ -346,3 +348,120 @@ def test_directions_from_a_numerical_power_are_not_exact():
         assert step.exact is False and step.exact_directions() is None
         assert step.to_json()["exact_directions"] is None
         assert res.final.dim == 2 and res.complete is True
+
+
+def _with_power_kinds(ctx, kinds):
+    """ctx with the label powers 1, 2, ... re-labelled in the given scalar kinds (their
+    forms converted): the staircase must then hold every image in the weakest kind."""
+    import dataclasses
+
+    from escalier.derive.algebra import Scalars
+
+    for m, kind in enumerate(kinds, start=1):
+        lp = ctx.power(m)
+        sc = Scalars(kind, 1e-9 if kind == "float" else 0.0)
+        ctx._powers[m] = dataclasses.replace(
+            lp, scalars=sc, form={e: sc.convert(v) for e, v in lp.form.items()})
+    return ctx
+
+
+def test_subspace_kind_is_the_weakest_kind_of_the_label_powers():
+    # The images of every label power searched (m <= max_power for a non-polynomial target)
+    # join the learned subspace, so it holds the weakest kind among y~^1..y~^max_power
+    # (rational < exact < float): an exact image cannot live in a rational subspace, and
+    # a float one must not be called exact. Powers beyond max_power are never searched.
+    # y = z1 + sign(z1 z2) - sign(z1) sign(z2) = z1 a.s. (test_exponents_mutations.py): a
+    # non-polynomial target with rational coefficients in every power, max_power 3; the
+    # kinds of its powers are re-labelled, each case with the kind the subspace must have.
+    cases = [
+        (("rational", "exact", "rational"), "exact"),
+        (("exact", "rational", "rational"), "exact"),
+        (("float", "exact", "exact"), "float"),
+        (("rational", "float", "exact"), "float"),
+        (("rational", "rational", "rational", "float"), "rational"),  # y~^4: not searched
+    ]
+    for kinds, want in cases:
+        ctx = Context.build("z1 + sign(z1*z2) - sign(z1)*sign(z2)", max_degree=3)
+        assert not ctx.polynomial and ctx.max_power == 3
+        _with_power_kinds(ctx, kinds)
+        relevant = Subspace.span(2, [(1, 0)], ctx.scalars)
+        res = W.reuse_staircase(ctx, relevant, True)
+        # E[y z] = e1 at m = 1: the relevant direction, learned at first order
+        assert [(s.order, s.after.dim) for s in res.steps] == [(1, 1)], kinds
+        assert res.final.scalars.kind == want, kinds
+        assert res.steps[0].after.scalars.kind == want, kinds
+
+
+def test_staircase_ends_and_their_notes():
+    # He2(z1) written with k = 2 (z2 absent); relevant = span e1. Stage 1: order 1 vanishes
+    # by the z1 flip (y~ -> y~; certified), order 2 has E[y He2(z1)] = 2 at m = 1: e1.
+    # (a) relevant certified: span e1 is learned, the staircase ends there, complete.
+    ctx = Context.build(Target.parse("He2(z1)", k=2))
+    relevant = Subspace.span(2, [(1, 0)], ctx.scalars)
+    res = W.reuse_staircase(ctx, relevant, True)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(2, 1)]
+    assert res.complete is True
+    assert res.note == "every direction the target depends on is learned"
+    assert res.searched == ()
+    # (b) not certified: the search goes on given z1. Odd orders vanish by the z2 flip
+    # (y~ -> y~, He_k(z2) -> -He_k(z2): certified); even orders have no symmetry argument
+    # and E[y~^m He_k(z2) | z1] = 0 (y does not depend on z2): not found, for every m up to
+    # POWER_LIMIT 8 (both parities admitted), orders 2, 4, 6 up to MAX_ORDER 6 for a
+    # polynomial. The staircase ends without completeness.
+    ctx = Context.build(Target.parse("He2(z1)", k=2))
+    res = W.reuse_staircase(ctx, relevant, False)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(2, 1)]
+    assert res.complete is False
+    assert res.note == "no further direction found up to order 6 (label powers m <= 8)"
+    text = "order {}: not found up to degree all, label powers m <= 8 (not a proof of vanishing)"
+    assert res.searched == tuple((1, k, 8, text.format(k)) for k in (2, 4, 6))
+    # (c) a non-polynomial target searches the orders up to its truncation degree (3):
+    # y = sign(z1 + sqrt(2) z2), E[z y] = sqrt(2/pi) w / |w| (w = (1, sqrt 2)) at m = 1;
+    # given w, y depends on nothing else, which the truncated expansion cannot prove
+    # (orders 1..3 not found; y takes 2 values, so max_power = 1; z -> -z does not fix w).
+    ctx = Context.build("sign(z1 + sqrt(2)*z2)", max_degree=3)
+    w = Subspace.span(2, [(1, sp.sqrt(2))], ctx.scalars)
+    res = W.reuse_staircase(ctx, w, False)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(1, 1)]
+    assert res.steps[0].exact_directions() == ((sp.sqrt(3) / 3, sp.sqrt(6) / 3),)
+    assert res.complete is False
+    assert res.note == "no further direction found up to order 3 (label powers m <= 1)"
+    text = "order {}: not found up to degree 3, label powers m <= 1 (not a proof of vanishing)"
+    assert res.searched == tuple((1, k, 1, text.format(k)) for k in (1, 2, 3))
+
+
+def test_an_order_where_no_label_power_is_admitted():
+    # The rotated z1 z2 z3 with the caller's max_power = 1: z -> -z maps y~ to -y~, so at
+    # order 2 (He_2(-z) = He_2(z)) odd m are excluded and no power m <= 1 is left to
+    # search; the order is neither witnessed nor certified (even m would be admitted). Order
+    # 1: m = 1 gives E[y z] = 0 (flip two rotated coordinates), not found. Order 3: C_3 of
+    # z1 z2 z3 is sym(e1 e2 e3) != 0 in any frame: every direction at m = 1.
+    ctx = Context.build(_rotated_product(), max_power=1)
+    assert [str(S) for S in ctx.symmetries] == ["z -> (-z1, -z2, -z3), y~ -> -y~"]
+    res = W.reuse_staircase(ctx, Subspace.whole(3, ctx.scalars), True)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(3, 3)]
+    assert res.searched == (
+        (0, 1, 1, "order 1: not found up to degree all, label powers m <= 1; even m "
+                  "excluded by symmetry (z -> (-z1, -z2, -z3), y~ -> -y~) (not a proof of "
+                  "vanishing)"),
+        (0, 2, 1, "order 2: not found up to degree all, label powers m <= 1; odd m "
+                  "excluded by symmetry (z -> (-z1, -z2, -z3), y~ -> -y~) (not a proof of "
+                  "vanishing)"))
+    assert res.witness_powers == ((1,),) and res.complete is True
+
+
+def test_a_spent_budget_reports_the_last_power_searched():
+    # The rotated z1 z2 z3 (max_power 4 = 12 // 3, POWER_LIMIT 8) with the budget already
+    # spent: at order 1 only odd m are admitted (z -> -z, y~ -> -y~), so m = 1, 3 are
+    # searched (m <= max_power always), m = 4 is skipped by parity and the search stops
+    # before m = 5. The order is reported "not found up to m = 3" (the last power searched,
+    # not 4), with both reasons; order 2 (even m) is then searched up to max_power and its
+    # witness at m = 2 gives every direction.
+    ctx = Context.build(_rotated_product())
+    res = W.reuse_staircase(ctx, Subspace.whole(3, ctx.scalars), True, seconds=-1.0)
+    assert res.searched == ((0, 1, 3, "order 1: not found up to degree all, label powers "
+                             "m <= 3; even m excluded by symmetry (z -> (-z1, -z2, -z3), "
+                             "y~ -> -y~); time budget of -1 s spent (not a proof of "
+                             "vanishing)"),)
+    assert [(s.order, s.after.dim) for s in res.steps] == [(2, 3)]
+    assert ctx.max_power == 4  # no power beyond max_power was reached
