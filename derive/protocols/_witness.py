@@ -221,7 +221,9 @@ def _witness(ctx: Context, U: Subspace, k: int, used: list[int]) -> str:
         parts = []
         for m in used:
             form = ctx.power(m).form
-            scale = _label_scale(ctx) ** m
+            # power 1 keeps y~'s own coefficients (Context.build); the powers m >= 2 are
+            # those of the integer multiple c y~ (ctx._poly), so E[y~^m z] is theirs / c^m
+            scale = _label_scale(ctx) ** m if m > 1 else Fraction(1)
             vec = [form.get(tuple(int(i == j) for j in range(ctx.k)), 0) / scale
                    for i in range(ctx.k)]
             parts.append(f"E[y~^{m} z] = ({', '.join(_show(x) for x in vec)})")
@@ -230,17 +232,17 @@ def _witness(ctx: Context, U: Subspace, k: int, used: list[int]) -> str:
     return f"E[y~^m He_beta(z_U) He_gamma(z_perp)] != 0 with |gamma| = {k} for m = {ms}"
 
 
-def _label_scale(ctx: Context):
+def _label_scale(ctx: Context) -> Fraction:
     """The positive factor c with ctx._poly = c y~ (integer coefficients for rational
-    targets; 1 otherwise)."""
-    zs = ctx.target.variables
-    poly = sp.Poly(ctx.centred, *zs)
+    targets; 1 otherwise); ctx.power(m).form is the leading form of c^m y~^m for m >= 2."""
+    if ctx.scalars.kind != "rational":
+        return Fraction(1)  # exact and float coefficients are kept as they are (Context.build)
+    poly = sp.Poly(ctx.centred, *ctx.target.variables)
     for e, c in ctx._poly.items():
-        ref = poly.coeff_monomial(e)
+        ref = sp.Rational(poly.coeff_monomial(e))
         if ref != 0:
-            ratio = sp.nsimplify(c) / ref
-            return Fraction(int(ratio.p), int(ratio.q)) if ratio.is_Rational else ratio
-    return 1
+            return Fraction(c) / Fraction(int(ref.p), int(ref.q))
+    return Fraction(1)
 
 
 def _show(x) -> str:
@@ -261,6 +263,4 @@ def _not_found(ctx: Context, k: int, reached: int, search: _Search, U: Subspace,
 
 
 def _convert(vectors, scalars):
-    if scalars.kind == "float":
-        return [tuple(float(x) for x in v) for v in vectors]
     return [tuple(scalars.convert(x) for x in v) for v in vectors]
