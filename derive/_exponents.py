@@ -82,9 +82,17 @@ class ExponentReport:
 
         rows = [["information exponent", self.information_exponent,
                  self.exact.get("information_exponent"), ""]]
+        if self.student is not None:  # as the command line's table
+            rows.append([f"student-aware IE ({self.student})",
+                         "none" if self.student_information_exponent is None
+                         else self.student_information_exponent,
+                         self.exact.get("student_information_exponent"), ""])
         for res in self.protocols.values():
             for label, value, proved in res.rows:
-                rows.append([label, value, proved, res.complexity])
+                # a row whose text carries its own proof status (a bound) takes the
+                # protocol's flag here: the column must not show None
+                rows.append([label, value, res.proved if proved is None else proved,
+                             res.complexity])
         return html_table(["quantity", "value", "proved", "predicted cost"], rows,
                           caption=f"exponents of {self.target}")
 

@@ -142,8 +142,8 @@ def _cells(row: str) -> list[str]:
 
 
 def test_html_table():
-    # the rows of z1 + He3(z2) (module docstring); the reuse rows leave "proved" to their
-    # text (a bound is written out when unproved), so the cell shows None
+    # the rows of z1 + He3(z2) (module docstring); the reuse rows carry their proof status in
+    # their text (a bound is written out when unproved) and show the protocol's flag
     r = exponents("z1 + He3(z2)", alpha_c=False)
     table = r._repr_html_()
     assert re.search(r"<caption>(.*?)</caption>", table).group(1) == "exponents of z1 + He3(z2)"
@@ -154,9 +154,24 @@ def test_html_table():
         ["leap (online staircase)", "3", "True", "d^2"],
         ["giant-step exponent l", "3", "True", "one step, n = d^3"],
         ["few-steps exponent l", "3", "True", "1 step, n = d^3 each"],
-        ["generative exponent", "1", "None", "O(d)"],
-        ["batch reuse class", "O(d)", "None", "O(d)"],
+        ["generative exponent", "1", "True", "O(d)"],
+        ["batch reuse class", "O(d)", "True", "O(d)"],
     ]
+
+
+def test_html_table_shows_the_student_row_and_unproved_bounds():
+    # He3(z1) (1 + z2 + z2 z3) with student relu: IE 3 (E[y z] = 0, the degree-3 tensor
+    # E[y He3(z1)] = 6 != 0); relu has c_1 = 1/2, c_2 = 1/(2 sqrt(2 pi)), c_3 = 0, and the
+    # target's degree-4 tensor has E[y He3(z1) z2] = 6 != 0, c_4(relu) != 0: student-aware
+    # IE 4, as the command line's table says. A reuse search capped at label power 2 (the
+    # witness needs y~^3: test_generative_search.py) leaves the generative exponent
+    # unproved: its row shows the bound and False, not None.
+    r = exponents("He3(z1)*(1 + z2 + z2*z3)", student="relu", alpha_c=False, max_power=2)
+    rows = [_cells(row) for row in re.findall(r"<tr>(.*?)</tr>", r._repr_html_())]
+    assert ["student-aware IE (relu)", "4", "True", ""] in rows
+    gen = next(row for row in rows if row[0] == "generative exponent")
+    assert gen[1].startswith("<= ") and "not proved" in gen[1] and gen[2] == "False"
+    assert all(row[2] != "None" for row in rows)
 
 
 def test_protocol_selection_by_name_and_object():
