@@ -420,3 +420,10 @@ def test_rounding_floor_scales_with_the_summed_terms():
             c = e[(n,)]
             assert c.status == "numeric"
             assert abs(c.value - float(want)) <= c.error < 1e-6, (n, c.value, float(want), c.error)
+
+
+def test_a_target_undefined_on_the_grid_is_refused_by_name():
+    # sqrt(tanh(z1)) passes the growth check (bounded) but is not real for z1 < 0: half of
+    # the Gauss-Hermite nodes give NaN, which must be an error naming the cause, not a value
+    with pytest.raises(ValueError, match="^the target is not finite on the quadrature grid$"):
+        hermite_expansion("sqrt(tanh(z1))", 2)
