@@ -266,8 +266,8 @@ def _growth(expr: sp.Expr, zs: tuple[sp.Symbol, ...]) -> sp.Matrix | None:
     if isinstance(expr, sp.exp):
         arg = sp.expand(expr.args[0])
         if not arg.is_polynomial(*zs):
-            if _is_bounded(arg, zs):
-                return None
+            if _is_bounded(arg, zs) or _lower_bound(-arg, zs) is not None:
+                return None  # arg bounded, or bounded above (exp(-|z1|)): exp(arg) is bounded
             raise _Unbounded(expr)
         poly = sp.Poly(arg, *zs)
         if poly.total_degree() <= 1:

@@ -370,3 +370,60 @@ def test_numerical_heaviside_keeps_sympys_value_at_zero():
     xs = [-2.0, -1e-300, 0.0, 1e-300, 3.0]
     assert _np_heaviside(np.array(xs)).tolist() == [float(sp.Heaviside(x)) for x in xs]
     assert [float(sp.Heaviside(x)) for x in xs] == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+def test_bounded_exponential_of_a_kink():
+    # exp(-|z1|) is bounded by 1, so square-integrable; it was refused as "grows too fast"
+    # (the exp argument -|z1| is not a polynomial, and only bounded arguments were
+    # accepted: an argument bounded above suffices). By hand, c_0 = E[e^{-|z|}] =
+    # 2 int_0^oo e^{-z} phi(z) dz = 2 e^{1/2} int_0^oo phi(z + 1) dz = e^{1/2} erfc(1/sqrt 2)
+    # (~0.5232). The function is even: odd coefficients are exact zeros. Gauss-Hermite grids
+    # converge at O(1/nodes) on the kink at 0, where the two grids' difference is only 0.6 of
+    # the finer grid's error (c_0: 8.2e-4 against 1.37e-3), so the reported error must cover
+    # the true one (mpmath at 30 digits, split at the kink) for every even degree.
+    import math
+
+    import mpmath
+
+    e = hermite_expansion("exp(-abs(z1))", 6)
+    want0 = math.exp(0.5) * math.erfc(1 / math.sqrt(2))
+    assert abs(e[(0,)].value - want0) <= e[(0,)].error < 1e-2, (e[(0,)].value, want0)
+    for n in (1, 3, 5):
+        assert e[(n,)].is_zero and e[(n,)].is_exact
+    for n in (0, 2, 4, 6):
+        c = e[(n,)]
+        want = _mp_moment(lambda x: mpmath.exp(-abs(x)), n) / math.factorial(n)
+        assert abs(c.value - want) <= c.error, (n, c.value, want, c.error)
+    # still refused: exp(|z1|) is unbounded above (its square-integrability is not certified)
+    with pytest.raises(ValueError, match="grows too fast"):
+        hermite_expansion("exp(abs(z1))", 2)
+
+
+def test_rounding_floor_scales_with_the_summed_terms():
+    # sqrt(10**12 + tanh(z1)) = 10^6 sqrt(1 + tanh(z1)/10^12): its odd coefficients are
+    # about 10^6 * tanh's / (2 10^12) (c_1 ~ 3.0e-7, c_5 ~ 2.9e-9), each a Gauss-Hermite sum
+    # of terms of size ~10^6 that cancel, so float64 rounds it by ~1e-12 (the two grids
+    # round alike: their difference does not see it). The reported error must cover that
+    # (mpmath at 30 digits); an error floor relative to the result (1e-15 (1 + |c|)) gave
+    # 8.6e-14 on c_5 against a true 1.4e-12. The bound must also stay informative: float64
+    # carries ~16 digits of the summed terms (~10^6 E|He_n|), so far below 1e-6.
+    import math
+
+    import mpmath
+
+    e = hermite_expansion("sqrt(10**12 + tanh(z1))", 5)
+    with mpmath.workdps(30):
+        for n in (0, 1, 3, 5):
+            want = mpmath.quad(lambda x, n=n: mpmath.sqrt(10**12 + mpmath.tanh(x))
+                               * mpmath.hermite(n, x / mpmath.sqrt(2)) * mpmath.mpf(2) ** (-n / 2)
+                               * mpmath.npdf(x), [-mpmath.inf, 0, mpmath.inf]) / math.factorial(n)
+            c = e[(n,)]
+            assert c.status == "numeric"
+            assert abs(c.value - float(want)) <= c.error < 1e-6, (n, c.value, float(want), c.error)
+
+
+def test_a_target_undefined_on_the_grid_is_refused_by_name():
+    # sqrt(tanh(z1)) passes the growth check (bounded) but is not real for z1 < 0: half of
+    # the Gauss-Hermite nodes give NaN, which must be an error naming the cause, not a value
+    with pytest.raises(ValueError, match="^the target is not finite on the quadrature grid$"):
+        hermite_expansion("sqrt(tanh(z1))", 2)
