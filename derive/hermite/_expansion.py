@@ -282,10 +282,10 @@ def _he_table(x: np.ndarray, nmax: int) -> np.ndarray:
     return out
 
 
-def _grid_moments(func, m: int, nmax: int, n_nodes: int,
-                  absolute: bool = False) -> np.ndarray:
-    """E[h(z) He_beta(z)] for every beta in {0..nmax}^m on an n_nodes^m Gauss-Hermite grid
-    (with `absolute`, the grid sums of |h w He_beta| instead: the size of the summed terms)."""
+def _grid_moments(func, m: int, nmax: int, n_nodes: int, size: bool = False):
+    """E[h(z) He_beta(z)] for every beta in {0..nmax}^m on an n_nodes^m Gauss-Hermite grid;
+    with `size`, the pair (moments, the grid sums of |h w He_beta|: the size of the summed
+    terms) from the same evaluation of h."""
     x, w = _gh_rule(n_nodes)
     grids = np.meshgrid(*([x] * m), indexing="ij")
     weights = np.ones_like(grids[0]) if m else np.ones(())
@@ -297,11 +297,15 @@ def _grid_moments(func, m: int, nmax: int, n_nodes: int,
         raise ValueError("the target is not finite on the quadrature grid")
     he = _he_table(x, nmax)  # (nmax+1, n_nodes)
     t = vals * weights
-    if absolute:
-        he, t = np.abs(he), np.abs(t)
-    for _ in range(m):  # contract one axis at a time: result axes become degrees
-        t = np.tensordot(t, he, axes=([0], [1]))
-    return t
+
+    def contract(t, he):
+        for _ in range(m):  # contract one axis at a time: result axes become degrees
+            t = np.tensordot(t, he, axes=([0], [1]))
+        return t
+
+    if size:
+        return contract(t, he), contract(np.abs(t), np.abs(he))
+    return contract(t, he)
 
 
 _NODES = {1: (150, 240), 2: (120, 180), 3: (40, 60), 4: (24, 32)}
@@ -341,9 +345,8 @@ def _numeric_moments(expr: sp.Expr, vars_: tuple[sp.Symbol, ...], nmax: int):
     func = sp.lambdify(vars_, expr, modules=[_NUMPY_EXTRA, "numpy"])
     lo, hi = _NODES[m]
     coarse = _grid_moments(func, m, nmax, lo)
-    fine = _grid_moments(func, m, nmax, hi)
+    fine, size = _grid_moments(func, m, nmax, hi, size=True)
     safety = max(_SAFETY[m], _SAFETY_JUMP) if expr.has(*_JUMPS) else _SAFETY[m]
-    size = _grid_moments(func, m, nmax, hi, absolute=True)
     err = safety * np.abs(fine - coarse) + 1e-15 * (1 + size)
     return fine, err
 

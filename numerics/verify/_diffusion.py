@@ -240,17 +240,18 @@ class ReuseDiffusion(LineDiffusion):
 
     def __init__(self, scenario, threshold: float, lr: float, k: int = 2,
                  probe: float | None = None, direction=None, points: int = 129):
-        from ._reuse_rate import line_moments
+        from ._reuse_rate import drift_from_moments, line_moments
 
         self.threshold = threshold
         self._k = scenario.k
         self._lr = float(lr)
         grid = np.linspace(-threshold, threshold, points)
-        Gnu, Glam, G2, G2proj = line_moments(scenario, grid, lr, 1 if probe else k,
-                                             direction=direction, probe=probe)
+        moments = line_moments(scenario, grid, lr, 1 if probe else k, direction=direction,
+                               probe=probe)
+        Gnu, Glam, _, G2proj = moments
         first = Gnu - grid * Glam  # E[G (u.nu - m lambda)]
         self._v_grid = grid
-        self._drift = lr * first - grid * lr**2 * G2 / 2  # reuse_drift
+        self._drift = drift_from_moments(grid, lr, moments)  # reuse_drift on the grid
         self._v = np.maximum(G2proj - first**2, 0.0)
 
     def _mu(self, m, eta):

@@ -186,9 +186,14 @@ def reuse_drift(scenario, m, lr: float, k: int = 2, nodes: int | None = None,
     Returns:
         F(m) with the shape of m.
     """
-    Gnu, Glam, G2, _ = line_moments(scenario, m, lr, k, nodes, direction, probe)
-    out = lr * Gnu - np.asarray(m, float) * (lr * Glam + lr**2 * G2 / 2)
+    out = drift_from_moments(m, lr, line_moments(scenario, m, lr, k, nodes, direction, probe))
     return out if np.ndim(m) else float(out)
+
+
+def drift_from_moments(m, lr: float, moments) -> np.ndarray:
+    """F(m) = lr E[G u.nu] - m (lr E[G lambda] + lr^2 E[G^2] / 2) from `line_moments`."""
+    Gnu, Glam, G2, _ = moments
+    return lr * Gnu - np.asarray(m, float) * (lr * Glam + lr**2 * G2 / 2)
 
 
 def start_overlap(scenario, d: int) -> float:

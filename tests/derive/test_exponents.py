@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
+from _rotations import cayley, rotated_product
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,10 +82,6 @@ def test_basis_trap_tanh():
     assert not r.exact["directions"]
 
 
-def _cayley(a: sp.Matrix) -> sp.Matrix:
-    """(I - A)(I + A)^{-1}: a rational orthogonal matrix for a rational skew A."""
-    eye = sp.eye(a.shape[0])
-    return (eye - a) * (eye + a).inv()
 
 
 def _values(r):
@@ -106,7 +103,7 @@ def test_rotation_invariance_exact(text):
             a[i, j] = entries[idx % 3]
             a[j, i] = -a[i, j]
             idx += 1
-    rot = _cayley(a)
+    rot = cayley(a)
     assert rot * rot.T == sp.eye(k)  # exact rational rotation
     base = exponents(t, alpha_c=False)
     turned = exponents(t.rotate(rot), alpha_c=False)
@@ -138,10 +135,7 @@ def test_rotated_parity_is_not_silently_certified():
     # the first-order vanishing must be reported as not found, not proved. (A rotation in the
     # (z1, z2) plane alone would not do: (z1, z2) -> (z2, -z1) then maps y to -y, a genuine
     # certificate.)
-    h = sp.Rational
-    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)],
-                             [h(1, 3), h(-2, 5), 0]]))
-    r = exponents(Target.parse("z1*z2*z3").rotate(rot), alpha_c=False)
+    r = exponents(rotated_product(), alpha_c=False)
     assert r.generative_exponent == 2 and r.reuse == "O(d log d)"
     assert not r.exact["reuse"]
     assert "not found" in r.reuse_steps[0].certificates[0]
@@ -367,7 +361,7 @@ def test_rotation_invariance_random_rational(entries):
     # random exact rotations (Cayley transforms of random rational skew matrices)
     a = sp.Matrix([[0, entries[0], entries[1]], [-entries[0], 0, entries[2]],
                    [-entries[1], -entries[2], 0]]).applyfunc(sp.nsimplify)
-    rot = _cayley(a)
+    rot = cayley(a)
     for text in ("z1 + z1*z2 + z1*z2*z3", "z1 + He3(z2) + z3**2"):
         t = Target.parse(text, k=3)
         base = exponents(t, alpha_c=False)

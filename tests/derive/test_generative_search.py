@@ -8,10 +8,10 @@ quadrature (exact for polynomials) and Monte Carlo, never read off the code.
 import json
 
 import numpy as np
-import sympy as sp
+from _rotations import rotated_product
 from numpy.polynomial.hermite_e import hermegauss
 
-from escalier.derive import Target, exponents, staircase
+from escalier.derive import exponents, staircase
 
 TARGET = "He3(z1)*(1 + z2 + z2*z3)"
 
@@ -96,25 +96,13 @@ def test_cli_report_and_json(capsys):
     assert data["generative_exponent_bound"]["proved"] is True
 
 
-def _cayley(a):
-    eye = sp.eye(a.shape[0])
-    return (eye - a) * (eye + a).inv()
-
-
-def _rotated_product():
-    h = sp.Rational
-    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)],
-                             [h(1, 3), h(-2, 5), 0]]))
-    return Target.parse("z1*z2*z3").rotate(rot)
-
-
 def test_unproved_value_is_a_bound_everywhere(capsys, tmp_path):
     # z1 z2 z3 in a generic rotated frame: E[z | y] = 0 (flip two of the rotated
     # coordinates), but that symmetry is not a signed permutation of the written
     # coordinates, so the first order is searched and not found: the second-order witness
     # proves only "<= 2". z -> -z maps y to -y, so even label powers cannot carry a
     # first-order moment: only odd m are tried, up to m = 8.
-    r = exponents(_rotated_product(), alpha_c=False)
+    r = exponents(rotated_product(), alpha_c=False)
     bound = r.generative_bound()
     assert bound["proved"] is False and bound["relation"] == "<=" and bound["value"] == 2
     assert bound["text"] == "<= 2, not proved; first order not found up to m = 8"

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import sympy as sp
+from _rotations import rotated_product
 
 from escalier.derive import Target, exponents
 from escalier.derive.algebra import Subspace
@@ -197,7 +198,7 @@ def test_search_powers_follow_the_parity_and_the_power_limit():
     # at U = {0}, k = 1 only odd m can carry E[y~^m z] (S H = -H = tau^m H); at k = 2
     # (S^(2) = +1) only even m. Other signed permutations also act (flips of two signs, with
     # tau = +1) and exclude the odd m at k = 1 too; the rotated product keeps only z -> -z.
-    ctx = Context.build(_rotated_product())
+    ctx = Context.build(rotated_product())
     assert (ctx.max_power, ctx.power_limit) == (4, 8)
     U0 = Subspace.zero(3, ctx.scalars)
     perp = U0.complement()
@@ -213,7 +214,7 @@ def test_search_powers_follow_the_parity_and_the_power_limit():
     assert search.reached == 4 and search.stop_reason == "time budget of -1 s spent"
     # a caller's max_power (no power_limit) is the end of the search, and every power up
     # to it is searched whatever the time budget
-    ctx = Context.build(_rotated_product(), max_power=3)
+    ctx = Context.build(rotated_product(), max_power=3)
     assert ctx.power_limit is None
     search = W._Search(ctx, -1.0)
     assert list(search.powers(U0, perp, 1)) == [1, 3]
@@ -243,18 +244,6 @@ def test_search_stops_before_a_power_with_too_many_terms(monkeypatch):
 
 # ---------------------------------------------------------------------------------------
 # orders searched without a witness
-
-
-def _cayley(a):
-    eye = sp.eye(a.shape[0])
-    return (eye - a) * (eye + a).inv()
-
-
-def _rotated_product():
-    h = sp.Rational
-    rot = _cayley(sp.Matrix([[0, h(1, 2), h(-1, 3)], [h(-1, 2), 0, h(2, 5)],
-                             [h(1, 3), h(-2, 5), 0]]))
-    return Target.parse("z1*z2*z3").rotate(rot)
 
 
 def test_parity_text_names_the_excluded_parity_and_its_symmetry():
@@ -436,7 +425,7 @@ def test_an_order_where_no_label_power_is_admitted():
     # search; the order is neither witnessed nor certified (even m would be admitted). Order
     # 1: m = 1 gives E[y z] = 0 (flip two rotated coordinates), not found. Order 3: C_3 of
     # z1 z2 z3 is sym(e1 e2 e3) != 0 in any frame: every direction at m = 1.
-    ctx = Context.build(_rotated_product(), max_power=1)
+    ctx = Context.build(rotated_product(), max_power=1)
     assert [str(S) for S in ctx.symmetries] == ["z -> (-z1, -z2, -z3), y~ -> -y~"]
     res = W.reuse_staircase(ctx, Subspace.whole(3, ctx.scalars), True)
     assert [(s.order, s.after.dim) for s in res.steps] == [(3, 3)]
@@ -457,7 +446,7 @@ def test_a_spent_budget_reports_the_last_power_searched():
     # before m = 5. The order is reported "not found up to m = 3" (the last power searched,
     # not 4), with both reasons; order 2 (even m) is then searched up to max_power and its
     # witness at m = 2 gives every direction.
-    ctx = Context.build(_rotated_product())
+    ctx = Context.build(rotated_product())
     res = W.reuse_staircase(ctx, Subspace.whole(3, ctx.scalars), True, seconds=-1.0)
     assert res.searched == ((0, 1, 3, "order 1: not found up to degree all, label powers "
                              "m <= 3; even m excluded by symmetry (z -> (-z1, -z2, -z3), "
